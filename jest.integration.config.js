@@ -1,0 +1,9 @@
+/** Integration tests: real OpenTofu, real providers, a real OpenBao per test file. */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__/integration"],
+  testMatch: ["**/*.test.ts"],
+  testTimeout: 600000,
+  setupFilesAfterEnv: ["<rootDir>/__tests__/setup.js"],
+};

@@ -1,0 +1,82 @@
+import { Construct } from "constructs";
+import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
+import { KeystoreValidationError } from "./errors";
+import { checkTtlWithin } from "./ca-chain";
+import { formatHours, parseDuration } from "./duration";
+import { IssuingRole } from "./pki-role";
+import { checkCommonName } from "./validation";
+
+/** Properties of an {@link AdminCertificate}. */
+export interface AdminCertificateProps {
+  /** The role that issues it. */
+  readonly role: IssuingRole;
+  /**
+   * Subject common name.
+   * @default "crashplan-admin"
+   */
+  readonly commonName?: string;
+  /**
+   * Validity; at most the intermediate's TTL and its mount's maximum lease.
+   * @default "8760h"
+   */
+  readonly ttl?: string;
+  /**
+   * A deploy inside this window before expiry issues a new certificate.
+   * Must be shorter than `ttl`, or every deploy would re-issue.
+   * @default "30d"
+   */
+  readonly renewBefore?: string;
+}
+
+/**
+ * The client certificate Code42 logs in with, issued from the role and
+ * re-issued by any deploy that runs within `renewBefore` of its expiry
+ * (recipe: `vault write pki_int/issue/cpRole common_name=… ttl=8760h`).
+ */
+export class AdminCertificate extends Construct {
+  /** Validity in seconds. */
+  public readonly ttlSeconds: number;
+  /** Renewal window in seconds. */
+  public readonly renewBeforeSeconds: number;
+  /** PEM of the certificate. */
+  public readonly certificatePem: string;
+  /** PEM of the private key (sensitive). */
+  public readonly privateKeyPem: string;
+  /** PEM of the CA chain, intermediate first, as one string. */
+  public readonly caChainPem: string;
+  /** Serial number, changes with every re-issue. */
+  public readonly serialNumber: string;
+  /** Expiry as a Unix timestamp. */
+  public readonly expiration: number;
+  /** The underlying `vault_pki_secret_backend_cert`. */
+  public readonly certificate: PkiSecretBackendCert;
+
+  public constructor(scope: Construct, id: string, props: AdminCertificateProps) {
+    super(scope, id);
+    const commonName = checkCommonName(`${id}.commonName`, props.commonName ?? "crashplan-admin", this.node.path);
+    this.ttlSeconds = parseDuration(`${id}.ttl`, props.ttl ?? "8760h", this.node.path);
+    this.renewBeforeSeconds = parseDuration(`${id}.renewBefore`, props.renewBefore ?? "30d", this.node.path);
+    const issuer = props.role.issuer;
+    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${issuer.node.id}.ttl`, issuer.ttlSeconds, this.node.path);
+    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${issuer.mount.node.id}.maxLeaseTtl`, issuer.mount.maxLeaseSeconds, this.node.path);
+    if (this.renewBeforeSeconds >= this.ttlSeconds) {
+      throw new KeystoreValidationError(`${id}.renewBefore`, formatHours(this.renewBeforeSeconds), `is not shorter than ${id}.ttl (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
+    }
+
+    this.certificate = new PkiSecretBackendCert(this, "certificate", {
+      backend: props.role.backend,
+      name: props.role.roleName,
+      commonName,
+      ttl: formatHours(this.ttlSeconds),
+      autoRenew: true,
+      minSecondsRemaining: this.renewBeforeSeconds,
+      // Revoke the old certificate when it is replaced, so a leaked key dies with it.
+      revoke: true,
+    });
+    this.certificatePem = this.certificate.certificate;
+    this.privateKeyPem = this.certificate.privateKey;
+    this.caChainPem = this.certificate.caChain;
+    this.serialNumber = this.certificate.serialNumber;
+    this.expiration = this.certificate.expiration;
+  }
+}

@@ -1,0 +1,107 @@
+import { Construct } from "constructs";
+import { AuthBackend } from "@cdktf/provider-vault/lib/auth-backend";
+import { CertAuthBackendRole } from "@cdktf/provider-vault/lib/cert-auth-backend-role";
+import { formatProviderDuration, parseDuration } from "./duration";
+import { checkMountPath, checkName } from "./validation";
+
+/** Properties of a {@link CertAuthBackend}. */
+export interface CertAuthBackendProps {
+  /**
+   * Where the cert auth method is mounted (under `auth/`).
+   * @default "cert"
+   */
+  readonly path?: string;
+  /**
+   * Default lease of tokens issued by this method.
+   * @default "60s"
+   */
+  readonly defaultLeaseTtl?: string;
+}
+
+/**
+ * The TLS certificate auth method, tuned to a short default lease
+ * (recipe: `vault auth enable cert`, `vault write sys/auth/cert/tune default_lease_ttl=60`).
+ */
+export class CertAuthBackend extends Construct {
+  /** Mount path under `auth/`, e.g. "cert". */
+  public readonly path: string;
+  /** Default lease in seconds. */
+  public readonly defaultLeaseSeconds: number;
+  /** The underlying `vault_auth_backend`. */
+  public readonly backend: AuthBackend;
+
+  public constructor(scope: Construct, id: string, props: CertAuthBackendProps = {}) {
+    super(scope, id);
+    const path = checkMountPath("certAuth.path", props.path ?? "cert", this.node.path);
+    this.defaultLeaseSeconds = parseDuration("certAuth.defaultLeaseTtl", props.defaultLeaseTtl ?? "60s", this.node.path);
+    this.backend = new AuthBackend(this, "backend", {
+      type: "cert",
+      path,
+      description: "Code42 keystore: TLS client certificate login",
+      // Written in the provider's read-back form ("1m", not "60s") so that an
+      // import or refresh never shows a diff.
+      tune: [{ defaultLeaseTtl: formatProviderDuration(this.defaultLeaseSeconds) }],
+    });
+    this.path = this.backend.path;
+  }
+}
+
+/** The certificate a {@link CertLoginRole} trusts. */
+export interface ITrustedCertificate {
+  /** PEM of the certificate allowed to log in. */
+  readonly certificatePem: string;
+}
+
+/** The policy a {@link CertLoginRole} grants. */
+export interface IGrantedPolicy {
+  /** Policy name. */
+  readonly policyName: string;
+}
+
+/** Properties of a {@link CertLoginRole}. */
+export interface CertLoginRoleProps {
+  /** The cert auth method the role lives in. */
+  readonly backend: CertAuthBackend;
+  /** The certificate that may log in. */
+  readonly certificate: ITrustedCertificate;
+  /** The policies its tokens carry. */
+  readonly policies: IGrantedPolicy[];
+  /**
+   * Role name, which is also its display name.
+   * @default "crashplanUser"
+   */
+  readonly name?: string;
+  /**
+   * TTL of the tokens it issues.
+   * @default "60s"
+   */
+  readonly tokenTtl?: string;
+}
+
+/**
+ * A cert auth role binding one certificate to policies
+ * (recipe: `vault write auth/cert/certs/crashplanUser display_name=crashplanUser policies=crashplanPolicy certificate=@… ttl=60`).
+ */
+export class CertLoginRole extends Construct {
+  /** Role name, e.g. "crashplanUser". */
+  public readonly roleName: string;
+  /** Token TTL in seconds. */
+  public readonly tokenTtlSeconds: number;
+  /** The underlying `vault_cert_auth_backend_role`. */
+  public readonly role: CertAuthBackendRole;
+
+  public constructor(scope: Construct, id: string, props: CertLoginRoleProps) {
+    super(scope, id);
+    const name = checkName("certRole.name", props.name ?? "crashplanUser", this.node.path);
+    this.tokenTtlSeconds = parseDuration("certRole.tokenTtl", props.tokenTtl ?? "60s", this.node.path);
+    this.role = new CertAuthBackendRole(this, "role", {
+      backend: props.backend.path,
+      name,
+      displayName: name,
+      certificate: props.certificate.certificatePem,
+      tokenPolicies: props.policies.map((p) => p.policyName),
+      tokenTtl: this.tokenTtlSeconds,
+    });
+    this.roleName = this.role.name;
+  }
+}

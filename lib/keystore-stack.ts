@@ -1,0 +1,71 @@
+import { Construct } from "constructs";
+import { LocalBackend, TerraformStack } from "cdktf";
+import { join } from "node:path";
+import { AdminCertificate } from "./admin-certificate";
+import { CrashplanBundleOutputs } from "./bundle-outputs";
+import { IntermediateCa, RootCa } from "./ca-chain";
+import { CertAuthBackend, CertLoginRole } from "./cert-auth";
+import { KeystoreConfig } from "./config";
+import { KvV1Mount } from "./kv-mount";
+import { TunedPkiMount } from "./pki-mount";
+import { IssuingRole } from "./pki-role";
+import { CrashplanPolicy } from "./policy";
+import { KeystoreProviders } from "./providers";
+
+/** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
+export const KEYSTORE_STACK = "keystore";
+
+/** Properties of a {@link KeystoreStack}. */
+export interface KeystoreStackProps {
+  /** The validated configuration. */
+  readonly config: KeystoreConfig;
+}
+
+/**
+ * The Code42 keystore: every step of Code42's Vault recipe, composed from the
+ * constructs in this library. Construct ids double as setting names in error
+ * messages and must never change: changing one replaces a Vault object.
+ */
+export class KeystoreStack extends TerraformStack {
+  public readonly kv: KvV1Mount;
+  public readonly certAuth: CertAuthBackend;
+  public readonly rootPki: TunedPkiMount;
+  public readonly intermediatePki: TunedPkiMount;
+  public readonly rootCa: RootCa;
+  public readonly intermediateCa: IntermediateCa;
+  public readonly role: IssuingRole;
+  public readonly adminCert: AdminCertificate;
+  public readonly policy: CrashplanPolicy;
+  public readonly certRole: CertLoginRole;
+  public readonly bundle: CrashplanBundleOutputs;
+
+  public constructor(scope: Construct, id: string, props: KeystoreStackProps) {
+    super(scope, id);
+    const c = props.config;
+    new KeystoreProviders(this, "providers");
+    new LocalBackend(this, { path: join(c.stateDir, `${id}.tfstate`) });
+
+    this.kv = new KvV1Mount(this, "kv", { path: c.kv.path });
+    this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
+    const urls = { publicUrl: c.publicUrl, allowInsecureHttp: c.allowInsecureHttp };
+    this.rootPki = new TunedPkiMount(this, "pki", { ...c.pki, ...urls, preventDestroy: c.rootCa.preventDestroy });
+    this.intermediatePki = new TunedPkiMount(this, "pki_int", { ...c.pki_int, ...urls });
+    this.rootCa = new RootCa(this, "rootCa", { mount: this.rootPki, ...c.rootCa });
+    this.intermediateCa = new IntermediateCa(this, "intermediateCa", { mount: this.intermediatePki, root: this.rootCa, ...c.intermediateCa });
+    this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
+    this.adminCert = new AdminCertificate(this, "adminCert", { role: this.role, ...c.adminCert });
+    this.policy = new CrashplanPolicy(this, "policy", {
+      issuingMount: this.rootPki,
+      certAuth: this.certAuth,
+      name: c.policy.name,
+      extraPaths: [...c.policy.extraPaths],
+    });
+    this.certRole = new CertLoginRole(this, "certRole", {
+      backend: this.certAuth,
+      certificate: this.adminCert,
+      policies: [this.policy],
+      ...c.certRole,
+    });
+    this.bundle = new CrashplanBundleOutputs(this, "bundle", { certificate: this.adminCert });
+  }
+}
