@@ -5,5 +5,5 @@ module.exports = {
   roots: ["<rootDir>/__tests__/integration"],
   testMatch: ["**/*.test.ts"],
   testTimeout: 600000,
-  setupFilesAfterEnv: ["<rootDir>/__tests__/setup.js"],
+  setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
 };
