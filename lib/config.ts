@@ -3,6 +3,9 @@ import { isAbsolute, resolve } from "node:path";
 import { KeystoreValidationError } from "./errors";
 import { checkMountPath } from "./validation";
 
+/** What the Vault CLI assumes when VAULT_ADDR is unset. */
+export const DEFAULT_VAULT_ADDR = "https://127.0.0.1:8200";
+
 const RESERVED_MOUNTS = ["sys", "auth", "identity", "cubbyhole"];
 
 /** Every setting of the keystore, as one typed object. */
@@ -47,7 +50,7 @@ const spec = (key: string, kind: Kind, def: SettingSpec["default"], doc: string)
 
 /** The settings table: the single source of the config file keys, env variables and defaults. */
 export const SETTINGS: readonly SettingSpec[] = [
-  spec("publicUrl", "string", (env) => env.VAULT_ADDR ?? "", "Base of the issuing-certificate and CRL URLs of both PKI mounts (default: `VAULT_ADDR`)"),
+  spec("publicUrl", "string", (env) => env.VAULT_ADDR || DEFAULT_VAULT_ADDR, "Base of the issuing-certificate and CRL URLs of both PKI mounts (default: `VAULT_ADDR`, else Vault's own default `https://127.0.0.1:8200`)"),
   spec("allowInsecureHttp", "boolean", false, "Accept an `http://` publicUrl; local development only"),
   spec("kv.path", "string", "secret", "Mount path of the kv version 1 engine"),
   spec("certAuth.path", "string", "cert", "Mount path of the cert auth method (under `auth/`)"),
@@ -193,11 +196,8 @@ function assemble(v: Record<string, string | boolean | readonly string[]>, cwd: 
   };
 }
 
-/** Rules that span settings: a publicUrl is present, and secret mounts do not overlap. */
+/** Rules that span settings: mount paths are well-formed, not reserved, and do not overlap. */
 function checkConfig(config: KeystoreConfig): void {
-  if (config.publicUrl === "") {
-    throw new KeystoreValidationError("publicUrl", config.publicUrl, "is empty and VAULT_ADDR is unset; expected the Vault server's public URL, e.g. \"https://vault.example.com:8200\"");
-  }
   const mounts: [string, string][] = [
     ["kv.path", config.kv.path],
     ["pki.path", config.pki.path],
