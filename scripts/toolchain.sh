@@ -18,6 +18,7 @@ SRC="$CACHE/src"
 TOFU_VERSION=1.10.10
 TOFU_MODULE=github.com/opentofu/opentofu@v1.10.10
 BAO_VERSION=2.4.0
+BAO_COMMIT=f9407a27fbee45f62ba521bba2bf1e2360c61031
 BAO_MODULE=github.com/openbao/openbao@v0.0.0-20250828202315-f9407a27fbee
 VAULT_PROVIDER_VERSION=5.9.0
 VAULT_PROVIDER_MODULE=github.com/hashicorp/terraform-provider-vault@v1.9.1-0.20260422134934-5e9fcd457a99
@@ -103,6 +104,13 @@ provide_bao() {
       log "using bao $ver from PATH ($found)"; BAO="$found"; return
     fi
   fi
+  # HashiCorp Vault serves the same API; only releases before 1.15 are MPL-licensed.
+  if found=$(command -v vault 2>/dev/null); then
+    ver=$("$found" version 2>/dev/null | sed -n '1s/^Vault v\([0-9.]*\).*/\1/p')
+    if [ -n "$ver" ] && version_at_least "$ver" 1.12.0 && ! version_at_least "$ver" 1.15.0; then
+      log "using vault $ver from PATH ($found)"; BAO="$found"; return
+    fi
+  fi
   BAO="$BIN/bao-$BAO_VERSION/bao"
   if [ -x "$BAO" ]; then log "bao $BAO_VERSION cached"; return; fi
   need_go bao
@@ -116,7 +124,7 @@ provide_bao() {
   ( cd "$work" && sed -i -E '/^replace github\.com\/(openbao\/openbao\/(api|sdk)|boltdb\/bolt)[^ ]* =>/d' go.mod )
   mkdir -p "$(dirname "$BAO")"
   go_build "bao-$BAO_VERSION" "$work" "$BAO" \
-    -ldflags "-X github.com/openbao/openbao/version.Version=$BAO_VERSION -X github.com/openbao/openbao/version.VersionPrerelease=" .
+    -ldflags "-X github.com/openbao/openbao/version.fullVersion=$BAO_VERSION -X github.com/openbao/openbao/version.GitCommit=$BAO_COMMIT" .
   rm -rf "$work"
 }
 
