@@ -1,6 +1,15 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { KeystoreValidationError } from "../lib";
-import { Deployment } from "./deployment";
+import { bundleMain, BundleIo } from "./bundle";
+import { Deployment, PROJECT_DIR } from "./deployment";
+import { main as serverMain } from "./server-main";
+import { endpointFromEnv, vaultCall } from "./vault-http";
+
+const io: BundleIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+const step = (what: string) => process.stderr.write(`\n==> ${what}\n`);
 
 /** One subcommand: its usage line and what it does. */
 interface Command {
@@ -23,6 +32,47 @@ const COMMANDS: Record<string, Command> = {
       const deployment = new Deployment({ echo: true });
       await deployment.apply();
       process.stdout.write(`deployed to ${deployment.env.VAULT_ADDR}; state in ${deployment.stateFile}\n`);
+      return 0;
+    },
+  },
+  bundle: {
+    usage: "bundle [--out DIR] [--force] [--legacy] [--show-password]  write crashplan.p12 and its password file from the deployed stack",
+    run: (args) => bundleMain(args, () => new Deployment().outputs(), io),
+  },
+  demo: {
+    usage: "demo                       toolchain, local OpenBao (unless VAULT_ADDR is set), deploy, bundle, and a login with the bundle",
+    run: async () => {
+      step("toolchain");
+      const toolchain = spawnSync("bash", [join(PROJECT_DIR, "scripts", "toolchain.sh")], { stdio: "inherit" });
+      if (toolchain.status !== 0) return 1;
+      if (process.env.VAULT_ADDR) {
+        step(`using the Vault server at ${process.env.VAULT_ADDR}`);
+      } else {
+        step("local OpenBao server");
+        if ((await serverMain(["start"])) !== 0) return 1;
+      }
+      step("deploy");
+      const deployment = new Deployment({ echo: true });
+      await deployment.apply();
+      step("PKCS#12 bundle");
+      const outDir = join(PROJECT_DIR, ".local", "bundle");
+      // The demo always reflects the current certificate; `npm run bundle` alone refuses to overwrite.
+      if ((await bundleMain(["--out", outDir, "--force"], () => deployment.outputs(), io)) !== 0) return 1;
+      step("login with the bundle, as Code42 does");
+      const pfx = readFileSync(join(outDir, "crashplan.p12"));
+      const passphrase = readFileSync(join(outDir, "crashplan.p12.password"), "utf8").trim();
+      const endpoint = endpointFromEnv(deployment.env);
+      const login = await vaultCall(endpoint, { method: "PUT", path: `auth/${deployment.config.certAuth.path}/login`, pfx: { pfx, passphrase } });
+      if (login.status !== 200) {
+        process.stderr.write(`login with the bundle failed: HTTP ${login.status} ${JSON.stringify(login.json?.errors ?? [])}\n`);
+        return 1;
+      }
+      const auth = login.json.auth;
+      await vaultCall(endpoint, { method: "PUT", path: "auth/token/revoke-self", token: auth.client_token });
+      process.stdout.write(
+        `login OK: policies ${auth.token_policies.join(", ")}, token TTL ${auth.lease_duration}s (token revoked again)\n` +
+          `upload ${join(outDir, "crashplan.p12")} in the Code42 console; its password is in ${join(outDir, "crashplan.p12.password")}\n`,
+      );
       return 0;
     },
   },
