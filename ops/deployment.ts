@@ -15,6 +15,25 @@ export interface TofuResult {
   readonly stderr: string;
 }
 
+/** The parts of `tofu show -json <plan>` this project reads. */
+export interface PlanJson {
+  readonly resource_changes?: ResourceChange[];
+  readonly resource_drift?: ResourceChange[];
+}
+
+/** One entry of a plan's `resource_changes` or `resource_drift`. */
+export interface ResourceChange {
+  readonly address: string;
+  readonly type: string;
+  readonly name: string;
+  readonly change: {
+    readonly actions: string[];
+    readonly before: Record<string, unknown> | null;
+    readonly after: Record<string, unknown> | null;
+    readonly replace_paths?: unknown[];
+  };
+}
+
 /** How a {@link Deployment} talks to its surroundings. */
 export interface DeploymentOptions {
   /** Base environment: settings (`C42_*`) and the Vault connection. @default process.env */
@@ -98,6 +117,27 @@ export class Deployment {
   public async plan(extraArgs: string[] = []): Promise<TofuResult> {
     await this.ensureInit();
     return this.tofu(["plan", "-input=false", "-no-color", "-detailed-exitcode", ...extraArgs]);
+  }
+
+  /** Writes a saved plan to `file` (0600: it embeds the state, keys included). */
+  public async planToFile(file: string, extraArgs: string[] = []): Promise<TofuResult> {
+    await this.ensureInit();
+    return this.tofu(["plan", "-input=false", "-no-color", "-detailed-exitcode", `-out=${file}`, ...extraArgs]);
+  }
+
+  /** Applies exactly a saved plan; the engine refuses a plan whose state has moved on. */
+  public async applyPlan(file: string): Promise<TofuResult> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["apply", "-input=false", "-no-color", file]);
+    this.tightenState();
+    return result;
+  }
+
+  /** The JSON form of a saved plan (`tofu show -json`); it holds sensitive values. */
+  public async showPlan(file: string): Promise<PlanJson> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["show", "-json", "-no-color", file], { quiet: true });
+    return JSON.parse(result.stdout) as PlanJson;
   }
 
   /** Destroys everything the state holds. */

@@ -111,7 +111,8 @@ describe("deploy onto a real OpenBao with real OpenTofu", () => {
       });
       expect(login.status).toBe(200);
       token = login.json.auth.client_token;
-      expect(login.json.auth.token_policies).toEqual(["crashplanPolicy", "default"]);
+      // Vault stores policy names in lower case; they match case-insensitively.
+      expect(login.json.auth.token_policies).toEqual(["crashplanpolicy", "default"]);
       expect(login.json.auth.lease_duration).toBe(60);
     });
 
