@@ -1,0 +1,132 @@
+import { TerraformOutput, Testing } from "cdktf";
+import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-cert-request";
+import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
+import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
+import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
+import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
+import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../lib/ca-chain";
+import { TunedPkiMount } from "../lib/pki-mount";
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
+const URL = "https://vault.example.com:8200";
+
+function synthChain(rootProps: Partial<RootCaProps> = {}, intermediateProps: Partial<IntermediateCaProps> = {}) {
+  let root!: RootCa;
+  let intermediate!: IntermediateCa;
+  const synth = Testing.synthScope((scope) => {
+    new VaultProvider(scope, "vault");
+    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl: URL });
+    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl: URL });
+    root = new RootCa(scope, "rootCa", { mount: pki, ...rootProps });
+    intermediate = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root, ...intermediateProps });
+    new TerraformOutput(scope, "root_pem", { value: root.certificatePem });
+    new TerraformOutput(scope, "intermediate_pem", { value: intermediate.certificatePem });
+  });
+  const resources = JSON.parse(synth).resource as Resources;
+  const idOf = (type: string, match: Record<string, unknown> = {}) => {
+    const ids = Object.entries(resources[type] ?? {})
+      .filter(([, r]) => Object.entries(match).every(([k, v]) => r[k] === v))
+      .map(([id]) => id);
+    if (ids.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${ids.length}`);
+    return ids[0];
+  };
+  return { synth, json: JSON.parse(synth), root, intermediate, idOf };
+}
+
+describe("RootCa with seed values", () => {
+  const { synth, json, root, idOf } = synthChain();
+  const pkiPath = ref("vault_mount", idOf("vault_mount", { path: "pki" }), "path");
+
+  test("generates the root inside the pki mount (pki/root/generate/internal, ttl 87600h)", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootCert, {
+      backend: pkiPath,
+      type: "internal",
+      common_name: "example.com",
+      ttl: "87600h",
+    });
+    expect(root.ttlSeconds).toBe(315360000);
+  });
+
+  test("is protected against destroy by default", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootCert, { lifecycle: { prevent_destroy: true } });
+  });
+
+  test("exposes its certificate as a reference", () => {
+    expect(json.output.root_pem.value).toBe(ref("vault_pki_secret_backend_root_cert", idOf("vault_pki_secret_backend_root_cert"), "certificate"));
+  });
+});
+
+describe("IntermediateCa with seed values", () => {
+  const { synth, json, intermediate, idOf } = synthChain();
+  const pkiPath = ref("vault_mount", idOf("vault_mount", { path: "pki" }), "path");
+  const pkiIntPath = ref("vault_mount", idOf("vault_mount", { path: "pki_int" }), "path");
+  const requestId = idOf("vault_pki_secret_backend_intermediate_cert_request");
+  const signatureId = idOf("vault_pki_secret_backend_root_sign_intermediate");
+  const rootId = idOf("vault_pki_secret_backend_root_cert");
+
+  test("generates the CSR inside pki_int (pki_int/intermediate/generate/internal)", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateCertRequest, {
+      backend: pkiIntPath,
+      type: "internal",
+      common_name: "example.com Intermediate Authority",
+    });
+  });
+
+  test("has the root sign that CSR as a pem_bundle with ttl 43800h (pki/root/sign-intermediate)", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootSignIntermediate, {
+      backend: pkiPath,
+      csr: ref("vault_pki_secret_backend_intermediate_cert_request", requestId, "csr"),
+      common_name: "example.com Intermediate Authority",
+      format: "pem_bundle",
+      ttl: "43800h",
+    });
+    expect(intermediate.ttlSeconds).toBe(157680000);
+  });
+
+  test("signs with exactly the root it was given", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootSignIntermediate, {
+      issuer_ref: ref("vault_pki_secret_backend_root_cert", rootId, "issuer_id"),
+    });
+  });
+
+  test("sets the signed certificate on pki_int (pki_int/intermediate/set-signed)", () => {
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, {
+      backend: pkiIntPath,
+      certificate: ref("vault_pki_secret_backend_root_sign_intermediate", signatureId, "certificate"),
+    });
+  });
+
+  test("exposes the signed certificate as a reference", () => {
+    expect(json.output.intermediate_pem.value).toBe(ref("vault_pki_secret_backend_root_sign_intermediate", signatureId, "certificate"));
+  });
+
+  test("builds exactly one of each step", () => {
+    for (const type of [
+      "vault_pki_secret_backend_root_cert",
+      "vault_pki_secret_backend_intermediate_cert_request",
+      "vault_pki_secret_backend_root_sign_intermediate",
+      "vault_pki_secret_backend_intermediate_set_signed",
+    ]) {
+      expect(Object.keys(json.resource[type])).toHaveLength(1);
+    }
+  });
+});
+
+describe("non-default props", () => {
+  test("common names and TTLs flow into the root and the intermediate", () => {
+    const { synth } = synthChain({ commonName: "Acme Root", ttl: "50000h" }, { commonName: "Acme Issuing", ttl: "365d" });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootCert, { common_name: "Acme Root", ttl: "50000h" });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateCertRequest, { common_name: "Acme Issuing" });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootSignIntermediate, { common_name: "Acme Issuing", ttl: "8760h" });
+  });
+
+  test("preventDestroy false leaves the root destroyable", () => {
+    const { json, idOf } = synthChain({ preventDestroy: false });
+    expect(json.resource.vault_pki_secret_backend_root_cert[idOf("vault_pki_secret_backend_root_cert")]).not.toHaveProperty("lifecycle");
+  });
+
+  test("TTLs equal to their limits are accepted", () => {
+    expect(() => synthChain({ ttl: "87600h" }, { ttl: "43800h" })).not.toThrow();
+  });
+});

@@ -1,0 +1,192 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, SETTINGS } from "../lib/config";
+
+const VAULT_ADDR = "https://vault.example.com:8200";
+let cwd: string;
+
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), "keystore-config-"));
+});
+afterEach(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function writeJson(name: string, value: unknown): string {
+  const path = join(cwd, name);
+  writeFileSync(path, JSON.stringify(value));
+  return path;
+}
+
+describe("defaults", () => {
+  test("reproduce the recipe's seed values", () => {
+    expect(loadConfig({ env: { VAULT_ADDR }, cwd })).toEqual({
+      publicUrl: VAULT_ADDR,
+      allowInsecureHttp: false,
+      kv: { path: "secret" },
+      certAuth: { path: "cert", defaultLeaseTtl: "60s" },
+      pki: { path: "pki", maxLeaseTtl: "87600h" },
+      pki_int: { path: "pki_int", maxLeaseTtl: "43800h" },
+      rootCa: { commonName: "example.com", ttl: "87600h", preventDestroy: true },
+      intermediateCa: { commonName: "example.com Intermediate Authority", ttl: "43800h" },
+      role: { name: "cpRole" },
+      adminCert: { commonName: "crashplan-admin", ttl: "8760h", renewBefore: "30d" },
+      policy: { name: "crashplanPolicy", extraPaths: [] },
+      certRole: { name: "crashplanUser", tokenTtl: "60s" },
+      stateDir: join(cwd, ".local/state"),
+    });
+  });
+
+  test("publicUrl defaults to VAULT_ADDR", () => {
+    expect(loadConfig({ env: { VAULT_ADDR: "https://other.example.org" }, cwd }).publicUrl).toBe("https://other.example.org");
+  });
+
+  test("publicUrl falls back to the Vault CLI's own default when VAULT_ADDR is unset or empty", () => {
+    expect(loadConfig({ env: {}, cwd }).publicUrl).toBe("https://127.0.0.1:8200");
+    expect(loadConfig({ env: { VAULT_ADDR: "" }, cwd }).publicUrl).toBe("https://127.0.0.1:8200");
+  });
+
+  test("read from the given env only, not from process.env", () => {
+    const saved = process.env.C42_KV_PATH;
+    process.env.C42_KV_PATH = "from-process-env";
+    try {
+      expect(loadConfig({ env: { VAULT_ADDR }, cwd }).kv.path).toBe("secret");
+    } finally {
+      if (saved === undefined) delete process.env.C42_KV_PATH;
+      else process.env.C42_KV_PATH = saved;
+    }
+  });
+});
+
+describe("environment variables", () => {
+  test("are named C42_ plus the setting in upper snake case", () => {
+    const names = Object.fromEntries(SETTINGS.map((s) => [s.key, s.env]));
+    expect(names).toMatchObject({
+      publicUrl: "C42_PUBLIC_URL",
+      allowInsecureHttp: "C42_ALLOW_INSECURE_HTTP",
+      "kv.path": "C42_KV_PATH",
+      "certAuth.defaultLeaseTtl": "C42_CERT_AUTH_DEFAULT_LEASE_TTL",
+      "pki_int.path": "C42_PKI_INT_PATH",
+      "pki_int.maxLeaseTtl": "C42_PKI_INT_MAX_LEASE_TTL",
+      "rootCa.preventDestroy": "C42_ROOT_CA_PREVENT_DESTROY",
+      "adminCert.renewBefore": "C42_ADMIN_CERT_RENEW_BEFORE",
+      "policy.extraPaths": "C42_POLICY_EXTRA_PATHS",
+      stateDir: "C42_STATE_DIR",
+    });
+    expect(new Set(SETTINGS.map((s) => s.env)).size).toBe(SETTINGS.length);
+  });
+
+  test("set every setting", () => {
+    const config = loadConfig({
+      cwd,
+      env: {
+        VAULT_ADDR,
+        C42_PUBLIC_URL: "http://localhost:8200",
+        C42_ALLOW_INSECURE_HTTP: "true",
+        C42_KV_PATH: "kv1",
+        C42_CERT_AUTH_PATH: "tls",
+        C42_CERT_AUTH_DEFAULT_LEASE_TTL: "2m",
+        C42_PKI_PATH: "root",
+        C42_PKI_MAX_LEASE_TTL: "50000h",
+        C42_PKI_INT_PATH: "issuing",
+        C42_PKI_INT_MAX_LEASE_TTL: "20000h",
+        C42_ROOT_CA_COMMON_NAME: "Acme Root",
+        C42_ROOT_CA_TTL: "40000h",
+        C42_ROOT_CA_PREVENT_DESTROY: "false",
+        C42_INTERMEDIATE_CA_COMMON_NAME: "Acme Issuing",
+        C42_INTERMEDIATE_CA_TTL: "10000h",
+        C42_ROLE_NAME: "code42",
+        C42_ADMIN_CERT_COMMON_NAME: "backup-admin",
+        C42_ADMIN_CERT_TTL: "720h",
+        C42_ADMIN_CERT_RENEW_BEFORE: "7d",
+        C42_POLICY_NAME: "code42Policy",
+        C42_POLICY_EXTRA_PATHS: "secret/code42/*",
+        C42_CERT_ROLE_NAME: "code42User",
+        C42_CERT_ROLE_TOKEN_TTL: "5m",
+        C42_STATE_DIR: "/var/lib/keystore",
+      },
+    });
+    expect(config).toEqual({
+      publicUrl: "http://localhost:8200",
+      allowInsecureHttp: true,
+      kv: { path: "kv1" },
+      certAuth: { path: "tls", defaultLeaseTtl: "2m" },
+      pki: { path: "root", maxLeaseTtl: "50000h" },
+      pki_int: { path: "issuing", maxLeaseTtl: "20000h" },
+      rootCa: { commonName: "Acme Root", ttl: "40000h", preventDestroy: false },
+      intermediateCa: { commonName: "Acme Issuing", ttl: "10000h" },
+      role: { name: "code42" },
+      adminCert: { commonName: "backup-admin", ttl: "720h", renewBefore: "7d" },
+      policy: { name: "code42Policy", extraPaths: ["secret/code42/*"] },
+      certRole: { name: "code42User", tokenTtl: "5m" },
+      stateDir: "/var/lib/keystore",
+    });
+  });
+
+  test("C42_PUBLIC_URL wins over VAULT_ADDR", () => {
+    expect(loadConfig({ env: { VAULT_ADDR, C42_PUBLIC_URL: "https://public.example.com" }, cwd }).publicUrl).toBe("https://public.example.com");
+  });
+
+  test("lists are comma-separated, trimmed, without empty entries", () => {
+    const config = loadConfig({ env: { VAULT_ADDR, C42_POLICY_EXTRA_PATHS: " secret/code42/*, transit/keys/*,, " }, cwd });
+    expect(config.policy.extraPaths).toEqual(["secret/code42/*", "transit/keys/*"]);
+  });
+
+  test.each([
+    ["true", true],
+    ["TRUE", true],
+    ["1", true],
+    ["yes", true],
+    ["false", false],
+    ["False", false],
+    ["0", false],
+    ["no", false],
+  ])("boolean %j is %s", (raw, value) => {
+    expect(loadConfig({ env: { VAULT_ADDR, C42_ROOT_CA_PREVENT_DESTROY: raw }, cwd }).rootCa.preventDestroy).toBe(value);
+  });
+
+  test("an empty variable counts as unset", () => {
+    const file = writeJson("keystore.config.json", { kv: { path: "from-file" } });
+    expect(loadConfig({ env: { VAULT_ADDR, C42_KV_PATH: "", C42_PKI_PATH: "" }, file, cwd })).toMatchObject({ kv: { path: "from-file" }, pki: { path: "pki" } });
+  });
+});
+
+describe("config file", () => {
+  test("overrides defaults, grouped as in the settings table", () => {
+    const file = writeJson("custom.json", {
+      publicUrl: "https://file.example.com",
+      pki_int: { maxLeaseTtl: "20000h" },
+      rootCa: { preventDestroy: false },
+      policy: { extraPaths: ["secret/code42/*", "transit/*"] },
+    });
+    const config = loadConfig({ env: { VAULT_ADDR }, file, cwd });
+    expect(config.publicUrl).toBe("https://file.example.com");
+    expect(config.pki_int).toEqual({ path: "pki_int", maxLeaseTtl: "20000h" });
+    expect(config.rootCa).toEqual({ commonName: "example.com", ttl: "87600h", preventDestroy: false });
+    expect(config.policy.extraPaths).toEqual(["secret/code42/*", "transit/*"]);
+  });
+
+  test("C42_* variables win over the file, per setting", () => {
+    const file = writeJson("custom.json", { publicUrl: "https://file.example.com", pki_int: { path: "int_from_file", maxLeaseTtl: "20000h" } });
+    const config = loadConfig({ env: { VAULT_ADDR, C42_PUBLIC_URL: "https://env.example.com", C42_PKI_INT_MAX_LEASE_TTL: "10000h" }, file, cwd });
+    expect(config.publicUrl).toBe("https://env.example.com");
+    expect(config.pki_int).toEqual({ path: "int_from_file", maxLeaseTtl: "10000h" });
+  });
+
+  test("keystore.config.json in the working directory is read without being named", () => {
+    writeJson("keystore.config.json", { kv: { path: "found" } });
+    expect(loadConfig({ env: { VAULT_ADDR }, cwd }).kv.path).toBe("found");
+  });
+
+  test("C42_CONFIG names the file, relative to the working directory", () => {
+    writeJson("keystore.config.json", { kv: { path: "default-file" } });
+    writeJson("prod.json", { kv: { path: "named-file" } });
+    expect(loadConfig({ env: { VAULT_ADDR, C42_CONFIG: "prod.json" }, cwd }).kv.path).toBe("named-file");
+  });
+
+  test("a relative stateDir is resolved against the working directory", () => {
+    const file = writeJson("custom.json", { stateDir: "state/here" });
+    expect(loadConfig({ env: { VAULT_ADDR }, file, cwd }).stateDir).toBe(join(cwd, "state/here"));
+  });
+});
