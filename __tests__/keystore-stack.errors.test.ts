@@ -60,7 +60,13 @@ describe("the public URL must be https unless local development is allowed", () 
     expect(() => {
       const config = loadConfig({ env: { VAULT_ADDR: "vault.example.com:8200" }, cwd });
       Testing.synth(new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config }));
-    }).toThrow(/^publicUrl: "vault\.example\.com:8200" has scheme "vault\.example\.com"; expected an https:\/\/ URL/);
+    }).toThrow(/^VAULT_ADDR: "vault\.example\.com:8200" has scheme "vault\.example\.com"; expected an https:\/\/ URL/);
+  });
+
+  test("an http VAULT_ADDR even when publicUrl is https: the deploy token would travel in clear", () => {
+    const env = { VAULT_ADDR: "http://127.0.0.1:8200", C42_PUBLIC_URL: "https://vault.example.com:8200" };
+    expect(() => loadConfig({ env, cwd })).toThrow(/^VAULT_ADDR: "http:\/\/127\.0\.0\.1:8200" has scheme "http"; expected an https:\/\/ URL \(set allowInsecureHttp only for local development\)$/);
+    expect(loadConfig({ env: { ...env, C42_ALLOW_INSECURE_HTTP: "true" }, cwd }).allowInsecureHttp).toBe(true);
   });
 
   test("a value that is not a URL", () => {

@@ -1,10 +1,9 @@
 import { Construct } from "constructs";
 import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
 import { KeystoreValidationError } from "./errors";
-import { checkTtlWithin } from "./ca-chain";
 import { formatHours, parseDuration } from "./duration";
 import { IssuingRole } from "./pki-role";
-import { checkCommonName } from "./validation";
+import { checkCommonName, checkTtlWithin } from "./validation";
 
 /** Properties of an {@link AdminCertificate}. */
 export interface AdminCertificateProps {
@@ -54,13 +53,15 @@ export class AdminCertificate extends Construct {
   public constructor(scope: Construct, id: string, props: AdminCertificateProps) {
     super(scope, id);
     const commonName = checkCommonName(`${id}.commonName`, props.commonName ?? "crashplan-admin", this.node.path);
-    this.ttlSeconds = parseDuration(`${id}.ttl`, props.ttl ?? "8760h", this.node.path);
-    this.renewBeforeSeconds = parseDuration(`${id}.renewBefore`, props.renewBefore ?? "30d", this.node.path);
-    const issuer = props.role.issuer;
-    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${issuer.node.id}.ttl`, issuer.ttlSeconds, this.node.path);
-    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${issuer.mount.node.id}.maxLeaseTtl`, issuer.mount.maxLeaseSeconds, this.node.path);
+    const ttl = props.ttl ?? "8760h";
+    const renewBefore = props.renewBefore ?? "30d";
+    this.ttlSeconds = parseDuration(`${id}.ttl`, ttl, this.node.path);
+    this.renewBeforeSeconds = parseDuration(`${id}.renewBefore`, renewBefore, this.node.path);
+    // The intermediate already fits its mount's maximum lease, so fitting the
+    // intermediate is enough.
+    checkTtlWithin(`${id}.ttl`, ttl, this.ttlSeconds, `${props.role.issuer.node.id}.ttl`, props.role.issuer.ttlSeconds, this.node.path);
     if (this.renewBeforeSeconds >= this.ttlSeconds) {
-      throw new KeystoreValidationError(`${id}.renewBefore`, formatHours(this.renewBeforeSeconds), `is not shorter than ${id}.ttl (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
+      throw new KeystoreValidationError(`${id}.renewBefore`, renewBefore, `is not shorter than ${id}.ttl (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
     }
 
     this.certificate = new PkiSecretBackendCert(this, "certificate", {

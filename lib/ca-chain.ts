@@ -3,10 +3,9 @@ import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/l
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
 import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
-import { KeystoreValidationError } from "./errors";
 import { formatHours, parseDuration } from "./duration";
 import { TunedPkiMount } from "./pki-mount";
-import { checkCommonName } from "./validation";
+import { checkCommonName, checkTtlWithin } from "./validation";
 
 /** Properties of a {@link RootCa}. */
 export interface RootCaProps {
@@ -29,13 +28,6 @@ export interface RootCaProps {
   readonly preventDestroy?: boolean;
 }
 
-/** Checks that a certificate's TTL fits inside a limit, naming both settings. */
-export function checkTtlWithin(setting: string, seconds: number, limitSetting: string, limitSeconds: number, constructPath: string): void {
-  if (seconds > limitSeconds) {
-    throw new KeystoreValidationError(setting, formatHours(seconds), `is longer than ${limitSetting} (${formatHours(limitSeconds)}); expected at most ${formatHours(limitSeconds)}`, constructPath);
-  }
-}
-
 /**
  * A root CA whose key is generated inside Vault and never leaves it
  * (recipe: `vault write pki/root/generate/internal common_name=… ttl=87600h`).
@@ -53,8 +45,9 @@ export class RootCa extends Construct {
   public constructor(scope: Construct, id: string, props: RootCaProps) {
     super(scope, id);
     const commonName = checkCommonName(`${id}.commonName`, props.commonName ?? "example.com", this.node.path);
-    this.ttlSeconds = parseDuration(`${id}.ttl`, props.ttl ?? "87600h", this.node.path);
-    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${props.mount.node.id}.maxLeaseTtl`, props.mount.maxLeaseSeconds, this.node.path);
+    const ttl = props.ttl ?? "87600h";
+    this.ttlSeconds = parseDuration(`${id}.ttl`, ttl, this.node.path);
+    checkTtlWithin(`${id}.ttl`, ttl, this.ttlSeconds, `${props.mount.node.id}.maxLeaseTtl`, props.mount.maxLeaseSeconds, this.node.path);
     this.mount = props.mount;
     this.certificate = new PkiSecretBackendRootCert(this, "certificate", {
       backend: props.mount.path,
@@ -104,9 +97,10 @@ export class IntermediateCa extends Construct {
   public constructor(scope: Construct, id: string, props: IntermediateCaProps) {
     super(scope, id);
     const commonName = checkCommonName(`${id}.commonName`, props.commonName ?? "example.com Intermediate Authority", this.node.path);
-    this.ttlSeconds = parseDuration(`${id}.ttl`, props.ttl ?? "43800h", this.node.path);
-    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${props.root.node.id}.ttl`, props.root.ttlSeconds, this.node.path);
-    checkTtlWithin(`${id}.ttl`, this.ttlSeconds, `${props.mount.node.id}.maxLeaseTtl`, props.mount.maxLeaseSeconds, this.node.path);
+    const ttl = props.ttl ?? "43800h";
+    this.ttlSeconds = parseDuration(`${id}.ttl`, ttl, this.node.path);
+    checkTtlWithin(`${id}.ttl`, ttl, this.ttlSeconds, `${props.root.node.id}.ttl`, props.root.ttlSeconds, this.node.path);
+    checkTtlWithin(`${id}.ttl`, ttl, this.ttlSeconds, `${props.mount.node.id}.maxLeaseTtl`, props.mount.maxLeaseSeconds, this.node.path);
     this.mount = props.mount;
 
     const request = new PkiSecretBackendIntermediateCertRequest(this, "request", {

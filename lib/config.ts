@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { KeystoreValidationError } from "./errors";
-import { checkMountPath } from "./validation";
+import { checkBaseUrl, checkMountPath } from "./validation";
 
 /** What the Vault CLI assumes when VAULT_ADDR is unset. */
 export const DEFAULT_VAULT_ADDR = "https://127.0.0.1:8200";
@@ -111,6 +111,10 @@ export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
   }
   const config = assemble(values, cwd);
   checkConfig(config);
+  if (env.VAULT_ADDR) {
+    // The address the provider talks to carries the deploy token: https only, like publicUrl.
+    checkBaseUrl("VAULT_ADDR", env.VAULT_ADDR, config.allowInsecureHttp);
+  }
   return config;
 }
 

@@ -1,4 +1,5 @@
 import { Token } from "cdktf";
+import { formatHours } from "./duration";
 import { KeystoreValidationError } from "./errors";
 
 const MOUNT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -45,8 +46,23 @@ export function checkBaseUrl(setting: string, value: string, allowHttp: boolean,
     const expected = allowHttp ? "expected an http:// or https:// URL" : "expected an https:// URL (set allowInsecureHttp only for local development)";
     throw new KeystoreValidationError(setting, value, `has scheme "${url.protocol.replace(":", "")}"; ${expected}`, constructPath);
   }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new KeystoreValidationError(setting, value, "has credentials, a query or a fragment; expected a plain base URL", constructPath);
+  if (url.username || url.password) {
+    // Never echo a password back onto a terminal or CI log.
+    throw new KeystoreValidationError(setting, `${url.protocol}//***@${url.host}`, "has credentials; expected a plain base URL without user or password", constructPath);
+  }
+  // A bare "?" or "#" leaves url.search/url.hash empty but would still swallow the path appended to it.
+  if (/[?#]/.test(value)) {
+    throw new KeystoreValidationError(setting, value, "has a query or a fragment; expected a plain base URL", constructPath);
   }
   return value.replace(/\/+$/, "");
+}
+
+/**
+ * Checks that a TTL fits inside a limit, naming both settings; `received` is
+ * the value as the user wrote it.
+ */
+export function checkTtlWithin(setting: string, received: string, seconds: number, limitSetting: string, limitSeconds: number, constructPath?: string): void {
+  if (seconds > limitSeconds) {
+    throw new KeystoreValidationError(setting, received, `is longer than ${limitSetting} (${formatHours(limitSeconds)}); expected at most ${formatHours(limitSeconds)}`, constructPath);
+  }
 }
