@@ -76,14 +76,20 @@ version_at_least() { # $1 >= $2 (dotted numeric)
   [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
 }
 
+# from_path NAME BANNER MIN [BELOW]: prints NAME's path when it is on PATH and
+# its `version` banner ("BANNER v1.2.3") says MIN <= version (< BELOW).
+from_path() {
+  local name=$1 banner=$2 min=$3 below=${4:-} found ver
+  found=$(command -v "$name" 2>/dev/null) || return 1
+  ver=$("$found" version 2>/dev/null | sed -n "1s/^$banner v\([0-9.]*\).*/\1/p")
+  [ -n "$ver" ] && version_at_least "$ver" "$min" || return 1
+  if [ -n "$below" ] && version_at_least "$ver" "$below"; then return 1; fi
+  log "using $name $ver from PATH ($found)"
+  printf '%s' "$found"
+}
+
 provide_tofu() {
-  local found ver
-  if found=$(command -v tofu 2>/dev/null); then
-    ver=$("$found" version 2>/dev/null | sed -n '1s/^OpenTofu v\([0-9.]*\).*/\1/p')
-    if [ -n "$ver" ] && version_at_least "$ver" 1.10.0; then
-      log "using tofu $ver from PATH ($found)"; TOFU="$found"; return
-    fi
-  fi
+  TOFU=$(from_path tofu OpenTofu 1.10.0) && return
   TOFU="$BIN/tofu-$TOFU_VERSION/tofu"
   if [ -x "$TOFU" ]; then log "tofu $TOFU_VERSION cached"; return; fi
   need_go tofu
@@ -97,20 +103,9 @@ provide_tofu() {
 }
 
 provide_bao() {
-  local found ver
-  if found=$(command -v bao 2>/dev/null); then
-    ver=$("$found" version 2>/dev/null | sed -n '1s/^OpenBao v\([0-9.]*\).*/\1/p')
-    if [ -n "$ver" ] && version_at_least "$ver" 2.0.0; then
-      log "using bao $ver from PATH ($found)"; BAO="$found"; return
-    fi
-  fi
+  BAO=$(from_path bao OpenBao 2.0.0) && return
   # HashiCorp Vault serves the same API; only releases before 1.15 are MPL-licensed.
-  if found=$(command -v vault 2>/dev/null); then
-    ver=$("$found" version 2>/dev/null | sed -n '1s/^Vault v\([0-9.]*\).*/\1/p')
-    if [ -n "$ver" ] && version_at_least "$ver" 1.12.0 && ! version_at_least "$ver" 1.15.0; then
-      log "using vault $ver from PATH ($found)"; BAO="$found"; return
-    fi
-  fi
+  BAO=$(from_path vault Vault 1.12.0 1.15.0) && return
   BAO="$BIN/bao-$BAO_VERSION/bao"
   if [ -x "$BAO" ]; then log "bao $BAO_VERSION cached"; return; fi
   need_go bao
