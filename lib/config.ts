@@ -26,7 +26,40 @@ export interface KeystoreConfig {
   readonly certRole: { readonly name: string; readonly tokenTtl: string };
   /** Directory of the local state file (ignored with a remote backend). */
   readonly stateDir: string;
+  /** Where the state lives; credentials never come from here, only from the environment. */
+  readonly backend: {
+    readonly type: string;
+    readonly pg: { readonly schemaName: string };
+    readonly s3: { readonly bucket: string; readonly key: string; readonly region: string; readonly endpoint: string };
+    readonly gcs: { readonly bucket: string; readonly prefix: string };
+    readonly azurerm: { readonly storageAccountName: string; readonly containerName: string; readonly key: string; readonly resourceGroupName: string };
+    readonly consul: { readonly address: string; readonly path: string };
+    readonly http: { readonly address: string; readonly lockAddress: string; readonly unlockAddress: string };
+  };
+  /** OpenTofu state and plan encryption; the passphrases themselves stay in the environment. */
+  readonly stateEncryption: {
+    /** `C42_STATE_PASSPHRASE` is set: state and saved plans are encrypted. */
+    readonly enabled: boolean;
+    /** `C42_STATE_PASSPHRASE_PREVIOUS` is set: read the state with it, write it with the new passphrase. */
+    readonly rotating: boolean;
+    /** Read a plain state once and write it back encrypted. */
+    readonly migrateFromPlain: boolean;
+  };
 }
+
+/**
+ * Secrets read from the environment only: never a setting, never in the config
+ * file, never in the synthesized JSON or on a command line.
+ */
+export const SECRET_ENV = {
+  /** Turns state and plan encryption on; at least 16 characters (OpenTofu's pbkdf2 minimum). */
+  statePassphrase: "C42_STATE_PASSPHRASE",
+  /** The passphrase the state is encrypted with now, while rotating to `C42_STATE_PASSPHRASE`. */
+  statePassphrasePrevious: "C42_STATE_PASSPHRASE_PREVIOUS",
+} as const;
+
+/** OpenTofu's pbkdf2 key provider refuses shorter passphrases. */
+export const MIN_PASSPHRASE_LENGTH = 16;
 
 type Kind = "string" | "boolean" | "list";
 
@@ -73,6 +106,24 @@ export const SETTINGS: readonly SettingSpec[] = [
   spec("certRole.name", "string", "crashplanUser", "Name (and display name) of the cert auth role"),
   spec("certRole.tokenTtl", "string", "60s", "TTL of tokens from a certificate login"),
   spec("stateDir", "string", ".local/state", "Directory of the local Terraform state (relative to the project)"),
+  spec("stateEncryption.migrateFromPlain", "boolean", false, "With `C42_STATE_PASSPHRASE` set, read a state that is not encrypted yet and write it back encrypted (one deploy; see docs/security.md)"),
+  spec("backend.type", "string", "local", "Where the state lives: `local` (in stateDir), `pg`, `s3`, `gcs`, `azurerm`, `consul` or `http`; credentials come from the environment only (docs/security.md)"),
+  spec("backend.pg.schemaName", "string", "c42_keystore", "Schema of the `pg` backend; the connection comes from `PG_CONN_STR` or libpq's `PG*` variables"),
+  spec("backend.s3.bucket", "string", "", "Bucket of the `s3` backend (required with it); credentials from `AWS_*`"),
+  spec("backend.s3.key", "string", "c42-keystore/keystore.tfstate", "Object key of the state in the `s3` bucket"),
+  spec("backend.s3.region", "string", "", "Region of the `s3` bucket (default: `AWS_REGION`)"),
+  spec("backend.s3.endpoint", "string", "", "S3 endpoint URL for S3-compatible storage (default: AWS)"),
+  spec("backend.gcs.bucket", "string", "", "Bucket of the `gcs` backend (required with it); credentials from `GOOGLE_APPLICATION_CREDENTIALS`"),
+  spec("backend.gcs.prefix", "string", "c42-keystore", "Object prefix of the state in the `gcs` bucket"),
+  spec("backend.azurerm.storageAccountName", "string", "", "Storage account of the `azurerm` backend (required with it); credentials from `ARM_*`"),
+  spec("backend.azurerm.containerName", "string", "", "Blob container of the `azurerm` backend (required with it)"),
+  spec("backend.azurerm.key", "string", "c42-keystore.tfstate", "Blob name of the state in the `azurerm` container"),
+  spec("backend.azurerm.resourceGroupName", "string", "", "Resource group of the storage account (only some `ARM_*` logins need it)"),
+  spec("backend.consul.address", "string", "", "`host:port` of the `consul` agent (default: `CONSUL_HTTP_ADDR`); the token from `CONSUL_HTTP_TOKEN`"),
+  spec("backend.consul.path", "string", "c42-keystore/state", "KV path of the state in `consul`"),
+  spec("backend.http.address", "string", "", "State URL of the `http` backend (required with it); credentials from `TF_HTTP_USERNAME`/`TF_HTTP_PASSWORD`"),
+  spec("backend.http.lockAddress", "string", "", "Lock URL of the `http` backend (no locking when empty)"),
+  spec("backend.http.unlockAddress", "string", "", "Unlock URL of the `http` backend (default: lockAddress)"),
 ];
 
 /** Where settings come from. */
@@ -109,8 +160,9 @@ export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
       values[s.key] = typeof s.default === "function" ? s.default(env) : s.default;
     }
   }
-  const config = assemble(values, cwd);
+  const config = assemble(values, cwd, env);
   checkConfig(config);
+  checkStateEncryption(config, env);
   if (env.VAULT_ADDR) {
     // The address the provider talks to carries the deploy token: https only, like publicUrl.
     checkBaseUrl("VAULT_ADDR", env.VAULT_ADDR, config.allowInsecureHttp);
@@ -179,7 +231,7 @@ function fromJson(s: SettingSpec, raw: unknown, file: string): string | boolean 
   return raw as string | boolean | readonly string[];
 }
 
-function assemble(v: Record<string, string | boolean | readonly string[]>, cwd: string): KeystoreConfig {
+function assemble(v: Record<string, string | boolean | readonly string[]>, cwd: string, env: NodeJS.ProcessEnv): KeystoreConfig {
   const str = (k: string) => v[k] as string;
   const bool = (k: string) => v[k] as boolean;
   const stateDir = str("stateDir");
@@ -197,7 +249,49 @@ function assemble(v: Record<string, string | boolean | readonly string[]>, cwd: 
     policy: { name: str("policy.name"), extraPaths: v["policy.extraPaths"] as readonly string[] },
     certRole: { name: str("certRole.name"), tokenTtl: str("certRole.tokenTtl") },
     stateDir: isAbsolute(stateDir) ? stateDir : resolve(cwd, stateDir),
+    backend: {
+      type: str("backend.type"),
+      pg: { schemaName: str("backend.pg.schemaName") },
+      s3: { bucket: str("backend.s3.bucket"), key: str("backend.s3.key"), region: str("backend.s3.region"), endpoint: str("backend.s3.endpoint") },
+      gcs: { bucket: str("backend.gcs.bucket"), prefix: str("backend.gcs.prefix") },
+      azurerm: {
+        storageAccountName: str("backend.azurerm.storageAccountName"),
+        containerName: str("backend.azurerm.containerName"),
+        key: str("backend.azurerm.key"),
+        resourceGroupName: str("backend.azurerm.resourceGroupName"),
+      },
+      consul: { address: str("backend.consul.address"), path: str("backend.consul.path") },
+      http: { address: str("backend.http.address"), lockAddress: str("backend.http.lockAddress"), unlockAddress: str("backend.http.unlockAddress") },
+    },
+    stateEncryption: {
+      enabled: !!env[SECRET_ENV.statePassphrase],
+      rotating: !!env[SECRET_ENV.statePassphrasePrevious],
+      migrateFromPlain: bool("stateEncryption.migrateFromPlain"),
+    },
   };
+}
+
+/**
+ * The passphrases are checked here, where the environment is read, and only
+ * their length is ever shown: the value itself never reaches a message.
+ */
+function checkStateEncryption(config: KeystoreConfig, env: NodeJS.ProcessEnv): void {
+  for (const name of [SECRET_ENV.statePassphrase, SECRET_ENV.statePassphrasePrevious]) {
+    const value = env[name];
+    if (value && value.length < MIN_PASSPHRASE_LENGTH) {
+      throw new KeystoreValidationError(name, `${value.length} characters (value hidden)`, `is too short; expected at least ${MIN_PASSPHRASE_LENGTH} characters (OpenTofu's pbkdf2 minimum)`);
+    }
+  }
+  const e = config.stateEncryption;
+  if (e.rotating && !e.enabled) {
+    throw new KeystoreValidationError(SECRET_ENV.statePassphrasePrevious, "set (value hidden)", `needs ${SECRET_ENV.statePassphrase}: expected the new passphrase in ${SECRET_ENV.statePassphrase} and the current one in ${SECRET_ENV.statePassphrasePrevious}`);
+  }
+  if (e.migrateFromPlain && !e.enabled) {
+    throw new KeystoreValidationError("stateEncryption.migrateFromPlain", true, `needs ${SECRET_ENV.statePassphrase}: expected the passphrase to encrypt the state with`);
+  }
+  if (e.migrateFromPlain && e.rotating) {
+    throw new KeystoreValidationError("stateEncryption.migrateFromPlain", true, `cannot be combined with ${SECRET_ENV.statePassphrasePrevious} (a plain state has no previous passphrase); expected one of the two`);
+  }
 }
 
 /** Rules that span settings: mount paths are well-formed, not reserved, and do not overlap. */

@@ -11,4 +11,6 @@ export * from "./pki-mount";
 export * from "./pki-role";
 export * from "./policy";
 export * from "./providers";
+export * from "./state-backend";
+export * from "./state-encryption";
 export * from "./validation";

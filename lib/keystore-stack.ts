@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { LocalBackend, TerraformStack } from "cdktf";
+import { TerraformStack } from "cdktf";
 import { join } from "node:path";
 import { AdminCertificate } from "./admin-certificate";
 import { CrashplanBundleOutputs } from "./bundle-outputs";
@@ -11,6 +11,8 @@ import { TunedPkiMount } from "./pki-mount";
 import { IssuingRole } from "./pki-role";
 import { CrashplanPolicy } from "./policy";
 import { KeystoreProviders } from "./providers";
+import { addStateBackend } from "./state-backend";
+import { StateEncryption } from "./state-encryption";
 
 /** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
 export const KEYSTORE_STACK = "keystore";
@@ -43,7 +45,10 @@ export class KeystoreStack extends TerraformStack {
     super(scope, id);
     const c = props.config;
     new KeystoreProviders(this, "providers");
-    new LocalBackend(this, { path: join(c.stateDir, `${id}.tfstate`) });
+    addStateBackend(this, c.backend, join(c.stateDir, `${id}.tfstate`));
+    if (c.stateEncryption.enabled) {
+      new StateEncryption(this, "stateEncryption", { rotating: c.stateEncryption.rotating, migrateFromPlain: c.stateEncryption.migrateFromPlain });
+    }
 
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);

@@ -4,7 +4,7 @@ import { SETTINGS } from "../lib/config";
 
 export function settingsTable(): string {
   const rows = SETTINGS.map((s) => {
-    const def = typeof s.default === "function" ? "see description" : s.kind === "list" ? "`[]`" : `\`${String(s.default)}\``;
+    const def = typeof s.default === "function" ? "see description" : s.kind === "list" ? "`[]`" : s.default === "" ? "(none)" : `\`${String(s.default)}\``;
     return `| \`${s.key}\` | \`${s.env}\` | ${def} | ${s.doc} |`;
   });
   return ["| setting (config file) | environment | default | meaning |", "|---|---|---|---|", ...rows].join("\n");

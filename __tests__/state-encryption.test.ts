@@ -1,0 +1,130 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { loadConfig } from "../lib/config";
+import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
+
+const VAULT_ADDR = "https://vault.example.com:8200";
+const PASSPHRASE = "unit-test passphrase ${not-a-template} \"quoted\"";
+const PREVIOUS = "unit-test previous passphrase 0123";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** A full synth into a directory, with the passphrases in process.env too, as a user would have them. */
+function synthWith(env: Record<string, string>) {
+  const cwd = mkdtempSync(join(tmpdir(), "keystore-enc-"));
+  const outdir = mkdtempSync(join(tmpdir(), "keystore-enc-out-"));
+  dirs.push(cwd, outdir);
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const app = Testing.app({ outdir });
+    new KeystoreStack(app, KEYSTORE_STACK, { config: loadConfig({ env: { VAULT_ADDR, ...env }, cwd }) });
+    app.synth();
+  } finally {
+    for (const k of Object.keys(env)) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+  const files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(f, "utf8")]));
+  const json = JSON.parse(files[join(outdir, "stacks", KEYSTORE_STACK, "cdk.tf.json")]);
+  return { files, json, encryption: json.terraform.encryption, variables: json.variable };
+}
+
+const passphraseVariable = {
+  type: "string",
+  sensitive: true,
+  nullable: false,
+  description: "Passphrase of the state and plan encryption (from C42_STATE_PASSPHRASE)",
+};
+
+describe("without C42_STATE_PASSPHRASE", () => {
+  const { json, encryption, variables } = synthWith({});
+
+  test("no encryption block and no passphrase variable are synthesized", () => {
+    expect(json.terraform).toHaveProperty("backend.local");
+    expect(encryption).toBeUndefined();
+    expect(variables).toBeUndefined();
+  });
+});
+
+describe("with C42_STATE_PASSPHRASE", () => {
+  const { files, encryption, variables } = synthWith({ C42_STATE_PASSPHRASE: PASSPHRASE });
+
+  test("pbkdf2 key providers read the passphrase from a sensitive input variable", () => {
+    expect(encryption.key_provider).toEqual({
+      pbkdf2: {
+        c42_state: { passphrase: "${var.c42_state_passphrase}" },
+        c42_state_rotated: { passphrase: "${var.c42_state_passphrase}" },
+      },
+    });
+    expect(variables).toEqual({ c42_state_passphrase: passphraseVariable });
+  });
+
+  test("aes_gcm methods take their keys as interpolations (the bare form crashes OpenTofu 1.10)", () => {
+    expect(encryption.method).toEqual({
+      aes_gcm: {
+        c42_state: { keys: "${key_provider.pbkdf2.c42_state}" },
+        c42_state_rotated: { keys: "${key_provider.pbkdf2.c42_state_rotated}" },
+      },
+    });
+  });
+
+  test("state and plan are enforced, naming the method as a bare reference; the state reads the rotated slot as fallback", () => {
+    expect(encryption.state).toEqual({ method: "method.aes_gcm.c42_state", enforced: true, fallback: { method: "method.aes_gcm.c42_state_rotated" } });
+    expect(encryption.plan).toEqual({ method: "method.aes_gcm.c42_state", enforced: true });
+  });
+
+  test("the passphrase value appears in no synthesized file", () => {
+    expect(Object.keys(files).length).toBeGreaterThan(0);
+    for (const [file, text] of Object.entries(files)) {
+      expect({ file, leaks: text.includes(PASSPHRASE) || text.includes("unit-test passphrase") }).toEqual({ file, leaks: false });
+    }
+  });
+});
+
+describe("rotating: C42_STATE_PASSPHRASE_PREVIOUS as well", () => {
+  const { files, encryption, variables } = synthWith({ C42_STATE_PASSPHRASE: PASSPHRASE, C42_STATE_PASSPHRASE_PREVIOUS: PREVIOUS });
+
+  test("the state is read with the previous passphrase from the main slot and written with the new one to the rotated slot", () => {
+    expect(encryption.key_provider.pbkdf2).toEqual({
+      c42_state: { passphrase: "${var.c42_state_passphrase_previous}" },
+      c42_state_rotated: { passphrase: "${var.c42_state_passphrase}" },
+    });
+    expect(encryption.state).toEqual({ method: "method.aes_gcm.c42_state_rotated", enforced: true, fallback: { method: "method.aes_gcm.c42_state" } });
+    expect(encryption.plan).toEqual({ method: "method.aes_gcm.c42_state_rotated", enforced: true });
+  });
+
+  test("both passphrases are sensitive variables, and neither value is in any file", () => {
+    expect(Object.keys(variables).sort()).toEqual(["c42_state_passphrase", "c42_state_passphrase_previous"]);
+    expect(variables.c42_state_passphrase_previous).toMatchObject({ type: "string", sensitive: true, nullable: false });
+    for (const text of Object.values(files)) {
+      expect(text).not.toContain(PASSPHRASE);
+      expect(text).not.toContain(PREVIOUS);
+    }
+  });
+});
+
+describe("migrating a plain state: stateEncryption.migrateFromPlain", () => {
+  const { encryption, variables } = synthWith({ C42_STATE_PASSPHRASE: PASSPHRASE, C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN: "true" });
+
+  test("the state may be read unencrypted (not enforced, unencrypted fallback) and is written encrypted", () => {
+    expect(encryption).toEqual({
+      key_provider: { pbkdf2: { c42_state: { passphrase: "${var.c42_state_passphrase}" } } },
+      method: { aes_gcm: { c42_state: { keys: "${key_provider.pbkdf2.c42_state}" } }, unencrypted: { c42_plain: {} } },
+      state: { method: "method.aes_gcm.c42_state", enforced: false, fallback: { method: "method.unencrypted.c42_plain" } },
+      plan: { method: "method.aes_gcm.c42_state", enforced: true },
+    });
+    expect(Object.keys(variables)).toEqual(["c42_state_passphrase"]);
+  });
+});
