@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, loadConfig } from "../lib";
+import { certAuthTuneDrift } from "./cert-auth-tune";
+import { explainStateError, looseStateFileWarning, statePassphraseEnv } from "./state-files";
 import { Toolchain, loadToolchain, parseEnvFile } from "./toolchain";
 
 /** The project root (this file lives in `<root>/ops`). */
@@ -30,6 +32,8 @@ export interface ResourceChange {
     readonly actions: string[];
     readonly before: Record<string, unknown> | null;
     readonly after: Record<string, unknown> | null;
+    /** Attributes whose planned value is only known after apply (`true`, or nested). */
+    readonly after_unknown?: Record<string, unknown>;
     readonly replace_paths?: unknown[];
   };
 }
@@ -108,9 +112,33 @@ export class Deployment {
   /** Applies the stack non-interactively. */
   public async apply(extraArgs: string[] = []): Promise<TofuResult> {
     await this.ensureInit();
+    await this.repairCertAuthTune();
     const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
     this.tightenState();
     return result;
+  }
+
+  /**
+   * Makes a cert auth tune changed outside Terraform visible to the engine.
+   * `vault_auth_backend` reads its tune TTLs back from state, not from Vault,
+   * so such a change never shows in a plan and an apply never undoes it.
+   * `import` does read the raw tune: when Vault's default lease differs from
+   * the configured one, drop the resource from state and import it again; the
+   * plan then shows the difference and the apply writes the configured value.
+   * Does nothing (one API read) when they agree. Returns whether it acted.
+   */
+  public async repairCertAuthTune(): Promise<boolean> {
+    await this.ensureInit();
+    const drift = await certAuthTuneDrift(this);
+    if (!drift) return false;
+    const inState = await this.tofuOk(["state", "list", "-no-color", drift.address], { quiet: true });
+    if (inState.stdout.trim() === "") return false;
+    await this.tofuOk(["state", "rm", "-no-color", drift.address]);
+    await this.tofuOk(["import", "-input=false", "-no-color", drift.address, this.config.certAuth.path]).catch((e: Error) => {
+      throw new Error(`${e.message}\n${drift.address} is no longer in the state; restore it with: tofu import ${drift.address} ${this.config.certAuth.path} (in ${this.stackDir})`);
+    });
+    this.tightenState();
+    return true;
   }
 
   /** Plans; with `-detailed-exitcode` the code is 0 (no changes), 2 (changes) or 1 (error). */
@@ -161,7 +189,8 @@ export class Deployment {
     const result = await this.tofu(args, options);
     if (result.code !== 0) {
       const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
-      throw new Error(`tofu ${args[0]} failed (exit ${result.code}):\n${tail}`);
+      const explanation = explainStateError(result.stderr);
+      throw new Error(`${explanation ? explanation + "\n" : ""}tofu ${args[0]} failed (exit ${result.code}):\n${tail}`);
     }
     return result;
   }
@@ -181,6 +210,7 @@ export class Deployment {
       TF_IN_AUTOMATION: "1",
       TF_INPUT: "0",
       CHECKPOINT_DISABLE: "1",
+      ...statePassphraseEnv(this.env),
     };
     const echo = this.echo && !options.quiet;
     return new Promise((resolvePromise, reject) => {
@@ -212,8 +242,9 @@ export class Deployment {
     mkdirSync(this.config.stateDir, { recursive: true, mode: 0o700 });
     chmodSync(this.config.stateDir, 0o700);
     for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
-      if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) {
-        process.stderr.write(`warning: ${file} is readable by other users (mode ${(statSync(file).mode & 0o777).toString(8)}); it holds private keys. Tightening to 0600.\n`);
+      const warning = looseStateFileWarning(file);
+      if (warning) {
+        process.stderr.write(warning + "\n");
         chmodSync(file, 0o600);
       }
     }
