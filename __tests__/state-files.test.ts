@@ -1,7 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { explainStateError, looseStateFileWarning, statePassphraseEnv } from "../ops/state-files";
+import { existsSync } from "node:fs";
+import { explainStateError, isEncryptedState, isPlainState, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "../ops/state-files";
 
 describe("looseStateFileWarning", () => {
   let dir: string;
@@ -65,5 +66,54 @@ describe("explainStateError", () => {
 
   test("anything else is left to the engine", () => {
     expect(explainStateError("Error: Invalid provider configuration")).toBeUndefined();
+  });
+});
+
+describe("removePlainBackup", () => {
+  const ENCRYPTED = JSON.stringify({ serial: 3, lineage: "l", meta: { "key_provider.pbkdf2.c42_state": "e30=" }, encrypted_data: "AAAA", encryption_version: "v0" });
+  const PLAIN = JSON.stringify({ version: 4, terraform_version: "1.10.10", serial: 2, lineage: "l", outputs: {}, resources: [] });
+  let dir: string;
+  let state: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "keystore-backup-"));
+    state = join(dir, "keystore.tfstate");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("tells the two formats apart", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect([isEncryptedState(state), isPlainState(state)]).toEqual([true, false]);
+    expect([isEncryptedState(`${state}.backup`), isPlainState(`${state}.backup`)]).toEqual([false, true]);
+    expect([isEncryptedState(join(dir, "absent")), isPlainState(join(dir, "absent"))]).toEqual([false, false]);
+  });
+
+  test("removes a plain backup next to an encrypted state, and says so", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect(removePlainBackup(state)).toBe(`removed ${state}.backup: it was the state before encryption, in plain text. The encrypted state is ${state}.`);
+    expect(existsSync(`${state}.backup`)).toBe(false);
+    expect(existsSync(state)).toBe(true);
+  });
+
+  test("keeps an encrypted backup", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, ENCRYPTED);
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+
+  test("keeps everything while the state itself is plain", () => {
+    writeFileSync(state, PLAIN);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+
+  test("keeps a backup it cannot parse", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, "not json");
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
   });
 });

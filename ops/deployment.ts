@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, loadConfig } from "../lib";
 import { certAuthTuneDrift } from "./cert-auth-tune";
-import { explainStateError, looseStateFileWarning, statePassphraseEnv } from "./state-files";
+import { explainStateError, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
 import { Toolchain, loadToolchain, parseEnvFile } from "./toolchain";
 
 /** The project root (this file lives in `<root>/ops`). */
@@ -254,5 +254,7 @@ export class Deployment {
     for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
+    const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
+    if (removed) process.stderr.write(removed + "\n");
   }
 }

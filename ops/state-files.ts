@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../lib";
 
 /**
@@ -49,4 +49,39 @@ export function explainStateError(engineOutput: string): string | undefined {
     return "another run holds the state lock (a deploy or plan elsewhere is using this state): wait for it to finish and try again. Nothing was changed.";
   }
   return undefined;
+}
+
+/**
+ * Removes a state backup that is still in plain text once the state is
+ * encrypted. Turning encryption on (`migrateFromPlain`) makes the engine
+ * keep the last plain state as `<state>.backup`, private keys included, which
+ * would defeat the encryption. Returns the notice to print, or `undefined`
+ * when there was nothing to remove.
+ */
+export function removePlainBackup(stateFile: string): string | undefined {
+  const backup = `${stateFile}.backup`;
+  if (!isEncryptedState(stateFile) || !isPlainState(backup)) return undefined;
+  rmSync(backup);
+  return `removed ${backup}: it was the state before encryption, in plain text. The encrypted state is ${stateFile}.`;
+}
+
+/** Whether a state file is in OpenTofu's encrypted envelope (`encrypted_data` + key `meta`). */
+export function isEncryptedState(file: string): boolean {
+  const parsed = readJson(file);
+  return typeof parsed?.encrypted_data === "string" && typeof parsed.meta === "object";
+}
+
+/** Whether a state file is a plain Terraform state (format version 4, resources in clear). */
+export function isPlainState(file: string): boolean {
+  const parsed = readJson(file);
+  return parsed?.version === 4 && Array.isArray(parsed.resources) && parsed.encrypted_data === undefined;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { BUNDLE_OUTPUTS } from "../../lib";
+import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+
+/** Whether `secret` occurs in `file`, as a value jest can print without printing either. */
+const holds = (file: string, secret: string) => ({ file, holds: readFileSync(file).includes(secret) });
+const readState = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { meta: Record<string, string>; encrypted_data?: string; resources?: unknown };
+
+describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
+  const passphrase = randomBytes(18).toString("base64");
+  let server: TestServer;
+  let td: TestDeployment;
+  let stateFile: string;
+  let planFile: string;
+  let planCode: number;
+  let secrets: { label: string; value: string }[];
+  const others: TestDeployment[] = [];
+  const sameState = (settings: Record<string, string>) => {
+    const run = testDeployment(server, { C42_STATE_DIR: td.deployment.config.stateDir, ...settings });
+    others.push(run);
+    return run.deployment;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    td = testDeployment(server, { C42_STATE_PASSPHRASE: passphrase });
+    stateFile = td.deployment.stateFile;
+    await td.deployment.apply();
+    const outputs = await td.deployment.outputs();
+    const out = (name: string) => outputs[name].value as string;
+    const keyBody = out(BUNDLE_OUTPUTS.privateKey).split("\n")[1];
+    const certBody = out(BUNDLE_OUTPUTS.certificate).split("\n")[1];
+    secrets = [
+      { label: "PRIVATE KEY", value: "PRIVATE KEY" },
+      { label: "BEGIN CERTIFICATE", value: "BEGIN CERTIFICATE" },
+      { label: "a line of the admin key", value: keyBody },
+      { label: "a line of the admin certificate", value: certBody },
+      { label: "crashplan_p12_password", value: out(BUNDLE_OUTPUTS.password) },
+      { label: "the passphrase", value: passphrase },
+    ];
+    planFile = join(td.work, "keystore.tfplan");
+    planCode = (await td.deployment.planToFile(planFile)).code;
+  });
+
+  afterAll(async () => {
+    others.forEach((o) => o.cleanup());
+    td?.cleanup();
+    await server?.stop();
+  });
+
+  test("the outputs the checks below look for are real (so they can fail)", () => {
+    expect(secrets.find((s) => s.label === "crashplan_p12_password")!.value).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(secrets.find((s) => s.label === "a line of the admin key")!.value.length).toBeGreaterThan(40);
+  });
+
+  test("the synthesized JSON has the encryption block but not the passphrase", () => {
+    const file = join(td.deployment.stackDir, "cdk.tf.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    expect(json.terraform.encryption.state).toEqual({ method: "method.aes_gcm.c42_state", enforced: true, fallback: { method: "method.aes_gcm.c42_state_rotated" } });
+    expect(holds(file, passphrase)).toEqual({ file, holds: false });
+  });
+
+  test("the state file is encrypted: no key, no password, no certificate PEM in clear", () => {
+    const state = readState(stateFile);
+    expect(Object.keys(state.meta)).toEqual(["key_provider.pbkdf2.c42_state"]);
+    expect(state.encrypted_data!.length).toBeGreaterThan(1000);
+    expect(state).not.toHaveProperty("resources");
+    for (const file of [stateFile, `${stateFile}.backup`].filter(existsSync)) {
+      for (const s of secrets) expect({ secret: s.label, ...holds(file, s.value) }).toEqual({ secret: s.label, file, holds: false });
+      expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+    }
+  });
+
+  test("a saved plan is encrypted too, and still usable", async () => {
+    expect(planCode).toBe(0);
+    const bytes = readFileSync(planFile);
+    expect(bytes.subarray(0, 2).toString()).not.toBe("PK");
+    for (const s of secrets) expect({ secret: s.label, ...holds(planFile, s.value) }).toEqual({ secret: s.label, file: planFile, holds: false });
+    const shown = await td.deployment.showPlan(planFile);
+    expect(shown.resource_changes!.length).toBeGreaterThan(10);
+    expect(shown.resource_changes!.every((c) => c.change.actions.join() === "no-op")).toBe(true);
+  });
+
+  test("a re-deploy plans no changes", async () => {
+    const plan = await td.deployment.plan();
+    expect(plan.stdout).toContain("No changes.");
+    expect(plan.code).toBe(0);
+  });
+
+  test("a wrong passphrase fails with our message and the engine's, and leaves the state byte-for-byte unchanged", async () => {
+    const before = readFileSync(stateFile);
+    const attempt = sameState({ C42_STATE_PASSPHRASE: randomBytes(18).toString("base64") }).apply();
+    await expect(attempt).rejects.toThrow(/^the state cannot be decrypted with C42_STATE_PASSPHRASE .*wrong passphrase\? The state was not changed\./);
+    await expect(attempt).rejects.toThrow(/decryption failed for all provided methods/);
+    expect(readFileSync(stateFile).equals(before)).toBe(true);
+  });
+
+  test("no passphrase on the encrypted state fails clearly and leaves it unchanged", async () => {
+    const before = readFileSync(stateFile);
+    const attempt = sameState({}).plan();
+    await expect(attempt).rejects.toThrow(/^the state is encrypted, but C42_STATE_PASSPHRASE is not set/);
+    await expect(attempt).rejects.toThrow(/This state file is encrypted and can not be read without an encryption configuration/);
+    expect(readFileSync(stateFile).equals(before)).toBe(true);
+  });
+
+  test("rotation: one deploy with the old passphrase in C42_STATE_PASSPHRASE_PREVIOUS; then only the new one opens the state", async () => {
+    const next = randomBytes(18).toString("base64");
+    await sameState({ C42_STATE_PASSPHRASE: next, C42_STATE_PASSPHRASE_PREVIOUS: passphrase }).apply();
+    expect(Object.keys(readState(stateFile).meta)).toEqual(["key_provider.pbkdf2.c42_state_rotated"]);
+
+    const steady = sameState({ C42_STATE_PASSPHRASE: next });
+    expect((await steady.plan()).code).toBe(0);
+    await steady.apply();
+    expect(Object.keys(readState(stateFile).meta)).toEqual(["key_provider.pbkdf2.c42_state"]);
+
+    const before = readFileSync(stateFile);
+    await expect(sameState({ C42_STATE_PASSPHRASE: passphrase }).plan()).rejects.toThrow(/^the state cannot be decrypted with C42_STATE_PASSPHRASE/);
+    expect(readFileSync(stateFile).equals(before)).toBe(true);
+  });
+});
