@@ -62,7 +62,8 @@ function serverUser(): { run: (cmd: string, args: string[]) => string; uid?: num
 export async function startTestPostgres(): Promise<TestPostgres> {
   const bin = postgresBinDir();
   const user = serverUser();
-  const dir = mkdtempSync(join(tmpdir(), "c42-pg-"));
+  // As root the cluster runs as postgres, which must reach the directory: /tmp, not a private TMPDIR.
+  const dir = mkdtempSync(join(user.uid === undefined ? tmpdir() : "/tmp", "c42-pg-"));
   // The cluster user must reach its own subdirectory; nothing here is listable by others.
   chmodSync(dir, 0o711);
   const cluster = join(dir, "cluster");
