@@ -5,7 +5,10 @@ import { parseArgs } from "node:util";
 import { KeystoreValidationError } from "../lib";
 import { bundleMain, BundleIo } from "./bundle";
 import { Deployment, PROJECT_DIR } from "./deployment";
+import { driftMain } from "./drift";
+import { applyPlanMain, planMain } from "./plans";
 import { main as serverMain } from "./server-main";
+import { statusMain } from "./status";
 import { endpointFromEnv, vaultCall } from "./vault-http";
 
 const io: BundleIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
@@ -34,6 +37,22 @@ const COMMANDS: Record<string, Command> = {
       process.stdout.write(`deployed to ${deployment.env.VAULT_ADDR}; state in ${deployment.stateFile}\n`);
       return 0;
     },
+  },
+  drift: {
+    usage: "drift [--json]             compare Vault with the configuration; exit 0 in sync, 2 on drift, 1 on error",
+    run: (args) => driftMain(args, () => new Deployment(), io),
+  },
+  plan: {
+    usage: "plan [--out FILE]          write a saved plan (default .local/plans/keystore.tfplan, 0600: it holds secrets)",
+    run: (args) => planMain(args, () => new Deployment(), io),
+  },
+  "apply-plan": {
+    usage: "apply-plan [FILE]          apply exactly a saved plan; refused when the state or the server moved since it was made",
+    run: (args) => applyPlanMain(args, () => new Deployment({ echo: true }), io),
+  },
+  status: {
+    usage: "status [--json] [--window DURATION]  admin and server certificate expiry; exit 1 inside the renewal window",
+    run: (args) => statusMain(args, () => new Deployment(), io),
   },
   bundle: {
     usage: "bundle [--out DIR] [--force] [--legacy] [--show-password]  write crashplan.p12 and its password file from the deployed stack",

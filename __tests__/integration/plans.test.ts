@@ -1,0 +1,146 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Deployment } from "../../ops/deployment";
+import { checkDrift } from "../../ops/drift";
+import { SERVER_CHANGED, applyPlanMain, planMain } from "../../ops/plans";
+import { VaultAnswer } from "../../ops/vault-http";
+import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+
+function capture() {
+  const out = { stdout: "", stderr: "" };
+  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
+}
+
+describe("saved plans on a real OpenBao with real OpenTofu", () => {
+  let server: TestServer;
+  let td: TestDeployment;
+  let d: Deployment;
+  let planFile: string;
+
+  const ok = (answer: VaultAnswer) => {
+    expect([200, 204]).toContain(answer.status);
+    return answer;
+  };
+  const plan = async () => {
+    const { out, io } = capture();
+    const code = await planMain(["--out", planFile], () => d, io);
+    expect(out.stderr).not.toContain("error");
+    expect(code).toBe(0);
+    return out.stdout;
+  };
+  const applyPlan = async () => {
+    const { out, io } = capture();
+    const code = await applyPlanMain([planFile], () => d, io);
+    return { code, ...out };
+  };
+  const editPolicy = (text: string) => server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: `path "${text}" {\n  capabilities = ["read"]\n}\n` } });
+  const policyText = async () => (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
+  const cpRoleFlags = async () => {
+    const role = (await server.call({ path: "pki_int/roles/cpRole" })).json.data;
+    return [role.allow_any_name, role.allow_subdomains, role.client_flag];
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    td = testDeployment(server);
+    d = td.deployment;
+    planFile = join(td.work, "plans", "keystore.tfplan");
+    await d.apply();
+  });
+
+  afterAll(async () => {
+    td?.cleanup();
+    await server?.stop();
+  });
+
+  afterEach(async () => {
+    // Each test starts from a converged stack, whatever the last one left.
+    await d.apply();
+  });
+
+  test("plan writes a private plan file; apply-plan applies it and converges", async () => {
+    ok(await server.call({ method: "POST", path: "pki_int/roles/cpRole", body: { allow_any_name: false, allow_subdomains: true, client_flag: false } }));
+    const summary = await plan();
+    expect(summary).toContain(`wrote ${planFile}`);
+    expect(summary).toMatch(/update vault_pki_secret_backend_role\.\S+ \(allow_any_name, client_flag\)/);
+    expect(summary).not.toContain("BEGIN");
+    expect(statSync(planFile).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(planFile)).mode & 0o777).toBe(0o700);
+
+    const applied = await applyPlan();
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect(await cpRoleFlags()).toEqual([true, true, true]);
+    expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
+  });
+
+  test("a saved plan carries the repair of a cert auth tune change that tofu plan alone cannot see", async () => {
+    ok(await server.call({ method: "POST", path: "sys/auth/cert/tune", body: { default_lease_ttl: "5m" } }));
+    const summary = await plan();
+    expect(summary).toMatch(/update vault_auth_backend\.\S+ \(.*tune.*\)/);
+    expect((await applyPlan()).code).toBe(0);
+    expect((await server.call({ path: "sys/auth/cert/tune" })).json.data.default_lease_ttl).toBe(60);
+    expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
+  });
+
+  test("a plan made before an out-of-band change to another resource is refused and nothing is applied", async () => {
+    ok(await editPolicy("first/*"));
+    await plan();
+    ok(await server.call({ method: "POST", path: "pki_int/roles/cpRole", body: { allow_any_name: true, allow_subdomains: true, client_flag: false } }));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`apply-plan: refused: ${SERVER_CHANGED}:`);
+    expect(refused.stderr).toMatch(/vault_pki_secret_backend_role\.\S+: a fresh plan would update it; the saved plan leaves it alone/);
+    expect(refused.stderr).toContain("nothing was applied");
+    // Both the out-of-band change and the one the plan would have repaired are still there.
+    expect(await cpRoleFlags()).toEqual([true, true, false]);
+    expect(await policyText()).toContain('path "first/*"');
+  });
+
+  test("a plan made before a second change to the resource it updates is refused", async () => {
+    ok(await editPolicy("first/*"));
+    await plan();
+    ok(await editPolicy("second/*"));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/vault_policy\.\S+: the update differs in policy\n/);
+    expect(await policyText()).toContain('path "second/*"');
+  });
+
+  test("a plan with no changes, made before the kv mount was disabled, is refused", async () => {
+    expect(await plan()).toContain("no changes");
+    ok(await server.call({ method: "DELETE", path: "sys/mounts/secret" }));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/vault_mount\.kv_mount_\S+: a fresh plan would create it/);
+    expect((await server.call({ path: "sys/mounts" })).json.data["secret/"]).toBeUndefined();
+  });
+
+  test("a plan made before a cert auth tune change (invisible to any plan) is refused", async () => {
+    expect(await plan()).toContain("no changes");
+    ok(await server.call({ method: "POST", path: "sys/auth/cert/tune", body: { default_lease_ttl: "5m" } }));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/vault_auth_backend\.\S+: tune\.default_lease_ttl differs in Vault and the saved plan does not set it/);
+    expect((await server.call({ path: "sys/auth/cert/tune" })).json.data.default_lease_ttl).toBe(300);
+  });
+
+  test("a stale plan (the state changed through another apply after the plan) is refused by the engine", async () => {
+    ok(await editPolicy("first/*"));
+    await plan();
+    await d.apply();
+    ok(await editPolicy("after-the-other-apply/*"));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("apply-plan: refused: the engine refused the saved plan: ");
+    expect(refused.stderr).toContain("Saved plan is stale");
+    expect(refused.stderr).toContain("re-plan");
+    expect(await policyText()).toContain('path "after-the-other-apply/*"');
+    expect(existsSync(planFile)).toBe(true);
+  });
+});

@@ -1,0 +1,146 @@
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import { connect } from "node:tls";
+import { parseArgs } from "node:util";
+import { BUNDLE_OUTPUTS } from "../lib/bundle-outputs";
+import { parseDuration } from "../lib/duration";
+import { BundleIo } from "./bundle";
+import { Deployment } from "./deployment";
+import { VaultEndpoint, endpointFromEnv } from "./vault-http";
+
+/** Where a certificate stands against the renewal window. */
+export interface CertificateStatus {
+  /** Subject, e.g. "CN=crashplan-admin". */
+  readonly subject: string;
+  /** Serial number as Vault writes it (`1a:2b:…`). */
+  readonly serial: string;
+  /** Expiry, ISO 8601. */
+  readonly notAfter: string;
+  /** Whole and fractional days until expiry (negative once expired). */
+  readonly daysLeft: number;
+  /** Seconds until expiry (negative once expired). */
+  readonly secondsLeft: number;
+  /** True when expiry is at most the renewal window away. */
+  readonly insideWindow: boolean;
+}
+
+/** The `status` command's verdict; `--json` prints exactly this. */
+export interface StatusReport {
+  /** The renewal window in seconds. */
+  readonly windowSeconds: number;
+  /** The admin certificate Code42 logs in with (from the stack's outputs). */
+  readonly adminCertificate: CertificateStatus;
+  /** The Vault server's own TLS certificate (from a handshake). */
+  readonly vaultServer: CertificateStatus;
+  /** False when either certificate is inside the window. */
+  readonly ok: boolean;
+}
+
+/** Where `certificate` stands at `now` against a window of `windowSeconds`. */
+export function certificateStatus(certificate: X509Certificate, now: Date, windowSeconds: number): CertificateStatus {
+  const notAfter = new Date(certificate.validTo);
+  const secondsLeft = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
+  return {
+    subject: certificate.subject.replace(/\n/g, ", "),
+    serial: colonHex(certificate.serialNumber),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((secondsLeft / 86400) * 10) / 10,
+    secondsLeft,
+    insideWindow: secondsLeft <= windowSeconds,
+  };
+}
+
+/** The certificate a Vault server presents, read by a TLS handshake verified against its CA. */
+export function serverCertificate(endpoint: VaultEndpoint): Promise<X509Certificate> {
+  const url = new URL(endpoint.addr);
+  if (url.protocol !== "https:") return Promise.reject(new Error(`VAULT_ADDR ${endpoint.addr} is not https://; there is no server certificate to check`));
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({
+      host,
+      port: Number(url.port || 443),
+      ca: endpoint.caPem,
+      // SNI takes names only.
+      servername: isIP(host) ? undefined : host,
+      timeout: 30000,
+    });
+    socket.once("secureConnect", () => {
+      const certificate = socket.getPeerX509Certificate();
+      socket.end();
+      if (certificate) resolvePromise(certificate);
+      else reject(new Error(`${endpoint.addr} presented no certificate`));
+    });
+    socket.once("timeout", () => socket.destroy(new Error(`timed out connecting to ${endpoint.addr}`)));
+    socket.once("error", (e) => reject(new Error(`TLS handshake with ${endpoint.addr} failed: ${e.message}`)));
+  });
+}
+
+/** Reads the admin certificate from the outputs and the server's by a handshake; never touches the key or password. */
+export async function checkStatus(deployment: Deployment, windowSeconds: number, now: () => Date = () => new Date()): Promise<StatusReport> {
+  const outputs = await deployment.outputs();
+  const pem = outputs[BUNDLE_OUTPUTS.certificate]?.value;
+  if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error(`output ${BUNDLE_OUTPUTS.certificate} is missing; run \`npm run deploy\` first`);
+  }
+  const server = await serverCertificate(endpointFromEnv(deployment.env));
+  const adminCertificate = certificateStatus(new X509Certificate(pem), now(), windowSeconds);
+  const vaultServer = certificateStatus(server, now(), windowSeconds);
+  return { windowSeconds, adminCertificate, vaultServer, ok: !adminCertificate.insideWindow && !vaultServer.insideWindow };
+}
+
+/** Human form of a report, one block per certificate. */
+export function formatStatus(report: StatusReport): string {
+  const block = (title: string, s: CertificateStatus, action: string) =>
+    `${title}\n  subject    ${s.subject}\n  serial     ${s.serial}\n  not after  ${s.notAfter}\n  days left  ${s.daysLeft.toFixed(1)} (${s.secondsLeft} s)\n` +
+    (s.insideWindow ? `  RENEW: inside the ${report.windowSeconds} s renewal window; ${action}\n` : "");
+  return (
+    block("admin certificate (Code42 login)", report.adminCertificate, "run `npm run deploy`, then `npm run bundle -- --force` and upload the new crashplan.p12") +
+    block("Vault server TLS certificate", report.vaultServer, "replace the server's certificate (outside this stack)") +
+    (report.ok ? "ok: both certificates are outside the renewal window\n" : "")
+  );
+}
+
+const USAGE = `usage: status [--json] [--window DURATION]
+  Prints the admin certificate's subject, serial, expiry and days left, and the
+  Vault server's own TLS certificate expiry. Exit 1 when either is inside the
+  renewal window (default: the adminCert.renewBefore setting, e.g. "30d").
+`;
+
+/** The `status` command: resolves to 0 when both certificates are outside the window, 1 otherwise or on error. */
+export async function statusMain(argv: readonly string[], makeDeployment: () => Deployment, io: BundleIo): Promise<number> {
+  let json: boolean;
+  let window: string | undefined;
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: { json: { type: "boolean", default: false }, window: { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+    });
+    if (values.help) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    json = values.json ?? false;
+    window = values.window;
+  } catch (e) {
+    io.stderr(`status: ${(e as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  try {
+    const deployment = makeDeployment();
+    const windowSeconds = window === undefined
+      ? parseDuration("adminCert.renewBefore", deployment.config.adminCert.renewBefore)
+      : parseDuration("--window", window);
+    const report = await checkStatus(deployment, windowSeconds);
+    io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+    return report.ok ? 0 : 1;
+  } catch (e) {
+    io.stderr(`status: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+function colonHex(hex: string): string {
+  const even = hex.length % 2 === 0 ? hex : `0${hex}`;
+  return even.toLowerCase().match(/../g)?.join(":") ?? "";
+}
