@@ -5,7 +5,7 @@ import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Server, createServer } from "node:tls";
-import { certificateStatus, formatStatus, serverCertificate } from "../ops/status";
+import { certificateStatus, formatStatus, formatWindow, serverCertificate } from "../ops/status";
 
 jest.setTimeout(60_000);
 
@@ -54,10 +54,14 @@ describe("formatStatus", () => {
     const server = certificateStatus(cert, before(10 * DAY), 120);
     const text = formatStatus({ windowSeconds: 120, adminCertificate: admin, vaultServer: server, ok: false });
     expect(text).toContain("admin certificate (Code42 login)\n  subject    CN=localhost\n  serial     1a:2b:3c\n");
-    expect(text).toContain("  days left  0.0 (60 s)\n  RENEW: inside the 120 s renewal window; run `npm run deploy`");
+    expect(text).toContain("  days left  0.0 (60 s)\n  RENEW: inside the 2m renewal window; run `npm run deploy`");
     expect(text.match(/RENEW/g)).toHaveLength(1);
     expect(text).not.toContain("ok:");
   });
+});
+
+test("formatWindow uses the largest unit that divides the window", () => {
+  expect([30 * DAY, 36 * 3600, 120, 90].map(formatWindow)).toEqual(["30d", "36h", "2m", "90s"]);
 });
 
 describe("serverCertificate", () => {
