@@ -1,19 +1,10 @@
 import { Testing } from "cdktf";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { AdminCertificate, AdminCertificateProps } from "../lib/admin-certificate";
-import { IntermediateCa, RootCa } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { IssuingRole } from "../lib/pki-role";
+import { AdminCertificateProps } from "../lib/admin-certificate";
+import { adminCertificateInScope } from "./helpers/scopes";
 
 const build = (props: Partial<AdminCertificateProps>, intermediateTtl = "43800h") => () =>
   Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki });
-    const issuer = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root, ttl: intermediateTtl });
-    new AdminCertificate(scope, "adminCert", { role: new IssuingRole(scope, "role", { issuer }), ...props });
+    adminCertificateInScope(scope, { intermediate: { ttl: intermediateTtl }, cert: props });
   });
 
 describe("AdminCertificate rejects", () => {

@@ -1,25 +1,13 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { AdminCertificate, AdminCertificateProps } from "../lib/admin-certificate";
-import { IntermediateCa, RootCa } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { IssuingRole } from "../lib/pki-role";
-
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
+import { adminCertificateInScope } from "./helpers/scopes";
+import { ref, resourceIds } from "./helpers/synth";
 
 function synthCert(props: Partial<AdminCertificateProps> = {}) {
   let cert!: AdminCertificate;
   const synth = Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki });
-    const issuer = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root });
-    const role = new IssuingRole(scope, "role", { issuer });
-    cert = new AdminCertificate(scope, "adminCert", { role, ...props });
+    cert = adminCertificateInScope(scope, { cert: props }).cert;
     new TerraformOutput(scope, "certificate_pem", { value: cert.certificatePem });
     new TerraformOutput(scope, "private_key_pem", { value: cert.privateKeyPem, sensitive: true });
     new TerraformOutput(scope, "ca_chain_pem", { value: cert.caChainPem });
@@ -27,11 +15,7 @@ function synthCert(props: Partial<AdminCertificateProps> = {}) {
     new TerraformOutput(scope, "expiration", { value: cert.expiration });
   });
   const json = JSON.parse(synth);
-  const only = (type: string) => {
-    const ids = Object.keys((json.resource as Resources)[type] ?? {});
-    if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
-    return ids[0];
-  };
+  const { only } = resourceIds(json);
   return { synth, json, cert, only };
 }
 

@@ -1,34 +1,16 @@
 import { Testing } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { RandomProvider } from "@cdktf/provider-random/lib/provider";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { AdminCertificate } from "../lib/admin-certificate";
 import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "../lib/bundle-outputs";
-import { IntermediateCa, RootCa } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { IssuingRole } from "../lib/pki-role";
-
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
+import { adminCertificateInScope } from "./helpers/scopes";
+import { ref, resourceIds } from "./helpers/synth";
 
 function synthBundle(passwordLength?: number) {
   const synth = Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    new RandomProvider(scope, "random");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki });
-    const issuer = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root });
-    const certificate = new AdminCertificate(scope, "adminCert", { role: new IssuingRole(scope, "role", { issuer }) });
+    const certificate = adminCertificateInScope(scope, { random: true }).cert;
     new CrashplanBundleOutputs(scope, "bundle", { certificate, passwordLength });
   });
   const json = JSON.parse(synth);
-  const only = (type: string) => {
-    const ids = Object.keys((json.resource as Resources)[type] ?? {});
-    if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
-    return ids[0];
-  };
+  const { only } = resourceIds(json);
   return { synth, json, only };
 }
 

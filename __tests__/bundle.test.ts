@@ -1,71 +1,18 @@
 import { execFileSync } from "node:child_process";
 import childProcess = require("node:child_process");
-import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../lib/bundle-outputs";
 import { P12_FILE, PASSWORD_FILE, TofuOutputs, bundleMain, writeBundle } from "../ops/bundle";
 import { readPkcs12 } from "../ops/pkcs12";
+import { TestPki, certDer, keyDer, testPkiForAllTests } from "./helpers/test-pki";
 
 // The password must never show up in test output: assertions on it are
 // written as `expect(x.includes(password)).toBe(false)`, never as a message.
 
 jest.setTimeout(60_000);
 
-interface TestPki {
-  readonly rootPem: string;
-  readonly intermediatePem: string;
-  readonly leafPem: string;
-  /** PKCS#1, as Vault returns it. */
-  readonly leafKeyPem: string;
-}
-
-/** Root CA → intermediate CA → clientAuth leaf, RSA 2048, made with openssl in `dir`. */
-function makeTestPki(dir: string): TestPki {
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  const read = (file: string) => readFileSync(join(dir, file), "utf8");
-  writeFileSync(join(dir, "ca.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
-  writeFileSync(join(dir, "leaf.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem", "-subj", "/CN=Test Root CA", "-days", "30",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "int.key", "-out", "int.csr", "-subj", "/CN=Test Intermediate CA");
-  openssl("x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-extfile", "ca.ext", "-out", "int.pem");
-  openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=crashplan-admin");
-  openssl("x509", "-req", "-in", "leaf.csr", "-CA", "int.pem", "-CAkey", "int.key", "-CAcreateserial", "-days", "30", "-extfile", "leaf.ext", "-out", "leaf.pem");
-  return {
-    rootPem: read("root.pem"),
-    intermediatePem: read("int.pem"),
-    leafPem: read("leaf.pem"),
-    leafKeyPem: createPrivateKey(read("leaf.key")).export({ type: "pkcs1", format: "pem" }).toString(),
-  };
-}
-
-function randomPassword(length = 32): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join("");
-}
-
-/** What `tofu output -json` prints for the deployed stack. */
-function tofuOutputs(pki: TestPki, password: string): TofuOutputs {
-  const leaf = new X509Certificate(pki.leafPem);
-  const outputs: Record<string, { sensitive: boolean; type: string; value: unknown }> = {
-    [BUNDLE_OUTPUTS.caChain]: { sensitive: false, type: "string", value: pki.intermediatePem + pki.rootPem },
-    [BUNDLE_OUTPUTS.certificate]: { sensitive: false, type: "string", value: pki.leafPem },
-    [BUNDLE_OUTPUTS.expiration]: { sensitive: false, type: "number", value: Math.floor(Date.parse(leaf.validTo) / 1000) },
-    [BUNDLE_OUTPUTS.privateKey]: { sensitive: true, type: "string", value: pki.leafKeyPem },
-    [BUNDLE_OUTPUTS.serialNumber]: { sensitive: false, type: "string", value: vaultSerial(leaf.serialNumber) },
-    [BUNDLE_OUTPUTS.password]: { sensitive: true, type: "string", value: password },
-  };
-  return outputs;
-}
-
-function vaultSerial(hex: string): string {
-  return (hex.length % 2 ? `0${hex}` : hex).toLowerCase().match(/../g)!.join(":");
-}
-
-const keyDer = (pem: string) => createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-const certDer = (pem: string) => new X509Certificate(pem).raw;
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 function capture() {
@@ -91,16 +38,7 @@ let pki: TestPki;
 let password: string;
 let outputs: TofuOutputs;
 
-beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), "bundle-test-"));
-  pki = makeTestPki(work);
-  password = randomPassword();
-  outputs = tofuOutputs(pki, password);
-});
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
+testPkiForAllTests("bundle-test-", (fixture) => ({ work, pki, password, outputs } = fixture));
 
 /** An output directory that does not exist yet, inside a private one. */
 function freshOutDir(): string {

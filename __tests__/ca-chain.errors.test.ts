@@ -1,23 +1,9 @@
 import { Testing } from "cdktf";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
+import { CaChainOptions, caChainInScope } from "./helpers/scopes";
 
-interface ChainProps {
-  readonly pkiMax?: string;
-  readonly pkiIntMax?: string;
-  readonly root?: Partial<RootCaProps>;
-  readonly intermediate?: Partial<IntermediateCaProps>;
-}
-
-const build = (props: ChainProps) => () =>
+const build = (props: CaChainOptions) => () =>
   Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: props.pkiMax ?? "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: props.pkiIntMax ?? "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki, ...props.root });
-    new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root, ...props.intermediate });
+    caChainInScope(scope, props);
   });
 
 describe("RootCa rejects", () => {

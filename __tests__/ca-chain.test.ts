@@ -3,34 +3,21 @@ import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/l
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
 import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
-const URL = "https://vault.example.com:8200";
+import { caChainInScope } from "./helpers/scopes";
+import { ref, resourceIds } from "./helpers/synth";
 
 function synthChain(rootProps: Partial<RootCaProps> = {}, intermediateProps: Partial<IntermediateCaProps> = {}) {
   let root!: RootCa;
   let intermediate!: IntermediateCa;
   const synth = Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl: URL });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl: URL });
-    root = new RootCa(scope, "rootCa", { mount: pki, ...rootProps });
-    intermediate = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root, ...intermediateProps });
+    const chain = caChainInScope(scope, { root: rootProps, intermediate: intermediateProps });
+    root = chain.root;
+    intermediate = chain.issuer;
     new TerraformOutput(scope, "root_pem", { value: root.certificatePem });
     new TerraformOutput(scope, "intermediate_pem", { value: intermediate.certificatePem });
   });
-  const resources = JSON.parse(synth).resource as Resources;
-  const idOf = (type: string, match: Record<string, unknown> = {}) => {
-    const ids = Object.entries(resources[type] ?? {})
-      .filter(([, r]) => Object.entries(match).every(([k, v]) => r[k] === v))
-      .map(([id]) => id);
-    if (ids.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${ids.length}`);
-    return ids[0];
-  };
+  const { idOf } = resourceIds(JSON.parse(synth));
   return { synth, json: JSON.parse(synth), root, intermediate, idOf };
 }
 

@@ -6,14 +6,9 @@ import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backe
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { CertAuthBackend, CertLoginRole, CertLoginRoleProps } from "../lib/cert-auth";
+import { Resources, ref, resourceIds } from "./helpers/synth";
 
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
-const onlyId = (synth: string, type: string) => {
-  const ids = Object.keys((JSON.parse(synth).resource as Resources)[type] ?? {});
-  if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
-  return ids[0];
-};
+const onlyId = (synth: string, type: string) => resourceIds(JSON.parse(synth)).only(type);
 
 /** A cert auth method plus a role trusting a real certificate resource and granting a real policy. */
 function withRole(props: Partial<Omit<CertLoginRoleProps, "backend" | "certificate" | "policies">> = {}, backendProps = {}) {

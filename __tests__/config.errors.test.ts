@@ -1,24 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { loadConfig } from "../lib/config";
 import { KeystoreValidationError } from "../lib/errors";
+import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "./helpers/config-dir";
 
-const VAULT_ADDR = "https://vault.example.com:8200";
 let cwd: string;
-
-beforeEach(() => {
-  cwd = mkdtempSync(join(tmpdir(), "keystore-config-"));
-});
-afterEach(() => {
-  rmSync(cwd, { recursive: true, force: true });
-});
-
-function writeFile(name: string, text: string): string {
-  const path = join(cwd, name);
-  writeFileSync(path, text);
-  return path;
-}
+freshConfigDirEachTest((dir) => (cwd = dir));
+const writeFile = (name: string, text: string) => writeFileIn(cwd, name, text);
 
 const withEnv = (env: Record<string, string>) => () => loadConfig({ env: { VAULT_ADDR, ...env }, cwd });
 const withFile = (value: unknown) => () => loadConfig({ env: { VAULT_ADDR }, file: writeFile("bad.json", JSON.stringify(value)), cwd });

@@ -1,23 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, SETTINGS } from "../lib/config";
+import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "./helpers/config-dir";
 
-const VAULT_ADDR = "https://vault.example.com:8200";
 let cwd: string;
-
-beforeEach(() => {
-  cwd = mkdtempSync(join(tmpdir(), "keystore-config-"));
-});
-afterEach(() => {
-  rmSync(cwd, { recursive: true, force: true });
-});
-
-function writeJson(name: string, value: unknown): string {
-  const path = join(cwd, name);
-  writeFileSync(path, JSON.stringify(value));
-  return path;
-}
+freshConfigDirEachTest((dir) => (cwd = dir));
+const writeJson = (name: string, value: unknown) => writeFileIn(cwd, name, JSON.stringify(value));
 
 describe("defaults", () => {
   test("reproduce the recipe's seed values", () => {

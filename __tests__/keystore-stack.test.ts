@@ -17,9 +17,8 @@ import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { loadConfig } from "../lib/config";
 import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
+import { Resources, ref, resourceIds } from "./helpers/synth";
 
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
 const VAULT_ADDR = "https://vault.example.com:8200";
 const CAPABILITIES = '  capabilities = ["create", "read", "update", "delete", "list"]\n';
 
@@ -32,12 +31,7 @@ function synthStack(env: Record<string, string> = {}) {
   const stack = new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config: loadConfig({ env: { VAULT_ADDR, ...env }, cwd }) });
   const synth = Testing.synth(stack);
   const json = JSON.parse(synth);
-  const resources = json.resource as Resources;
-  const idOf = (type: string, match: Record<string, unknown> = {}) => {
-    const ids = Object.entries(resources[type] ?? {}).filter(([, r]) => Object.entries(match).every(([k, v]) => r[k] === v));
-    if (ids.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${ids.length}`);
-    return ids[0][0];
-  };
+  const { idOf } = resourceIds(json);
   return { cwd, synth, json, idOf };
 }
 

@@ -1,67 +1,24 @@
 import { execFileSync } from "node:child_process";
 import childProcess = require("node:child_process");
 import fsPromises = require("node:fs/promises");
-import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { X509Certificate } from "node:crypto";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { Pkcs12Error, buildPkcs12, readPkcs12 } from "../ops/pkcs12";
+import { restoreEnvAfterEach } from "./helpers/env";
+import { TestPki, certDer, keyDer, randomPassword, testPkiForAllTests } from "./helpers/test-pki";
 
 // The password must never show up in test output: assertions on it are
 // written as `expect(x.includes(password)).toBe(false)`, never as a message.
 
 jest.setTimeout(60_000);
 
-interface TestPki {
-  readonly rootPem: string;
-  readonly intermediatePem: string;
-  readonly leafPem: string;
-  /** PKCS#1, as Vault returns it. */
-  readonly leafKeyPem: string;
-}
-
-/** Root CA → intermediate CA → clientAuth leaf, RSA 2048, made with openssl in `dir`. */
-function makeTestPki(dir: string): TestPki {
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  const read = (file: string) => readFileSync(join(dir, file), "utf8");
-  writeFileSync(join(dir, "ca.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
-  writeFileSync(join(dir, "leaf.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.pem", "-subj", "/CN=Test Root CA", "-days", "30",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "int.key", "-out", "int.csr", "-subj", "/CN=Test Intermediate CA");
-  openssl("x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-extfile", "ca.ext", "-out", "int.pem");
-  openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=crashplan-admin");
-  openssl("x509", "-req", "-in", "leaf.csr", "-CA", "int.pem", "-CAkey", "int.key", "-CAcreateserial", "-days", "30", "-extfile", "leaf.ext", "-out", "leaf.pem");
-  return {
-    rootPem: read("root.pem"),
-    intermediatePem: read("int.pem"),
-    leafPem: read("leaf.pem"),
-    leafKeyPem: createPrivateKey(read("leaf.key")).export({ type: "pkcs1", format: "pem" }).toString(),
-  };
-}
-
-function randomPassword(length = 32): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join("");
-}
-
-const keyDer = (pem: string) => createPrivateKey(pem).export({ type: "pkcs8", format: "der" });
-const certDer = (pem: string) => new X509Certificate(pem).raw;
-
 let work: string;
 let pki: TestPki;
 let password: string;
 
-beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), "pkcs12-test-"));
-  pki = makeTestPki(work);
-  password = randomPassword();
-});
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
+testPkiForAllTests("pkcs12-test-", (fixture) => ({ work, pki, password } = fixture));
 
 function input(legacy?: boolean) {
   return {
@@ -197,13 +154,7 @@ describe("secrets", () => {
 });
 
 describe("openssl on PATH", () => {
-  let savedPath: string | undefined;
-  beforeEach(() => {
-    savedPath = process.env.PATH;
-  });
-  afterEach(() => {
-    process.env.PATH = savedPath;
-  });
+  restoreEnvAfterEach("PATH");
 
   function fakeOpenssl(versionLine: string): string {
     const dir = mkdtempSync(join(work, "fake-openssl-"));

@@ -3,9 +3,8 @@ import { Mount } from "@cdktf/provider-vault/lib/mount";
 import { PkiSecretBackendConfigUrls } from "@cdktf/provider-vault/lib/pki-secret-backend-config-urls";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { TunedPkiMount, TunedPkiMountProps } from "../lib/pki-mount";
+import { Resources, ref } from "./helpers/synth";
 
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
 const URL = "https://vault.example.com:8200";
 
 function synthMount(props: Partial<TunedPkiMountProps> = {}, id = "pki") {

@@ -1,17 +1,9 @@
 import { Testing } from "cdktf";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { IntermediateCa, RootCa } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { IssuingRole } from "../lib/pki-role";
+import { issuingRoleInScope } from "./helpers/scopes";
 
 const build = (name: string) => () =>
   Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki });
-    new IssuingRole(scope, "role", { issuer: new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root }), name });
+    issuingRoleInScope(scope, { roleName: name });
   });
 
 describe("IssuingRole rejects a bad name", () => {

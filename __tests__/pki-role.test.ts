@@ -1,32 +1,16 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backend-role";
-import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { IntermediateCa, RootCa } from "../lib/ca-chain";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { IssuingRole } from "../lib/pki-role";
-
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
-const ref = (type: string, id: string, attribute: string) => "${" + `${type}.${id}.${attribute}` + "}";
+import { issuingRoleInScope } from "./helpers/scopes";
+import { ref, resourceIds } from "./helpers/synth";
 
 function synthRole(name?: string) {
   const synth = Testing.synthScope((scope) => {
-    new VaultProvider(scope, "vault");
-    const publicUrl = "https://vault.example.com:8200";
-    const pki = new TunedPkiMount(scope, "pki", { path: "pki", maxLeaseTtl: "87600h", publicUrl });
-    const pkiInt = new TunedPkiMount(scope, "pki_int", { path: "pki_int", maxLeaseTtl: "43800h", publicUrl });
-    const root = new RootCa(scope, "rootCa", { mount: pki });
-    const issuer = new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root });
-    const role = new IssuingRole(scope, "role", { issuer, name });
+    const { role } = issuingRoleInScope(scope, { roleName: name });
     new TerraformOutput(scope, "role_name", { value: role.roleName });
     new TerraformOutput(scope, "backend", { value: role.backend });
   });
   const json = JSON.parse(synth);
-  const resources = json.resource as Resources;
-  const idOf = (type: string, match: Record<string, unknown> = {}) => {
-    const ids = Object.entries(resources[type] ?? {}).filter(([, r]) => Object.entries(match).every(([k, v]) => r[k] === v));
-    if (ids.length !== 1) throw new Error(`expected one ${type} matching ${JSON.stringify(match)}, found ${ids.length}`);
-    return ids[0][0];
-  };
+  const { idOf } = resourceIds(json);
   return { synth, json, idOf };
 }
 

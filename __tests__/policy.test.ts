@@ -4,8 +4,7 @@ import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { CertAuthBackend } from "../lib/cert-auth";
 import { TunedPkiMount } from "../lib/pki-mount";
 import { CrashplanPolicy, CrashplanPolicyProps, renderPolicy } from "../lib/policy";
-
-type Resources = Record<string, Record<string, Record<string, unknown>>>;
+import { resourceIds } from "./helpers/synth";
 
 const stanza = (path: string) => `path "${path}" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`;
 
@@ -19,12 +18,7 @@ function synthPolicy(props: Partial<Omit<CrashplanPolicyProps, "issuingMount" | 
     new TerraformOutput(scope, "policy_name", { value: policy.policyName });
   });
   const json = JSON.parse(synth);
-  const resources = json.resource as Resources;
-  const only = (type: string) => {
-    const ids = Object.keys(resources[type] ?? {});
-    if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
-    return ids[0];
-  };
+  const { only } = resourceIds(json);
   const mountPath = "${vault_mount." + only("vault_mount") + ".path}";
   const certPath = "${vault_auth_backend." + only("vault_auth_backend") + ".path}";
   return { synth, json, policy, only, mountPath, certPath };
