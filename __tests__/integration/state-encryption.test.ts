@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
+import { checkDrift } from "../../ops/drift";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 /** Whether `secret` occurs in `file`, as a value jest can print without printing either. */
@@ -81,6 +82,17 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
     const shown = await td.deployment.showPlan(planFile);
     expect(shown.resource_changes!.length).toBeGreaterThan(10);
     expect(shown.resource_changes!.every((c) => c.change.actions.join() === "no-op")).toBe(true);
+  });
+
+  test("the drift check works on the encrypted state: in sync, then a policy changed in Vault is found", async () => {
+    expect(await checkDrift(td.deployment)).toEqual({ inSync: true, drifted: [] });
+    const policy = (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
+    await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: policy + '\npath "secret/*" {\n  capabilities = ["read"]\n}\n' } });
+    const report = await checkDrift(td.deployment);
+    expect(report.inSync).toBe(false);
+    expect(report.drifted.map((d) => d.address)).toEqual([expect.stringMatching(/^vault_policy\./)]);
+    await td.deployment.apply();
+    expect(await checkDrift(td.deployment)).toEqual({ inSync: true, drifted: [] });
   });
 
   test("a re-deploy plans no changes", async () => {
