@@ -22,6 +22,16 @@ describe("defaults", () => {
       policy: { name: "crashplanPolicy", extraPaths: [] },
       certRole: { name: "crashplanUser", tokenTtl: "60s" },
       stateDir: join(cwd, ".local/state"),
+      backend: {
+        type: "local",
+        pg: { schemaName: "c42_keystore" },
+        s3: { bucket: "", key: "c42-keystore/keystore.tfstate", region: "", endpoint: "" },
+        gcs: { bucket: "", prefix: "c42-keystore" },
+        azurerm: { storageAccountName: "", containerName: "", key: "c42-keystore.tfstate", resourceGroupName: "" },
+        consul: { address: "", path: "c42-keystore/state" },
+        http: { address: "", lockAddress: "", unlockAddress: "" },
+      },
+      stateEncryption: { enabled: false, rotating: false, migrateFromPlain: false },
     });
   });
 
@@ -92,6 +102,25 @@ describe("environment variables", () => {
         C42_CERT_ROLE_NAME: "code42User",
         C42_CERT_ROLE_TOKEN_TTL: "5m",
         C42_STATE_DIR: "/var/lib/keystore",
+        C42_STATE_PASSPHRASE: "a passphrase of 27 characters",
+        C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN: "true",
+        C42_BACKEND_TYPE: "s3",
+        C42_BACKEND_PG_SCHEMA_NAME: "keystore_state",
+        C42_BACKEND_S3_BUCKET: "acme-state",
+        C42_BACKEND_S3_KEY: "vault/keystore.tfstate",
+        C42_BACKEND_S3_REGION: "eu-west-1",
+        C42_BACKEND_S3_ENDPOINT: "https://s3.example.com",
+        C42_BACKEND_GCS_BUCKET: "acme-gcs",
+        C42_BACKEND_GCS_PREFIX: "vault",
+        C42_BACKEND_AZURERM_STORAGE_ACCOUNT_NAME: "acmestate",
+        C42_BACKEND_AZURERM_CONTAINER_NAME: "tfstate",
+        C42_BACKEND_AZURERM_KEY: "vault.tfstate",
+        C42_BACKEND_AZURERM_RESOURCE_GROUP_NAME: "rg",
+        C42_BACKEND_CONSUL_ADDRESS: "consul.example.com:8500",
+        C42_BACKEND_CONSUL_PATH: "vault/state",
+        C42_BACKEND_HTTP_ADDRESS: "https://state.example.com/s",
+        C42_BACKEND_HTTP_LOCK_ADDRESS: "https://state.example.com/l",
+        C42_BACKEND_HTTP_UNLOCK_ADDRESS: "https://state.example.com/u",
       },
     });
     expect(config).toEqual({
@@ -108,7 +137,18 @@ describe("environment variables", () => {
       policy: { name: "code42Policy", extraPaths: ["secret/code42/*"] },
       certRole: { name: "code42User", tokenTtl: "5m" },
       stateDir: "/var/lib/keystore",
+      backend: {
+        type: "s3",
+        pg: { schemaName: "keystore_state" },
+        s3: { bucket: "acme-state", key: "vault/keystore.tfstate", region: "eu-west-1", endpoint: "https://s3.example.com" },
+        gcs: { bucket: "acme-gcs", prefix: "vault" },
+        azurerm: { storageAccountName: "acmestate", containerName: "tfstate", key: "vault.tfstate", resourceGroupName: "rg" },
+        consul: { address: "consul.example.com:8500", path: "vault/state" },
+        http: { address: "https://state.example.com/s", lockAddress: "https://state.example.com/l", unlockAddress: "https://state.example.com/u" },
+      },
+      stateEncryption: { enabled: true, rotating: false, migrateFromPlain: true },
     });
+    expect(JSON.stringify(config)).not.toContain("a passphrase of 27 characters");
   });
 
   test("C42_PUBLIC_URL wins over VAULT_ADDR", () => {
