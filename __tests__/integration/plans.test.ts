@@ -1,8 +1,9 @@
-import { existsSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Deployment } from "../../ops/deployment";
 import { checkDrift } from "../../ops/drift";
-import { SERVER_CHANGED, applyPlanMain, planMain } from "../../ops/plans";
+import { SERVER_CHANGED, applyPlanMain, currentStateStamp, planMain, planStateStamp } from "../../ops/plans";
 import { VaultAnswer } from "../../ops/vault-http";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
@@ -129,10 +130,16 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     expect((await server.call({ path: "sys/auth/cert/tune" })).json.data.default_lease_ttl).toBe(300);
   });
 
-  test("a stale plan (the state changed through another apply after the plan) is refused by the engine", async () => {
+  test("a stale plan (another apply changed the state after the plan) is refused by the engine", async () => {
     ok(await editPolicy("first/*"));
     await plan();
-    await d.apply();
+    const other = testDeployment(server, { C42_STATE_DIR: d.config.stateDir, C42_CERT_ROLE_TOKEN_TTL: "120s" });
+    try {
+      await other.deployment.apply();
+    } finally {
+      other.cleanup();
+    }
+    expect((await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data.token_ttl).toBe(120);
     ok(await editPolicy("after-the-other-apply/*"));
 
     const refused = await applyPlan();
@@ -141,6 +148,83 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     expect(refused.stderr).toContain("Saved plan is stale");
     expect(refused.stderr).toContain("re-plan");
     expect(await policyText()).toContain('path "after-the-other-apply/*"');
+    expect((await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data.token_ttl).toBe(120);
     expect(existsSync(planFile)).toBe(true);
+  });
+
+  test("an apply that only restores drifted values keeps the state serial, so the engine would take an older plan: apply-plan refuses it", async () => {
+    await d.apply();
+    ok(await editPolicy("first/*"));
+    await plan();
+    await d.apply();
+    // Measured: the state is byte-for-byte what it was, so OpenTofu keeps its serial and the saved plan is not stale to it.
+    expect(await currentStateStamp(d)).toEqual(await planStateStamp(planFile));
+    ok(await editPolicy("after-the-repair/*"));
+
+    const refused = await applyPlan();
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`apply-plan: refused: ${SERVER_CHANGED}:`);
+    expect(refused.stderr).toMatch(/vault_policy\.\S+: the update differs in policy\n/);
+    expect(await policyText()).toContain('path "after-the-repair/*"');
+  });
+
+  describe("with state and plan encryption (C42_STATE_PASSPHRASE), a second stack on other paths", () => {
+    let enc: TestDeployment;
+    let encPlan: string;
+    const encSettings = {
+      C42_STATE_PASSPHRASE: randomBytes(18).toString("base64"),
+      C42_KV_PATH: "secret2",
+      C42_CERT_AUTH_PATH: "cert2",
+      C42_PKI_PATH: "pki2",
+      C42_PKI_INT_PATH: "pki_int2",
+      C42_POLICY_NAME: "crashplanPolicy2",
+    };
+    const editPolicy2 = () => server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy2", body: { policy: 'path "first/*" {\n  capabilities = ["read"]\n}\n' } });
+    const run = async (main: typeof planMain, args: string[]) => {
+      const { out, io } = capture();
+      return { code: await main(args, () => enc.deployment, io), ...out };
+    };
+
+    beforeAll(async () => {
+      enc = testDeployment(server, encSettings);
+      encPlan = join(enc.work, "plans", "keystore.tfplan");
+      await enc.deployment.apply();
+    });
+
+    afterAll(() => enc?.cleanup());
+
+    test("the saved plan is encrypted, and apply-plan applies it", async () => {
+      ok(await editPolicy2());
+      expect((await run(planMain, ["--out", encPlan])).code).toBe(0);
+      const bytes = readFileSync(encPlan);
+      expect(bytes.subarray(0, 2).toString("latin1")).not.toBe("PK");
+      expect(bytes.includes("BEGIN")).toBe(false);
+
+      const applied = await run(applyPlanMain, [encPlan]);
+      expect(applied.stderr).toBe("");
+      expect(applied.code).toBe(0);
+      expect(await checkDrift(enc.deployment)).toEqual({ inSync: true, drifted: [] });
+    });
+
+    test("a stale encrypted plan that still matches a fresh plan is refused by the engine", async () => {
+      ok(await editPolicy2());
+      expect((await run(planMain, ["--out", encPlan])).code).toBe(0);
+      // Someone applies a change and someone reverts it: the state moves twice and ends where it was.
+      const other = testDeployment(server, { ...encSettings, C42_STATE_DIR: enc.deployment.config.stateDir, C42_CERT_ROLE_TOKEN_TTL: "120s" });
+      try {
+        await other.deployment.apply();
+      } finally {
+        other.cleanup();
+      }
+      await enc.deployment.apply();
+      // The same edit again: a fresh plan is identical; an encrypted plan hides its state serial from us.
+      ok(await editPolicy2());
+
+      const refused = await run(applyPlanMain, [encPlan]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("Saved plan is stale");
+      expect((await server.call({ path: "sys/policies/acl/crashplanPolicy2" })).json.data.policy).toContain('path "first/*"');
+      await enc.deployment.apply();
+    });
   });
 });
