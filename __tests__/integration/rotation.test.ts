@@ -107,9 +107,18 @@ describe("admin certificate rotation on a real OpenBao with real OpenTofu", () =
     expect(flagged.stdout.match(/RENEW/g)).toHaveLength(1);
     noSecrets(flagged.stdout, before);
 
+    // What the runbook tells the reviewer to expect in the plan: exactly these three.
     const report = await checkDrift(d);
-    const certAddress = [...constructPaths(d).entries()].find(([, path]) => path === "keystore/adminCert/certificate")![0];
-    expect(report.drifted.find((r) => r.address === certAddress)?.actions).toEqual(["delete", "create"]);
+    const paths = constructPaths(d);
+    expect(Object.fromEntries(report.drifted.map((r) => [paths.get(r.address), r.actions]))).toEqual({
+      "keystore/adminCert/certificate": ["delete", "create"],
+      "keystore/bundle/password": ["delete", "create"],
+      "keystore/certRole/role": ["delete", "create"],
+    });
+    const attributes = (path: string) => report.drifted.find((r) => paths.get(r.address) === path)!.attributes;
+    expect(attributes("keystore/adminCert/certificate")).toEqual(expect.arrayContaining(["renew_pending", "serial_number", "certificate", "private_key"]));
+    expect(attributes("keystore/bundle/password")).toEqual(expect.arrayContaining(["keepers", "result"]));
+    expect(attributes("keystore/certRole/role")).toContain("certificate");
   });
 
   test("the next deploy issues a new certificate and rebinds crashplanUser to it", async () => {
