@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { isEncryptedState, isPlainState } from "../../ops/state-files";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, "0");
@@ -98,9 +99,18 @@ describe("local state: permissions, the loose-file warning, and turning encrypti
       expect(holds(stateFile, "PRIVATE KEY")).toEqual({ file: stateFile, holds: false });
       expect(holds(stateFile, "BEGIN CERTIFICATE")).toEqual({ file: stateFile, holds: false });
       expect(mode(stateFile)).toBe("0600");
-      // The engine keeps the last plain state as the backup; it must not survive the migration.
-      expect(written).toContain(`removed ${stateFile}.backup: it was the state before encryption, in plain text. The encrypted state is ${stateFile}.\n`);
-      expect(existsSync(`${stateFile}.backup`)).toBe(false);
+      // The engine may keep the last plain state as the backup; it must not survive the migration.
+      // Whether the engine's last write left the plain state or an encrypted copy as the backup
+      // varies between runs (measured in CI), so check the property itself: no plain state remains.
+      for (const file of readdirSync(stateDir).map((f) => join(stateDir, f))) {
+        expect(holds(file, "PRIVATE KEY")).toEqual({ file, holds: false });
+        expect(isPlainState(file)).toBe(false);
+      }
+      if (existsSync(`${stateFile}.backup`)) {
+        expect(isEncryptedState(`${stateFile}.backup`)).toBe(true);
+      } else {
+        expect(written).toContain(`removed ${stateFile}.backup: it was the state before encryption, in plain text. The encrypted state is ${stateFile}.\n`);
+      }
     });
 
     test("from then on the passphrase alone opens it, and a plan shows no changes", async () => {
