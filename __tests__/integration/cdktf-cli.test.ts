@@ -56,7 +56,8 @@ describe("cdktf diff on the same stack and state", () => {
     const edit = await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: 'path "secret/*" {\n  capabilities = ["read"]\n}\n' } });
     expect([200, 204]).toContain(edit.status);
     const { code, output } = await cdktfDiff(td, server);
-    expect(output).toMatch(/vault_policy\.policy_[0-9A-F]+ will be updated in-place/);
+    // cdktf annotates each address with its construct path.
+    expect(output).toMatch(/# vault_policy\.policy_[0-9A-F]+ \(policy\/policy\) will be updated in-place/);
     expect(output).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy/);
     expect(code).toBe(0);
   });
