@@ -34,7 +34,9 @@ const COMMANDS: Record<string, Command> = {
     run: async () => {
       const deployment = new Deployment({ echo: true });
       await deployment.apply();
-      process.stdout.write(`deployed to ${deployment.env.VAULT_ADDR}; state in ${deployment.stateFile}\n`);
+      const backend = deployment.config.backend.type;
+      const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;
+      process.stdout.write(`deployed to ${deployment.env.VAULT_ADDR}; state in ${state}\n`);
       return 0;
     },
   },
