@@ -105,7 +105,16 @@ export class Deployment {
   public async init(): Promise<void> {
     this.synth();
     this.prepareStateDir();
-    await this.tofuOk(["init", "-input=false", "-no-color"]);
+    const args = ["init", "-input=false", "-no-color"];
+    let result = await this.tofu(args);
+    // The pg backend creates its schema and table with CREATE … IF NOT EXISTS,
+    // which PostgreSQL does not make safe against a concurrent first init: the
+    // loser fails on a duplicate pg_type row although the table now exists.
+    // One more init then finds it (measured in CI with two deploys at once).
+    if (result.code !== 0 && /pq: duplicate key value violates unique constraint/.test(result.stderr)) {
+      result = await this.tofu(args);
+    }
+    if (result.code !== 0) throw new Error(tofuFailure(args, result));
     this.initialized = true;
   }
 
@@ -187,11 +196,7 @@ export class Deployment {
   /** Runs the engine in the stack directory; fails on a non-zero exit. */
   public async tofuOk(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
     const result = await this.tofu(args, options);
-    if (result.code !== 0) {
-      const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
-      const explanation = explainStateError(result.stderr);
-      throw new Error(`${explanation ? explanation + "\n" : ""}tofu ${args[0]} failed (exit ${result.code}):\n${tail}`);
-    }
+    if (result.code !== 0) throw new Error(tofuFailure(args, result));
     return result;
   }
 
@@ -257,4 +262,11 @@ export class Deployment {
     const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
     if (removed) process.stderr.write(removed + "\n");
   }
+}
+
+/** The error for a failed engine run: our explanation of state errors, then the engine's last lines. */
+function tofuFailure(args: string[], result: TofuResult): string {
+  const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
+  const explanation = explainStateError(result.stderr);
+  return `${explanation ? explanation + "\n" : ""}tofu ${args[0]} failed (exit ${result.code}):\n${tail}`;
 }
