@@ -1,12 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
 import { loadConfig } from "../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
 import { BACKEND_TYPES } from "../lib/state-backend";
-
-const VAULT_ADDR = "https://vault.example.com:8200";
+import { VAULT_ADDR, writeFileIn } from "./helpers/config-dir";
+import { synthToDisk } from "./helpers/synth-to-disk";
 
 // Credentials a user may have exported while synthesizing: none may reach the JSON.
 const CREDENTIALS: Record<string, string> = {
@@ -26,35 +24,9 @@ const CREDENTIALS: Record<string, string> = {
 // Backend attributes that hold a credential in some backend's schema.
 const CREDENTIAL_KEYS = ["conn_str", "access_key", "secret_key", "token", "credentials", "access_token", "sas_token", "client_secret", "client_certificate_password", "password", "username", "http_auth", "encryption_key", "sse_customer_key", "oidc_token", "oidc_request_token", "client_private_key_pem", "key_file"];
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
-/** Synthesizes the whole app into a directory, with the credentials in process.env, and returns every file written. */
+/** Synthesizes with `settings`, the credentials exported as a user may have them. */
 function synthWith(settings: Record<string, string>) {
-  const cwd = mkdtempSync(join(tmpdir(), "keystore-backend-"));
-  const outdir = mkdtempSync(join(tmpdir(), "keystore-backend-out-"));
-  dirs.push(cwd, outdir);
-  const saved = { ...process.env };
-  Object.assign(process.env, CREDENTIALS);
-  try {
-    const app = Testing.app({ outdir });
-    new KeystoreStack(app, KEYSTORE_STACK, { config: loadConfig({ env: { VAULT_ADDR, ...CREDENTIALS, ...settings }, cwd }) });
-    app.synth();
-  } finally {
-    for (const k of Object.keys(CREDENTIALS)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-  const files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(f, "utf8")]));
-  const json = JSON.parse(files[join(outdir, "stacks", KEYSTORE_STACK, "cdk.tf.json")]);
+  const { cwd, files, json } = synthToDisk({ ...CREDENTIALS, ...settings }, "keystore-backend");
   return { cwd, files, json, backend: json.terraform.backend as Record<string, Record<string, unknown>> };
 }
 
@@ -121,9 +93,12 @@ test("every backend type in BACKEND_TYPES is covered above", () => {
 
 test("backend settings group under backend.<type> in a config file", () => {
   const cwd = mkdtempSync(join(tmpdir(), "keystore-backend-file-"));
-  dirs.push(cwd);
-  writeFileSync(join(cwd, "keystore.config.json"), JSON.stringify({ backend: { type: "pg", pg: { schemaName: "from_file" } } }));
-  const config = loadConfig({ env: { VAULT_ADDR }, cwd });
-  expect(config.backend.type).toBe("pg");
-  expect(config.backend.pg.schemaName).toBe("from_file");
+  try {
+    writeFileIn(cwd, "keystore.config.json", JSON.stringify({ backend: { type: "pg", pg: { schemaName: "from_file" } } }));
+    const config = loadConfig({ env: { VAULT_ADDR }, cwd });
+    expect(config.backend.type).toBe("pg");
+    expect(config.backend.pg.schemaName).toBe("from_file");
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });

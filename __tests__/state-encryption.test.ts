@@ -1,43 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Testing } from "cdktf";
-import { loadConfig } from "../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
+import { synthToDisk } from "./helpers/synth-to-disk";
 
-const VAULT_ADDR = "https://vault.example.com:8200";
 const PASSPHRASE = "unit-test passphrase ${not-a-template} \"quoted\"";
 const PREVIOUS = "unit-test previous passphrase 0123";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
 /** A full synth into a directory, with the passphrases in process.env too, as a user would have them. */
 function synthWith(env: Record<string, string>) {
-  const cwd = mkdtempSync(join(tmpdir(), "keystore-enc-"));
-  const outdir = mkdtempSync(join(tmpdir(), "keystore-enc-out-"));
-  dirs.push(cwd, outdir);
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const app = Testing.app({ outdir });
-    new KeystoreStack(app, KEYSTORE_STACK, { config: loadConfig({ env: { VAULT_ADDR, ...env }, cwd }) });
-    app.synth();
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-  const files = Object.fromEntries(filesUnder(outdir).map((f) => [f, readFileSync(f, "utf8")]));
-  const json = JSON.parse(files[join(outdir, "stacks", KEYSTORE_STACK, "cdk.tf.json")]);
+  const { files, json } = synthToDisk(env, "keystore-enc");
   return { files, json, encryption: json.terraform.encryption, variables: json.variable };
 }
 
