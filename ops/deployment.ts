@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, loadConfig } from "../lib";
@@ -105,6 +105,11 @@ export class Deployment {
   public async init(): Promise<void> {
     this.synth();
     this.prepareStateDir();
+    // The lock file lives in the generated cdktf.out and pins the hashes of
+    // whatever plugins the mirror held when it was written; a rebuilt
+    // toolchain would make init fail on it. The mirror is the only source, so
+    // let init record it afresh.
+    rmSync(join(this.stackDir, ".terraform.lock.hcl"), { force: true });
     const args = ["init", "-input=false", "-no-color"];
     let result = await this.tofu(args);
     // The pg backend creates its schema and table with CREATE … IF NOT EXISTS,

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
@@ -134,6 +134,16 @@ describe("deploy onto a real OpenBao with real OpenTofu", () => {
         expect(caps.json.capabilities).toEqual(["deny"]);
       }
     });
+  });
+
+  test("a lock file left by another build of the plugins does not break init", async () => {
+    const lock = join(td.deployment.stackDir, ".terraform.lock.hcl");
+    writeFileSync(
+      lock,
+      'provider "registry.opentofu.org/hashicorp/vault" {\n  version     = "5.9.0"\n  constraints = "5.9.0"\n  hashes = [\n    "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",\n  ]\n}\n',
+    );
+    await td.deployment.init();
+    expect(readFileSync(lock, "utf8")).not.toContain("h1:AAAAAAAA");
   });
 
   test("a second deploy plans zero changes", async () => {
