@@ -1,14 +1,9 @@
 import { readdirSync } from "node:fs";
 import { Deployment } from "../../ops/deployment";
 import { DriftReport, checkDrift, constructPaths, driftMain } from "../../ops/drift";
-import { VaultAnswer } from "../../ops/vault-http";
-import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
+import { capture } from "../helpers/io";
 
-/** Captures what a command prints. */
-function capture() {
-  const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
-}
 
 describe("drift check on a real OpenBao with real OpenTofu", () => {
   let server: TestServer;
@@ -17,10 +12,6 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
   /** Terraform address of the resource a construct path synthesizes to. */
   let address: (constructPath: string) => string;
 
-  const ok = (answer: VaultAnswer) => {
-    expect([200, 204]).toContain(answer.status);
-    return answer;
-  };
   const names = (report: DriftReport) => report.drifted.map((r) => r.address).sort();
   const entry = (report: DriftReport, constructPath: string) => report.drifted.find((r) => r.address === address(constructPath));
 

@@ -53,3 +53,9 @@ export function testDeployment(server: TestServer, settings: Record<string, stri
   const deployment = new Deployment({ env, outdir: join(work, "cdktf.out"), projectDir: work });
   return { deployment, work, cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }
+
+/** Expects a successful write (200 with a body or 204 without) and passes the answer on. */
+export function ok(answer: VaultAnswer): VaultAnswer {
+  expect([200, 204]).toContain(answer.status);
+  return answer;
+}

@@ -4,13 +4,9 @@ import { dirname, join } from "node:path";
 import { Deployment } from "../../ops/deployment";
 import { checkDrift } from "../../ops/drift";
 import { SERVER_CHANGED, applyPlanMain, currentStateStamp, isStale, planMain, planStateStamp } from "../../ops/plans";
-import { VaultAnswer } from "../../ops/vault-http";
-import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
+import { capture } from "../helpers/io";
 
-function capture() {
-  const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
-}
 
 describe("saved plans on a real OpenBao with real OpenTofu", () => {
   let server: TestServer;
@@ -18,10 +14,6 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
   let d: Deployment;
   let planFile: string;
 
-  const ok = (answer: VaultAnswer) => {
-    expect([200, 204]).toContain(answer.status);
-    return answer;
-  };
   const plan = async () => {
     const { out, io } = capture();
     const code = await planMain(["--out", planFile], () => d, io);

@@ -8,15 +8,12 @@ import { Deployment } from "../../ops/deployment";
 import { checkDrift, constructPaths } from "../../ops/drift";
 import { StatusReport, statusMain } from "../../ops/status";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { capture } from "../helpers/io";
 
 /** A 3 minute certificate renewed in its last 2 minutes: inside the window one minute after issue. */
 const TTL_SECONDS = 180;
 const WINDOW_SECONDS = 120;
 
-function capture() {
-  const out = { stdout: "", stderr: "" };
-  return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
-}
 
 describe("admin certificate rotation on a real OpenBao with real OpenTofu", () => {
   let server: TestServer;
