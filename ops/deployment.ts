@@ -162,9 +162,8 @@ export class Deployment {
   }
 
   /** Writes a saved plan to `file` (0600: it embeds the state, keys included). */
-  public async planToFile(file: string, extraArgs: string[] = []): Promise<TofuResult> {
-    await this.ensureInit();
-    return this.tofu(["plan", "-input=false", "-no-color", "-detailed-exitcode", `-out=${file}`, ...extraArgs]);
+  public planToFile(file: string, extraArgs: string[] = []): Promise<TofuResult> {
+    return this.plan([`-out=${file}`, ...extraArgs]);
   }
 
   /** Applies exactly a saved plan; the engine refuses a plan whose state has moved on. */
