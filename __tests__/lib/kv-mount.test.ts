@@ -1,7 +1,7 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { Mount } from "@cdktf/provider-vault/lib/mount";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { KvV1Mount } from "../lib/kv-mount";
+import { KvV1Mount } from "../../lib/kv-mount";
 
 describe("KvV1Mount", () => {
   const synth = Testing.synthScope((scope) => {

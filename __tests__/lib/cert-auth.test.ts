@@ -5,8 +5,8 @@ import { CertAuthBackendRole } from "@cdktf/provider-vault/lib/cert-auth-backend
 import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { CertAuthBackend, CertLoginRole, CertLoginRoleProps } from "../lib/cert-auth";
-import { Resources, ref, resourceIds } from "./helpers/synth";
+import { CertAuthBackend, CertLoginRole, CertLoginRoleProps } from "../../lib/cert-auth";
+import { Resources, ref, resourceIds } from "../helpers/synth";
 
 const onlyId = (synth: string, type: string) => resourceIds(JSON.parse(synth)).only(type);
 

@@ -1,5 +1,5 @@
-import { parseDuration } from "../lib/duration";
-import { KeystoreValidationError } from "../lib/errors";
+import { parseDuration } from "../../lib/duration";
+import { KeystoreValidationError } from "../../lib/errors";
 
 describe("parseDuration rejects what is not a positive duration", () => {
   test.each(["10 years", "", "   ", "0", "0s", "0h0m", "-5s", "1.5h", "h", "5w", "60 s", "1y"])("%j", (text) => {

@@ -1,6 +1,6 @@
 import { Testing } from "cdktf";
-import { CrashplanBundleOutputs } from "../lib/bundle-outputs";
-import { adminCertificateInScope } from "./helpers/scopes";
+import { CrashplanBundleOutputs } from "../../lib/bundle-outputs";
+import { adminCertificateInScope } from "../helpers/scopes";
 
 const build = (passwordLength: number) => () =>
   Testing.synthScope((scope) => {

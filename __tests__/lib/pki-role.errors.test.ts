@@ -1,5 +1,5 @@
 import { Testing } from "cdktf";
-import { issuingRoleInScope } from "./helpers/scopes";
+import { issuingRoleInScope } from "../helpers/scopes";
 
 const build = (name: string) => () =>
   Testing.synthScope((scope) => {

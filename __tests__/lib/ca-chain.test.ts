@@ -3,9 +3,9 @@ import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/l
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
 import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
-import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../lib/ca-chain";
-import { caChainInScope } from "./helpers/scopes";
-import { ref, resourceIds } from "./helpers/synth";
+import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../../lib/ca-chain";
+import { caChainInScope } from "../helpers/scopes";
+import { ref, resourceIds } from "../helpers/synth";
 
 function synthChain(rootProps: Partial<RootCaProps> = {}, intermediateProps: Partial<IntermediateCaProps> = {}) {
   let root!: RootCa;

@@ -1,4 +1,4 @@
-import { formatHours, formatProviderDuration, parseDuration } from "../lib/duration";
+import { formatHours, formatProviderDuration, parseDuration } from "../../lib/duration";
 
 describe("parseDuration", () => {
   test.each([

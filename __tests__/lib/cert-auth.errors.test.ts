@@ -1,6 +1,6 @@
 import { Testing } from "cdktf";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { CertAuthBackend, CertAuthBackendProps, CertLoginRole, CertLoginRoleProps } from "../lib/cert-auth";
+import { CertAuthBackend, CertAuthBackendProps, CertLoginRole, CertLoginRoleProps } from "../../lib/cert-auth";
 
 const backend = (props: CertAuthBackendProps) => () =>
   Testing.synthScope((scope) => {

@@ -1,7 +1,7 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backend-role";
-import { issuingRoleInScope } from "./helpers/scopes";
-import { ref, resourceIds } from "./helpers/synth";
+import { issuingRoleInScope } from "../helpers/scopes";
+import { ref, resourceIds } from "../helpers/synth";
 
 function synthRole(name?: string) {
   const synth = Testing.synthScope((scope) => {

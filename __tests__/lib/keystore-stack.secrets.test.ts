@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
-import { loadConfig } from "../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
+import { loadConfig } from "../../lib/config";
+import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 
 const FAKE_TOKEN = "hvs.UNITTEST-must-not-leak";
 

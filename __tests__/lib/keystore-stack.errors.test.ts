@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
-import { loadConfig } from "../lib/config";
-import { KeystoreValidationError } from "../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
+import { loadConfig } from "../../lib/config";
+import { KeystoreValidationError } from "../../lib/errors";
+import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 
 // Every rule, reached the way a user reaches it: a C42_* variable, then the stack.
 let cwd: string;

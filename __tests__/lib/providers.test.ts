@@ -1,8 +1,8 @@
 import { Testing } from "cdktf";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { KvV1Mount } from "../lib/kv-mount";
-import { KeystoreProviders, PROVIDER_VERSIONS } from "../lib/providers";
+import { KvV1Mount } from "../../lib/kv-mount";
+import { KeystoreProviders, PROVIDER_VERSIONS } from "../../lib/providers";
 
 const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
 

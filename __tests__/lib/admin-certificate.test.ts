@@ -1,8 +1,8 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
-import { AdminCertificate, AdminCertificateProps } from "../lib/admin-certificate";
-import { adminCertificateInScope } from "./helpers/scopes";
-import { ref, resourceIds } from "./helpers/synth";
+import { AdminCertificate, AdminCertificateProps } from "../../lib/admin-certificate";
+import { adminCertificateInScope } from "../helpers/scopes";
+import { ref, resourceIds } from "../helpers/synth";
 
 function synthCert(props: Partial<AdminCertificateProps> = {}) {
   let cert!: AdminCertificate;

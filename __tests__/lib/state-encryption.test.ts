@@ -1,4 +1,4 @@
-import { synthToDisk } from "./helpers/synth-to-disk";
+import { synthToDisk } from "../helpers/synth-to-disk";
 
 const PASSPHRASE = "unit-test passphrase ${not-a-template} \"quoted\"";
 const PREVIOUS = "unit-test previous passphrase 0123";

@@ -1,8 +1,8 @@
 import { Testing } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "../lib/bundle-outputs";
-import { adminCertificateInScope } from "./helpers/scopes";
-import { ref, resourceIds } from "./helpers/synth";
+import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "../../lib/bundle-outputs";
+import { adminCertificateInScope } from "../helpers/scopes";
+import { ref, resourceIds } from "../helpers/synth";
 
 function synthBundle(passwordLength?: number) {
   const synth = Testing.synthScope((scope) => {

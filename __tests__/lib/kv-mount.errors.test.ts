@@ -1,6 +1,6 @@
 import { Testing } from "cdktf";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { KvV1Mount } from "../lib/kv-mount";
+import { KvV1Mount } from "../../lib/kv-mount";
 
 const build = (path: string) => () =>
   Testing.synthScope((scope) => {

@@ -15,9 +15,9 @@ import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-b
 import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { loadConfig } from "../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../lib/keystore-stack";
-import { Resources, ref, resourceIds } from "./helpers/synth";
+import { loadConfig } from "../../lib/config";
+import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { Resources, ref, resourceIds } from "../helpers/synth";
 
 const VAULT_ADDR = "https://vault.example.com:8200";
 const CAPABILITIES = '  capabilities = ["create", "read", "update", "delete", "list"]\n';

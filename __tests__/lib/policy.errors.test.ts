@@ -1,8 +1,8 @@
 import { Testing } from "cdktf";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { CertAuthBackend } from "../lib/cert-auth";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { CrashplanPolicy } from "../lib/policy";
+import { CertAuthBackend } from "../../lib/cert-auth";
+import { TunedPkiMount } from "../../lib/pki-mount";
+import { CrashplanPolicy } from "../../lib/policy";
 
 const build = (props: { name?: string; extraPaths?: string[] }) => () =>
   Testing.synthScope((scope) => {

@@ -2,8 +2,8 @@ import { TerraformOutput, Testing } from "cdktf";
 import { Mount } from "@cdktf/provider-vault/lib/mount";
 import { PkiSecretBackendConfigUrls } from "@cdktf/provider-vault/lib/pki-secret-backend-config-urls";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { TunedPkiMount, TunedPkiMountProps } from "../lib/pki-mount";
-import { Resources, ref } from "./helpers/synth";
+import { TunedPkiMount, TunedPkiMountProps } from "../../lib/pki-mount";
+import { Resources, ref } from "../helpers/synth";
 
 const URL = "https://vault.example.com:8200";
 

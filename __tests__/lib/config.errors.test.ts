@@ -1,6 +1,6 @@
-import { loadConfig } from "../lib/config";
-import { KeystoreValidationError } from "../lib/errors";
-import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "./helpers/config-dir";
+import { loadConfig } from "../../lib/config";
+import { KeystoreValidationError } from "../../lib/errors";
+import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "../helpers/config-dir";
 
 let cwd: string;
 freshConfigDirEachTest((dir) => (cwd = dir));

@@ -1,10 +1,10 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { CertAuthBackend } from "../lib/cert-auth";
-import { TunedPkiMount } from "../lib/pki-mount";
-import { CrashplanPolicy, CrashplanPolicyProps, renderPolicy } from "../lib/policy";
-import { resourceIds } from "./helpers/synth";
+import { CertAuthBackend } from "../../lib/cert-auth";
+import { TunedPkiMount } from "../../lib/pki-mount";
+import { CrashplanPolicy, CrashplanPolicyProps, renderPolicy } from "../../lib/policy";
+import { resourceIds } from "../helpers/synth";
 
 const stanza = (path: string) => `path "${path}" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`;
 

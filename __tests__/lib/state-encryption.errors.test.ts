@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../lib/config";
+import { loadConfig } from "../../lib/config";
 
 let cwd: string;
 beforeAll(() => {

@@ -1,6 +1,6 @@
 import { Testing } from "cdktf";
-import { AdminCertificateProps } from "../lib/admin-certificate";
-import { adminCertificateInScope } from "./helpers/scopes";
+import { AdminCertificateProps } from "../../lib/admin-certificate";
+import { adminCertificateInScope } from "../helpers/scopes";
 
 const build = (props: Partial<AdminCertificateProps>, intermediateTtl = "43800h") => () =>
   Testing.synthScope((scope) => {

@@ -1,5 +1,5 @@
 import { Testing } from "cdktf";
-import { CaChainOptions, caChainInScope } from "./helpers/scopes";
+import { CaChainOptions, caChainInScope } from "../helpers/scopes";
 
 const build = (props: CaChainOptions) => () =>
   Testing.synthScope((scope) => {

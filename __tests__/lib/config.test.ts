@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { loadConfig, SETTINGS } from "../lib/config";
-import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "./helpers/config-dir";
+import { loadConfig, SETTINGS } from "../../lib/config";
+import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "../helpers/config-dir";
 
 let cwd: string;
 freshConfigDirEachTest((dir) => (cwd = dir));

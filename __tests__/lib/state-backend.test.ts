@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../lib/config";
-import { BACKEND_TYPES } from "../lib/state-backend";
-import { VAULT_ADDR, writeFileIn } from "./helpers/config-dir";
-import { synthToDisk } from "./helpers/synth-to-disk";
+import { loadConfig } from "../../lib/config";
+import { BACKEND_TYPES } from "../../lib/state-backend";
+import { VAULT_ADDR, writeFileIn } from "../helpers/config-dir";
+import { synthToDisk } from "../helpers/synth-to-disk";
 
 // Credentials a user may have exported while synthesizing: none may reach the JSON.
 const CREDENTIALS: Record<string, string> = {

@@ -1,6 +1,6 @@
 import { Testing } from "cdktf";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { TunedPkiMount, TunedPkiMountProps } from "../lib/pki-mount";
+import { TunedPkiMount, TunedPkiMountProps } from "../../lib/pki-mount";
 
 const build = (props: Partial<TunedPkiMountProps>) => () =>
   Testing.synthScope((scope) => {
