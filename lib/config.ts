@@ -1,51 +1,20 @@
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { Token } from "cdktf";
 import { KeystoreValidationError } from "./errors";
-import { checkBaseUrl, checkMountPath } from "./validation";
+import { KeystoreSettings, SETTINGS, SettingSpec, nestValues } from "./settings";
+import { checkBaseUrl, checkLength } from "./validation";
 
-/** What the Vault CLI assumes when VAULT_ADDR is unset. */
-export const DEFAULT_VAULT_ADDR = "https://127.0.0.1:8200";
-
-const RESERVED_MOUNTS = ["sys", "auth", "identity", "cubbyhole"];
-
-/** Every setting of the keystore, as one typed object. */
-export interface KeystoreConfig {
-  /** Base URL written into issuing-certificate and CRL URLs. */
-  readonly publicUrl: string;
-  /** Accept http:// URLs (local development only). */
-  readonly allowInsecureHttp: boolean;
-  readonly kv: { readonly path: string };
-  readonly certAuth: { readonly path: string; readonly defaultLeaseTtl: string };
-  readonly pki: { readonly path: string; readonly maxLeaseTtl: string };
-  readonly pki_int: { readonly path: string; readonly maxLeaseTtl: string };
-  readonly rootCa: { readonly commonName: string; readonly ttl: string; readonly preventDestroy: boolean };
-  readonly intermediateCa: { readonly commonName: string; readonly ttl: string };
-  readonly role: { readonly name: string };
-  readonly adminCert: { readonly commonName: string; readonly ttl: string; readonly renewBefore: string };
-  readonly policy: { readonly name: string; readonly extraPaths: readonly string[] };
-  readonly certRole: { readonly name: string; readonly tokenTtl: string };
-  /** Directory of the local state file (ignored with a remote backend). */
-  readonly stateDir: string;
-  /** Where the state lives; credentials never come from here, only from the environment. */
-  readonly backend: {
-    readonly type: string;
-    readonly pg: { readonly schemaName: string };
-    readonly s3: { readonly bucket: string; readonly key: string; readonly region: string; readonly endpoint: string };
-    readonly gcs: { readonly bucket: string; readonly prefix: string };
-    readonly azurerm: { readonly storageAccountName: string; readonly containerName: string; readonly key: string; readonly resourceGroupName: string };
-    readonly consul: { readonly address: string; readonly path: string };
-    readonly http: { readonly address: string; readonly lockAddress: string; readonly unlockAddress: string };
-  };
+/** Every setting of the keystore as one typed object, plus what the secret environment turns on. */
+export type KeystoreConfig = Omit<KeystoreSettings, "stateEncryption"> & {
   /** OpenTofu state and plan encryption; the passphrases themselves stay in the environment. */
-  readonly stateEncryption: {
+  readonly stateEncryption: KeystoreSettings["stateEncryption"] & {
     /** `C42_STATE_PASSPHRASE` is set: state and saved plans are encrypted. */
     readonly enabled: boolean;
     /** `C42_STATE_PASSPHRASE_PREVIOUS` is set: read the state with it, write it with the new passphrase. */
     readonly rotating: boolean;
-    /** Read a plain state once and write it back encrypted. */
-    readonly migrateFromPlain: boolean;
   };
-}
+};
 
 /**
  * Secrets read from the environment only: never a setting, never in the config
@@ -61,70 +30,16 @@ export const SECRET_ENV = {
 /** OpenTofu's pbkdf2 key provider refuses shorter passphrases. */
 export const MIN_PASSPHRASE_LENGTH = 16;
 
-type Kind = "string" | "boolean" | "list";
+/** The largest config file read: far above any real one, far below what would slow a synth. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
-/** One row of the settings table: its key, environment variable, default and meaning. */
-export interface SettingSpec {
-  readonly key: string;
-  readonly env: string;
-  readonly kind: Kind;
-  /** The default, or a function of the environment for defaults that come from it. */
-  readonly default: string | boolean | readonly string[] | ((env: NodeJS.ProcessEnv) => string);
-  readonly doc: string;
-}
+/** The file read when C42_CONFIG is unset. */
+export const DEFAULT_CONFIG_FILE = "keystore.config.json";
 
-const spec = (key: string, kind: Kind, def: SettingSpec["default"], doc: string): SettingSpec => ({
-  key,
-  env: "C42_" + key.replace(/\./g, "_").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase(),
-  kind,
-  default: def,
-  doc,
-});
+// Keys that would reach an object's prototype rather than its own properties.
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
-/** The settings table: the single source of the config file keys, env variables and defaults. */
-export const SETTINGS: readonly SettingSpec[] = [
-  spec("publicUrl", "string", (env) => env.VAULT_ADDR || DEFAULT_VAULT_ADDR, "Base of the issuing-certificate and CRL URLs of both PKI mounts (default: `VAULT_ADDR`, else Vault's own default `https://127.0.0.1:8200`)"),
-  spec("allowInsecureHttp", "boolean", false, "Accept an `http://` publicUrl; local development only"),
-  spec("kv.path", "string", "secret", "Mount path of the kv version 1 engine"),
-  spec("certAuth.path", "string", "cert", "Mount path of the cert auth method (under `auth/`)"),
-  spec("certAuth.defaultLeaseTtl", "string", "60s", "Default lease of the cert auth method"),
-  spec("pki.path", "string", "pki", "Mount path of the root PKI engine"),
-  spec("pki.maxLeaseTtl", "string", "87600h", "Maximum lease of the root PKI engine"),
-  spec("pki_int.path", "string", "pki_int", "Mount path of the intermediate PKI engine"),
-  spec("pki_int.maxLeaseTtl", "string", "43800h", "Maximum lease of the intermediate PKI engine"),
-  spec("rootCa.commonName", "string", "example.com", "Common name of the root CA"),
-  spec("rootCa.ttl", "string", "87600h", "Validity of the root CA (at most `pki.maxLeaseTtl`)"),
-  spec("rootCa.preventDestroy", "boolean", true, "Refuse any plan that destroys or replaces the root CA or its mount"),
-  spec("intermediateCa.commonName", "string", "example.com Intermediate Authority", "Common name of the intermediate CA"),
-  spec("intermediateCa.ttl", "string", "43800h", "Validity of the intermediate CA (at most `rootCa.ttl` and `pki_int.maxLeaseTtl`)"),
-  spec("role.name", "string", "cpRole", "Name of the PKI role on `pki_int`"),
-  spec("adminCert.commonName", "string", "crashplan-admin", "Common name of the admin client certificate"),
-  spec("adminCert.ttl", "string", "8760h", "Validity of the admin certificate (at most `intermediateCa.ttl`)"),
-  spec("adminCert.renewBefore", "string", "30d", "A deploy this close to expiry re-issues the admin certificate"),
-  spec("policy.name", "string", "crashplanPolicy", "Name of the policy the admin certificate's tokens carry"),
-  spec("policy.extraPaths", "list", [], "More policy paths with the same capabilities (env: comma-separated)"),
-  spec("certRole.name", "string", "crashplanUser", "Name (and display name) of the cert auth role"),
-  spec("certRole.tokenTtl", "string", "60s", "TTL of tokens from a certificate login"),
-  spec("stateDir", "string", ".local/state", "Directory of the local Terraform state (relative to the project)"),
-  spec("stateEncryption.migrateFromPlain", "boolean", false, "With `C42_STATE_PASSPHRASE` set, read a state that is not encrypted yet and write it back encrypted (one deploy; see docs/security.md)"),
-  spec("backend.type", "string", "local", "Where the state lives: `local` (in stateDir), `pg`, `s3`, `gcs`, `azurerm`, `consul` or `http`; credentials come from the environment only (docs/security.md)"),
-  spec("backend.pg.schemaName", "string", "c42_keystore", "Schema of the `pg` backend; the connection comes from `PG_CONN_STR` or libpq's `PG*` variables"),
-  spec("backend.s3.bucket", "string", "", "Bucket of the `s3` backend (required with it); credentials from `AWS_*`"),
-  spec("backend.s3.key", "string", "c42-keystore/keystore.tfstate", "Object key of the state in the `s3` bucket"),
-  spec("backend.s3.region", "string", "", "Region of the `s3` bucket (default: `AWS_REGION`)"),
-  spec("backend.s3.endpoint", "string", "", "S3 endpoint URL for S3-compatible storage (default: AWS)"),
-  spec("backend.gcs.bucket", "string", "", "Bucket of the `gcs` backend (required with it); credentials from `GOOGLE_APPLICATION_CREDENTIALS`"),
-  spec("backend.gcs.prefix", "string", "c42-keystore", "Object prefix of the state in the `gcs` bucket"),
-  spec("backend.azurerm.storageAccountName", "string", "", "Storage account of the `azurerm` backend (required with it); credentials from `ARM_*`"),
-  spec("backend.azurerm.containerName", "string", "", "Blob container of the `azurerm` backend (required with it)"),
-  spec("backend.azurerm.key", "string", "c42-keystore.tfstate", "Blob name of the state in the `azurerm` container"),
-  spec("backend.azurerm.resourceGroupName", "string", "", "Resource group of the storage account (only some `ARM_*` logins need it)"),
-  spec("backend.consul.address", "string", "", "`host:port` of the `consul` agent (default: `CONSUL_HTTP_ADDR`); the token from `CONSUL_HTTP_TOKEN`"),
-  spec("backend.consul.path", "string", "c42-keystore/state", "KV path of the state in `consul`"),
-  spec("backend.http.address", "string", "", "State URL of the `http` backend (required with it); credentials from `TF_HTTP_USERNAME`/`TF_HTTP_PASSWORD`"),
-  spec("backend.http.lockAddress", "string", "", "Lock URL of the `http` backend (no locking when empty)"),
-  spec("backend.http.unlockAddress", "string", "", "Unlock URL of the `http` backend (default: lockAddress)"),
-];
+type Value = string | boolean | readonly string[];
 
 /** Where settings come from. */
 export interface LoadConfigOptions {
@@ -138,29 +53,41 @@ export interface LoadConfigOptions {
 
 /**
  * Loads the configuration: defaults, then the JSON file, then `C42_*`
- * environment variables (the environment wins). Shape and cross-setting rules
- * are checked here; durations and TTL nesting are checked by the constructs
- * that own them, with the same setting names, before anything is synthesized.
+ * environment variables (the environment wins). Every value is checked as the
+ * raw text it arrived as (never as a cdktf token), against its setting's
+ * rule and length limit, then the rules that span settings; durations and TTL
+ * nesting are checked again by the constructs that own them.
  */
 export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
+  if (options.file === undefined && env.C42_CONFIG !== undefined && env.C42_CONFIG.trim() === "") {
+    throw new KeystoreValidationError("C42_CONFIG", env.C42_CONFIG, "is empty; expected the path of a JSON config file, or C42_CONFIG unset to read keystore.config.json when present");
+  }
   const explicitFile = options.file ?? env.C42_CONFIG;
-  const file = explicitFile ?? (existsSync(resolve(cwd, "keystore.config.json")) ? "keystore.config.json" : undefined);
-  const fromFile = file ? readConfigFile(resolve(cwd, file)) : {};
+  const file = explicitFile ?? (existsRegular(resolve(cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
+  const fromFile = file ? readConfigFile(resolve(cwd, file)) : new Map<string, unknown>();
 
-  const values: Record<string, string | boolean | readonly string[]> = {};
+  const values = new Map<string, Value>();
   for (const s of SETTINGS) {
     const envValue = env[s.env];
-    if (envValue !== undefined && envValue !== "") {
-      values[s.key] = fromEnv(s, envValue);
-    } else if (s.key in fromFile) {
-      values[s.key] = fromJson(s, fromFile[s.key], file!);
-    } else {
-      values[s.key] = typeof s.default === "function" ? s.default(env) : s.default;
-    }
+    let value: Value;
+    if (envValue !== undefined && envValue !== "") value = fromEnv(s, envValue);
+    else if (fromFile.has(s.key)) value = fromJson(s, fromFile.get(s.key), file!);
+    else value = typeof s.setting.defaultValue === "function" ? s.setting.defaultValue(env) : s.setting.defaultValue;
+    values.set(s.key, checkRaw(s, value));
   }
-  const config = assemble(values, cwd, env);
+  const stateDir = values.get("stateDir") as string;
+  values.set("stateDir", isAbsolute(stateDir) ? stateDir : resolve(cwd, stateDir));
+  const settings = nestValues(values);
+  const config: KeystoreConfig = {
+    ...settings,
+    stateEncryption: {
+      ...settings.stateEncryption,
+      enabled: !!env[SECRET_ENV.statePassphrase],
+      rotating: !!env[SECRET_ENV.statePassphrasePrevious],
+    },
+  };
   checkConfig(config);
   checkStateEncryption(config, env);
   if (env.VAULT_ADDR) {
@@ -170,12 +97,66 @@ export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
   return config;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
+/**
+ * The checks every value passes as raw text: no cdktf token marker (a value
+ * that looks like a token would be substituted, and would skip every check
+ * that leaves tokens for apply time), no control characters, the length
+ * limit, then the setting's own rule.
+ */
+function checkRaw(s: SettingSpec, value: Value): Value {
+  const texts = typeof value === "string" ? [value] : typeof value === "boolean" ? [] : value;
+  texts.forEach((t, i) => {
+    const key = typeof value === "string" ? s.key : `${s.key}[${i}]`;
+    checkLength(key, t, s.setting.maxLength);
+    if (Token.isUnresolved(t) || /[$#]\{(Tf)?Token\[/.test(t)) {
+      throw new KeystoreValidationError(key, t, "contains cdktf's token marker; expected plain text (configuration values are data, never references)");
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(t)) {
+      throw new KeystoreValidationError(key, t, "contains a control character (newline, tab, NUL…); expected plain text on one line");
+    }
+  });
+  return (s.setting.check as (k: string, v: Value) => Value)(s.key, value);
+}
+
+function existsRegular(path: string): boolean {
   try {
-    text = readFileSync(path, "utf8");
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads the config file: a regular file (a FIFO or a device would block or
+ * never end) of at most {@link MAX_CONFIG_FILE_BYTES}, checked on the opened
+ * descriptor so the file cannot be swapped between the check and the read.
+ */
+function readConfigFile(path: string): Map<string, unknown> {
+  let text: string;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new KeystoreValidationError("C42_CONFIG", path, "is not a regular file; expected a JSON config file");
+    }
+    if (st.size > MAX_CONFIG_FILE_BYTES) {
+      throw new KeystoreValidationError("C42_CONFIG", path, `is ${st.size} bytes; expected a JSON config file of at most ${MAX_CONFIG_FILE_BYTES} bytes`);
+    }
+    const buffer = Buffer.alloc(st.size);
+    let read = 0;
+    while (read < st.size) {
+      const n = readSync(fd, buffer, read, st.size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    text = buffer.subarray(0, read).toString("utf8");
   } catch (e) {
+    if (e instanceof KeystoreValidationError) throw e;
     throw new KeystoreValidationError("C42_CONFIG", path, `cannot be read (${(e as NodeJS.ErrnoException).code}); expected a readable JSON file`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   let parsed: unknown;
   try {
@@ -183,92 +164,68 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch (e) {
     throw new KeystoreValidationError("C42_CONFIG", path, `is not valid JSON (${(e as Error).message}); expected an object like {"pki_int": {"maxLeaseTtl": "43800h"}}`);
   }
-  const flat: Record<string, unknown> = {};
+  const flat = new Map<string, unknown>();
   flatten(parsed, "", flat, path);
-  const known = new Set(SETTINGS.map((s) => s.key));
-  for (const key of Object.keys(flat)) {
-    if (!known.has(key)) {
-      throw new KeystoreValidationError(key, flat[key], `is not a setting (in ${path}); expected one of: ${[...known].join(", ")}`);
-    }
-  }
   return flat;
 }
 
-function flatten(value: unknown, prefix: string, out: Record<string, unknown>, path: string): void {
+/**
+ * Flattens the nested file into setting keys. Only the nested form is
+ * accepted (`{"kv": {"path": …}}`), keys are own properties checked one by
+ * one against the schema, and prototype keys are refused outright.
+ */
+function flatten(value: unknown, prefix: string, out: Map<string, unknown>, path: string): void {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new KeystoreValidationError(prefix || "(config file)", value, `is not an object (in ${path}); expected settings grouped as in the README`);
   }
-  for (const [k, v] of Object.entries(value)) {
+  const known = SETTINGS.map((s) => s.key);
+  for (const k of Object.keys(value)) {
+    const v: unknown = (value as Record<string, unknown>)[k];
     const key = prefix ? `${prefix}.${k}` : k;
-    const isSection = SETTINGS.some((s) => s.key.startsWith(key + "."));
-    if (isSection) flatten(v, key, out, path);
-    else out[key] = v;
+    if (FORBIDDEN_KEYS.has(k)) {
+      throw new KeystoreValidationError(key, "(any value)", `is not a setting (in ${path}); "${k}" is never a key of the config file`);
+    }
+    if (k.includes(".")) {
+      throw new KeystoreValidationError(key, v, `is not a setting (in ${path}); expected the nested form, e.g. {"kv": {"path": "secret"}} rather than {"kv.path": "secret"}`);
+    }
+    if (known.includes(key)) out.set(key, v);
+    else if (known.some((s) => s.startsWith(key + "."))) flatten(v, key, out, path);
+    else throw new KeystoreValidationError(key, v, `is not a setting (in ${path}); expected one of: ${known.join(", ")}`);
   }
 }
 
-function fromEnv(s: SettingSpec, raw: string): string | boolean | readonly string[] {
-  switch (s.kind) {
-    case "boolean":
-      if (/^(1|true|yes)$/i.test(raw)) return true;
-      if (/^(0|false|no)$/i.test(raw)) return false;
+function fromEnv(s: SettingSpec, raw: string): Value {
+  switch (s.setting.kind) {
+    case "boolean": {
+      const text = raw.trim();
+      if (/^(1|true|yes)$/i.test(text)) return true;
+      if (/^(0|false|no)$/i.test(text)) return false;
       throw new KeystoreValidationError(`${s.key} (${s.env})`, raw, 'is not a boolean; expected "true" or "false"');
+    }
     case "list":
-      return raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
+      return raw
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== "");
     default:
       return raw;
   }
 }
 
-function fromJson(s: SettingSpec, raw: unknown, file: string): string | boolean | readonly string[] {
+function fromJson(s: SettingSpec, raw: unknown, file: string): Value {
+  const kind = s.setting.kind;
   const ok =
-    (s.kind === "string" && typeof raw === "string") ||
-    (s.kind === "boolean" && typeof raw === "boolean") ||
-    (s.kind === "list" && Array.isArray(raw) && raw.every((x) => typeof x === "string"));
+    (kind === "string" && typeof raw === "string") ||
+    (kind === "boolean" && typeof raw === "boolean") ||
+    (kind === "list" && Array.isArray(raw) && raw.every((x) => typeof x === "string"));
   if (!ok) {
-    const expected = s.kind === "list" ? "a list of strings" : `a ${s.kind}`;
+    const expected = kind === "list" ? "a list of strings" : `a ${kind}`;
     throw new KeystoreValidationError(s.key, raw, `has the wrong type (in ${file}); expected ${expected}`);
   }
-  return raw as string | boolean | readonly string[];
-}
-
-function assemble(v: Record<string, string | boolean | readonly string[]>, cwd: string, env: NodeJS.ProcessEnv): KeystoreConfig {
-  const str = (k: string) => v[k] as string;
-  const bool = (k: string) => v[k] as boolean;
-  const stateDir = str("stateDir");
-  return {
-    publicUrl: str("publicUrl"),
-    allowInsecureHttp: bool("allowInsecureHttp"),
-    kv: { path: str("kv.path") },
-    certAuth: { path: str("certAuth.path"), defaultLeaseTtl: str("certAuth.defaultLeaseTtl") },
-    pki: { path: str("pki.path"), maxLeaseTtl: str("pki.maxLeaseTtl") },
-    pki_int: { path: str("pki_int.path"), maxLeaseTtl: str("pki_int.maxLeaseTtl") },
-    rootCa: { commonName: str("rootCa.commonName"), ttl: str("rootCa.ttl"), preventDestroy: bool("rootCa.preventDestroy") },
-    intermediateCa: { commonName: str("intermediateCa.commonName"), ttl: str("intermediateCa.ttl") },
-    role: { name: str("role.name") },
-    adminCert: { commonName: str("adminCert.commonName"), ttl: str("adminCert.ttl"), renewBefore: str("adminCert.renewBefore") },
-    policy: { name: str("policy.name"), extraPaths: v["policy.extraPaths"] as readonly string[] },
-    certRole: { name: str("certRole.name"), tokenTtl: str("certRole.tokenTtl") },
-    stateDir: isAbsolute(stateDir) ? stateDir : resolve(cwd, stateDir),
-    backend: {
-      type: str("backend.type"),
-      pg: { schemaName: str("backend.pg.schemaName") },
-      s3: { bucket: str("backend.s3.bucket"), key: str("backend.s3.key"), region: str("backend.s3.region"), endpoint: str("backend.s3.endpoint") },
-      gcs: { bucket: str("backend.gcs.bucket"), prefix: str("backend.gcs.prefix") },
-      azurerm: {
-        storageAccountName: str("backend.azurerm.storageAccountName"),
-        containerName: str("backend.azurerm.containerName"),
-        key: str("backend.azurerm.key"),
-        resourceGroupName: str("backend.azurerm.resourceGroupName"),
-      },
-      consul: { address: str("backend.consul.address"), path: str("backend.consul.path") },
-      http: { address: str("backend.http.address"), lockAddress: str("backend.http.lockAddress"), unlockAddress: str("backend.http.unlockAddress") },
-    },
-    stateEncryption: {
-      enabled: !!env[SECRET_ENV.statePassphrase],
-      rotating: !!env[SECRET_ENV.statePassphrasePrevious],
-      migrateFromPlain: bool("stateEncryption.migrateFromPlain"),
-    },
-  };
+  if (kind === "list" && (raw as unknown[]).length > 64) {
+    throw new KeystoreValidationError(s.key, `${(raw as unknown[]).length} entries`, `is too long (in ${file}); expected at most 64 entries`);
+  }
+  return raw as Value;
 }
 
 /**
@@ -294,20 +251,16 @@ function checkStateEncryption(config: KeystoreConfig, env: NodeJS.ProcessEnv): v
   }
 }
 
-/** Rules that span settings: mount paths are well-formed, not reserved, and do not overlap. */
+/**
+ * Rules that span settings: secret mounts do not overlap. Each setting's own
+ * rule ran in {@link checkRaw}.
+ */
 function checkConfig(config: KeystoreConfig): void {
   const mounts: [string, string][] = [
     ["kv.path", config.kv.path],
     ["pki.path", config.pki.path],
     ["pki_int.path", config.pki_int.path],
   ];
-  checkMountPath("certAuth.path", config.certAuth.path);
-  for (const [key, path] of mounts) {
-    checkMountPath(key, path);
-    if (RESERVED_MOUNTS.includes(path.split("/")[0])) {
-      throw new KeystoreValidationError(key, path, `starts with "${path.split("/")[0]}/", which Vault reserves; expected e.g. "secret" or "pki"`);
-    }
-  }
   for (let i = 0; i < mounts.length; i++) {
     for (let j = i + 1; j < mounts.length; j++) {
       const [ka, a] = mounts[i];

@@ -5,6 +5,14 @@ const DURATION = /^(\d+[smhd])+$/;
 const PART = /(\d+)([smhd])/g;
 
 /**
+ * The longest duration any setting accepts: 100 years (876000h). Go's
+ * `time.Duration`, which Vault parses TTLs into, ends at about 292 years;
+ * past it Vault rejects the value only during the apply, and past 2^53
+ * seconds JavaScript would write it in exponent form ("3.6e+25s").
+ */
+export const MAX_DURATION_SECONDS = 876000 * 3600;
+
+/**
  * Parses a Vault duration ("60s", "43800h", "1h30m", "30d" or a bare number of
  * seconds) into seconds. Throws a {@link KeystoreValidationError} naming `setting`.
  */
@@ -12,6 +20,9 @@ export function parseDuration(setting: string, value: string | number, construct
   const seconds = tryParseDuration(value);
   if (seconds === undefined) {
     throw new KeystoreValidationError(setting, value, 'is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d"', constructPath);
+  }
+  if (seconds > MAX_DURATION_SECONDS) {
+    throw new KeystoreValidationError(setting, value, `is longer than this project accepts; expected at most ${MAX_DURATION_SECONDS / 3600}h (100 years, well inside Go's 292-year duration limit that Vault parses TTLs with)`, constructPath);
   }
   return seconds;
 }
@@ -21,6 +32,8 @@ function tryParseDuration(value: string | number): number | undefined {
     return Number.isInteger(value) && value > 0 ? value : undefined;
   }
   const text = value.trim();
+  // Longer strings are either not durations or far past MAX_DURATION_SECONDS.
+  if (text.length > 32) return undefined;
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     return n > 0 ? n : undefined;

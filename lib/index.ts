@@ -11,6 +11,7 @@ export * from "./pki-mount";
 export * from "./pki-role";
 export * from "./policy";
 export * from "./providers";
+export * from "./settings";
 export * from "./state-backend";
 export * from "./state-encryption";
 export * from "./validation";

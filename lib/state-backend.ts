@@ -13,9 +13,7 @@ import {
 } from "cdktf";
 import { KeystoreConfig } from "./config";
 import { KeystoreValidationError } from "./errors";
-
-/** The backends a user can choose with `backend.type`. */
-export const BACKEND_TYPES = ["local", "pg", "s3", "gcs", "azurerm", "consul", "http"] as const;
+import { BACKEND_TYPES } from "./settings";
 
 /** One of {@link BACKEND_TYPES}. */
 export type BackendType = (typeof BACKEND_TYPES)[number];

@@ -75,9 +75,14 @@ describe("mount paths", () => {
     expect(withEnv({ [name]: value })).toThrow(expected);
   });
 
-  test.each(["sys", "auth", "identity", "cubbyhole", "sys/keys"])("a mount under the reserved %j", (path) => {
-    const expected = new RegExp(`^kv\\.path: "${escapeRegExp(path)}" starts with "${path.split("/")[0]}/", which Vault reserves; expected`);
+  test.each(["sys", "auth", "identity", "cubbyhole"])("the reserved mount %j itself", (path) => {
+    const expected = new RegExp(`^kv\\.path: "${path}" is a path Vault reserves for itself; expected a path outside "sys", "auth", "identity", "cubbyhole"`);
     expect(withEnv({ C42_KV_PATH: path })).toThrow(expected);
+  });
+
+  test.each(["sys/keys", "auth/x", "cubbyhole/a/b"])("a mount under the reserved %j", (path) => {
+    const expected = new RegExp(`^pki\\.path: "${escapeRegExp(path)}" lies under "${path.split("/")[0]}/", which Vault reserves for itself; expected`);
+    expect(withEnv({ C42_PKI_PATH: path })).toThrow(expected);
   });
 
   test("pki_int at the same path as pki", () => {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { loadConfig, SETTINGS } from "../../lib/config";
+import { loadConfig } from "../../lib/config";
+import { SETTINGS } from "../../lib/settings";
 import { VAULT_ADDR, freshConfigDirEachTest, writeFileIn } from "../helpers/config-dir";
 
 let cwd: string;

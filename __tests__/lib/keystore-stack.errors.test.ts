@@ -33,7 +33,7 @@ describe("durations must parse", () => {
     ["C42_ADMIN_CERT_RENEW_BEFORE", "adminCert.renewBefore", "a month"],
     ["C42_CERT_ROLE_TOKEN_TTL", "certRole.tokenTtl", "0s"],
   ])("%s=%j", (name, key, value) => {
-    expect(build({ [name]: value })).toThrow(new RegExp(`^${escapeRegExp(key)}: "${escapeRegExp(value)}" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d" \\(at ${KEYSTORE_STACK}/`));
+    expect(build({ [name]: value })).toThrow(new RegExp(`^${escapeRegExp(key)}: "${escapeRegExp(value)}" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d"$`));
   });
 });
 

@@ -19,7 +19,7 @@ const build = (env: Record<string, string>) => () => {
 
 test("an unknown backend type names the choices", () => {
   expect(build({ C42_BACKEND_TYPE: "postgres" })).toThrow(
-    new KeystoreValidationError("backend.type", "postgres", "is not a backend; expected one of local, pg, s3, gcs, azurerm, consul, http", KEYSTORE_STACK),
+    new KeystoreValidationError("backend.type", "postgres", "is not a backend; expected one of local, pg, s3, gcs, azurerm, consul, http"),
   );
 });
 

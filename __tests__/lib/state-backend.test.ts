@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../lib/config";
-import { BACKEND_TYPES } from "../../lib/state-backend";
+import { BACKEND_TYPES } from "../../lib/settings";
 import { VAULT_ADDR, writeFileIn } from "../helpers/config-dir";
 import { synthToDisk } from "../helpers/synth-to-disk";
 
