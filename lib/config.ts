@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from "node:path";
 import { Token } from "cdktf";
 import { KeystoreValidationError } from "./errors";
 import { KeystoreSettings, SETTINGS, SettingSpec, nestValues } from "./settings";
-import { checkBaseUrl, checkLength } from "./validation";
+import { broadPolicyPathReach, checkBaseUrl, checkLength } from "./validation";
 
 /** Every setting of the keystore as one typed object, plus what the secret environment turns on. */
 export type KeystoreConfig = Omit<KeystoreSettings, "stateEncryption"> & {
@@ -252,8 +252,8 @@ function checkStateEncryption(config: KeystoreConfig, env: NodeJS.ProcessEnv): v
 }
 
 /**
- * Rules that span settings: secret mounts do not overlap. Each setting's own
- * rule ran in {@link checkRaw}.
+ * Rules that span settings: secret mounts do not overlap, and broad policy
+ * paths are acknowledged. Each setting's own rule ran in {@link checkRaw}.
  */
 function checkConfig(config: KeystoreConfig): void {
   const mounts: [string, string][] = [
@@ -269,5 +269,17 @@ function checkConfig(config: KeystoreConfig): void {
         throw new KeystoreValidationError(kb, b, `collides with ${ka} ("${a}"); expected secret mounts that neither equal nor nest inside each other`);
       }
     }
+  }
+  if (!config.policy.allowBroadPaths) {
+    config.policy.extraPaths.forEach((p, i) => {
+      const reach = broadPolicyPathReach(p);
+      if (reach) {
+        throw new KeystoreValidationError(
+          `policy.extraPaths[${i}]`,
+          p,
+          `grants Code42's token create, read, update, delete and list on ${reach}; expected a path under one application's data (e.g. "secret/code42/*"), or set policy.allowBroadPaths to true to accept this grant`,
+        );
+      }
+    });
   }
 }

@@ -117,13 +117,14 @@ export const SCHEMA = {
     extraPaths: new Setting(
       "list",
       [],
-      "More policy paths with the same capabilities (env: comma-separated)",
+      "More policy paths with the same capabilities (env: comma-separated); paths reaching all of `sys/`, `auth/` or every path need `policy.allowBroadPaths`",
       (key, paths) => {
         paths.forEach((p, i) => checkPolicyPath(`${key}[${i}]`, p));
         return paths;
       },
       256,
     ),
+    allowBroadPaths: flag(false, "Accept `policy.extraPaths` entries such as `*`, `+/…`, `sys/*` or `auth/*` that grant Code42 every capability on every path, or on Vault's own configuration"),
   },
   certRole: {
     name: name("crashplanUser", "Name (and display name) of the cert auth role"),

@@ -110,3 +110,27 @@ test("every configuration error is a KeystoreValidationError", () => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+describe("broad policy paths need policy.allowBroadPaths", () => {
+  test.each([
+    ["*", "every path on the server"],
+    ["+/data/*", "every path on the server"],
+    ["s*", "every path on the server"],
+    ["sys/*", "every path under sys/"],
+    ["sys/+", "every path under sys/"],
+    ["auth/*", "every auth method under auth/"],
+  ])("%j is refused with what it grants", (path, reach) => {
+    expect(withEnv({ C42_POLICY_EXTRA_PATHS: `secret/code42/*,${path}` })).toThrow(
+      new RegExp(`^policy\\.extraPaths\\[1\\]: ${escapeRegExp(JSON.stringify(path))} grants Code42's token create, read, update, delete and list on ${escapeRegExp(reach)}.*set policy\\.allowBroadPaths to true`),
+    );
+  });
+
+  test("and accepted with it", () => {
+    const config = loadConfig({ env: { VAULT_ADDR, C42_POLICY_EXTRA_PATHS: "sys/*,*", C42_POLICY_ALLOW_BROAD_PATHS: "true" }, cwd });
+    expect(config.policy).toMatchObject({ extraPaths: ["sys/*", "*"], allowBroadPaths: true });
+  });
+
+  test.each(["secret/code42/*", "transit/keys/+", "sys/policy/code42*", "auth/cert/certs/*"])("%j is an ordinary path", (path) => {
+    expect(loadConfig({ env: { VAULT_ADDR, C42_POLICY_EXTRA_PATHS: path }, cwd }).policy.extraPaths).toEqual([path]);
+  });
+});

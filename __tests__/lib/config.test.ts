@@ -20,7 +20,7 @@ describe("defaults", () => {
       intermediateCa: { commonName: "example.com Intermediate Authority", ttl: "43800h" },
       role: { name: "cpRole" },
       adminCert: { commonName: "crashplan-admin", ttl: "8760h", renewBefore: "30d" },
-      policy: { name: "crashplanPolicy", extraPaths: [] },
+      policy: { name: "crashplanPolicy", extraPaths: [], allowBroadPaths: false },
       certRole: { name: "crashplanUser", tokenTtl: "60s" },
       stateDir: join(cwd, ".local/state"),
       backend: {
@@ -135,7 +135,7 @@ describe("environment variables", () => {
       intermediateCa: { commonName: "Acme Issuing", ttl: "10000h" },
       role: { name: "code42" },
       adminCert: { commonName: "backup-admin", ttl: "720h", renewBefore: "7d" },
-      policy: { name: "code42Policy", extraPaths: ["secret/code42/*"] },
+      policy: { name: "code42Policy", extraPaths: ["secret/code42/*"], allowBroadPaths: false },
       certRole: { name: "code42User", tokenTtl: "5m" },
       stateDir: "/var/lib/keystore",
       backend: {
