@@ -1,14 +1,28 @@
-import { Construct } from "constructs";
+import { Construct, IConstruct } from "constructs";
 import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
-import { KeystoreValidationError } from "./errors";
+import { KeystoreValidationError, settingName } from "./errors";
 import { formatHours, parseDuration } from "./duration";
-import { IssuingRole } from "./pki-role";
+import { IIssuingRole } from "./pki-role";
 import { checkCommonName, checkTtlWithin } from "./validation";
+
+/** A client certificate with its key, as a bundle is built from it. */
+export interface IIssuedCertificate extends IConstruct {
+  /** PEM of the certificate. */
+  readonly certificatePem: string;
+  /** PEM of the private key (sensitive). */
+  readonly privateKeyPem: string;
+  /** PEM of the CA chain, issuing CA first, as one string. */
+  readonly caChainPem: string;
+  /** Serial number, changes with every re-issue. */
+  readonly serialNumber: string;
+  /** Expiry as a Unix timestamp. */
+  readonly expiration: number;
+}
 
 /** Properties of an {@link AdminCertificate}. */
 export interface AdminCertificateProps {
   /** The role that issues it. */
-  readonly role: IssuingRole;
+  readonly role: IIssuingRole;
   /**
    * Subject common name.
    * @default "crashplan-admin"
@@ -32,7 +46,7 @@ export interface AdminCertificateProps {
  * re-issued by any deploy that runs within `renewBefore` of its expiry
  * (recipe: `vault write pki_int/issue/cpRole common_name=… ttl=8760h`).
  */
-export class AdminCertificate extends Construct {
+export class AdminCertificate extends Construct implements IIssuedCertificate {
   /** Validity in seconds. */
   public readonly ttlSeconds: number;
   /** Renewal window in seconds. */
@@ -52,16 +66,21 @@ export class AdminCertificate extends Construct {
 
   public constructor(scope: Construct, id: string, props: AdminCertificateProps) {
     super(scope, id);
-    const commonName = checkCommonName(`${id}.commonName`, props.commonName ?? "crashplan-admin", this.node.path);
+    const commonName = checkCommonName(settingName(this, "commonName"), props.commonName ?? "crashplan-admin", this.node.path);
     const ttl = props.ttl ?? "8760h";
     const renewBefore = props.renewBefore ?? "30d";
-    this.ttlSeconds = parseDuration(`${id}.ttl`, ttl, this.node.path);
-    this.renewBeforeSeconds = parseDuration(`${id}.renewBefore`, renewBefore, this.node.path);
-    // The intermediate already fits its mount's maximum lease, so fitting the
-    // intermediate is enough.
-    checkTtlWithin(`${id}.ttl`, ttl, this.ttlSeconds, `${props.role.issuer.node.id}.ttl`, props.role.issuer.ttlSeconds, this.node.path);
+    const ttlSetting = settingName(this, "ttl");
+    const renewBeforeSetting = settingName(this, "renewBefore");
+    this.ttlSeconds = parseDuration(ttlSetting, ttl, this.node.path);
+    this.renewBeforeSeconds = parseDuration(renewBeforeSetting, renewBefore, this.node.path);
+    // The issuer already fits its mount's maximum lease, so fitting the
+    // issuer is enough.
+    const issuer = props.role.issuer;
+    if (issuer.ttlSeconds !== undefined) {
+      checkTtlWithin(ttlSetting, ttl, this.ttlSeconds, issuer.ttlSetting, issuer.ttlSeconds, this.node.path);
+    }
     if (this.renewBeforeSeconds >= this.ttlSeconds) {
-      throw new KeystoreValidationError(`${id}.renewBefore`, renewBefore, `is not shorter than ${id}.ttl (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
+      throw new KeystoreValidationError(renewBeforeSetting, renewBefore, `is not shorter than ${ttlSetting} (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
     }
 
     this.certificate = new PkiSecretBackendCert(this, "certificate", {

@@ -1,8 +1,8 @@
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { AdminCertificate } from "./admin-certificate";
-import { KeystoreValidationError } from "./errors";
+import { IIssuedCertificate } from "./admin-certificate";
+import { KeystoreValidationError, settingName } from "./errors";
 
 /** Names of the Terraform outputs the `bundle` command reads. */
 export const BUNDLE_OUTPUTS = {
@@ -17,7 +17,7 @@ export const BUNDLE_OUTPUTS = {
 /** Properties of a {@link CrashplanBundleOutputs}. */
 export interface CrashplanBundleOutputsProps {
   /** The certificate to hand to Code42. */
-  readonly certificate: AdminCertificate;
+  readonly certificate: IIssuedCertificate;
   /**
    * Length of the PKCS#12 password, from [A-Za-z0-9].
    * @default 32
@@ -41,7 +41,7 @@ export class CrashplanBundleOutputs extends Construct {
     super(scope, id);
     const length = props.passwordLength ?? 32;
     if (!Number.isInteger(length) || length < 16 || length > 128) {
-      throw new KeystoreValidationError(`${id}.passwordLength`, length, "is out of range; expected a whole number from 16 to 128", this.node.path);
+      throw new KeystoreValidationError(settingName(this, "passwordLength"), length, "is out of range; expected a whole number from 16 to 128", this.node.path);
     }
     const cert = props.certificate;
     this.passwordResource = new Password(this, "password", {

@@ -1,8 +1,15 @@
-import { Construct } from "constructs";
+import { Construct, IConstruct } from "constructs";
 import { AuthBackend } from "@cdktf/provider-vault/lib/auth-backend";
 import { CertAuthBackendRole } from "@cdktf/provider-vault/lib/cert-auth-backend-role";
 import { formatProviderDuration, parseDuration } from "./duration";
+import { settingName } from "./errors";
 import { checkMountPath, checkName } from "./validation";
+
+/** A TLS certificate auth method: made by this stack or already in Vault. */
+export interface ICertAuthBackend extends IConstruct {
+  /** Mount path under `auth/`, e.g. "cert"; a reference when this stack makes it. */
+  readonly path: string;
+}
 
 /** Properties of a {@link CertAuthBackend}. */
 export interface CertAuthBackendProps {
@@ -22,7 +29,12 @@ export interface CertAuthBackendProps {
  * The TLS certificate auth method, tuned to a short default lease
  * (recipe: `vault auth enable cert`, `vault write sys/auth/cert/tune default_lease_ttl=60`).
  */
-export class CertAuthBackend extends Construct {
+export class CertAuthBackend extends Construct implements ICertAuthBackend {
+  /** Refers to a cert auth method that already exists, by its path under `auth/`; nothing is created or changed. */
+  public static fromPath(scope: Construct, id: string, path: string): ICertAuthBackend {
+    return new ExistingCertAuthBackend(scope, id, path);
+  }
+
   /** Mount path under `auth/`, e.g. "cert". */
   public readonly path: string;
   /** Default lease in seconds. */
@@ -32,8 +44,8 @@ export class CertAuthBackend extends Construct {
 
   public constructor(scope: Construct, id: string, props: CertAuthBackendProps = {}) {
     super(scope, id);
-    const path = checkMountPath("certAuth.path", props.path ?? "cert", this.node.path);
-    this.defaultLeaseSeconds = parseDuration("certAuth.defaultLeaseTtl", props.defaultLeaseTtl ?? "60s", this.node.path);
+    const path = checkMountPath(settingName(this, "path"), props.path ?? "cert", this.node.path);
+    this.defaultLeaseSeconds = parseDuration(settingName(this, "defaultLeaseTtl"), props.defaultLeaseTtl ?? "60s", this.node.path);
     this.backend = new AuthBackend(this, "backend", {
       type: "cert",
       path,
@@ -46,13 +58,25 @@ export class CertAuthBackend extends Construct {
   }
 }
 
+class ExistingCertAuthBackend extends Construct implements ICertAuthBackend {
+  public readonly path: string;
+
+  public constructor(scope: Construct, id: string, path: string) {
+    super(scope, id);
+    this.path = checkMountPath(settingName(this, "path"), path, this.node.path);
+  }
+}
+
 /** The certificate a {@link CertLoginRole} trusts. */
 export interface ITrustedCertificate {
   /** PEM of the certificate allowed to log in. */
   readonly certificatePem: string;
 }
 
-/** The policy a {@link CertLoginRole} grants. */
+/**
+ * The policy a {@link CertLoginRole} grants: a construct's, or any existing
+ * policy by name (`{ policyName: "default" }`).
+ */
 export interface IGrantedPolicy {
   /** Policy name. */
   readonly policyName: string;
@@ -61,7 +85,7 @@ export interface IGrantedPolicy {
 /** Properties of a {@link CertLoginRole}. */
 export interface CertLoginRoleProps {
   /** The cert auth method the role lives in. */
-  readonly backend: CertAuthBackend;
+  readonly backend: ICertAuthBackend;
   /** The certificate that may log in. */
   readonly certificate: ITrustedCertificate;
   /** The policies its tokens carry. */
@@ -92,8 +116,8 @@ export class CertLoginRole extends Construct {
 
   public constructor(scope: Construct, id: string, props: CertLoginRoleProps) {
     super(scope, id);
-    const name = checkName("certRole.name", props.name ?? "crashplanUser", this.node.path);
-    this.tokenTtlSeconds = parseDuration("certRole.tokenTtl", props.tokenTtl ?? "60s", this.node.path);
+    const name = checkName(settingName(this, "name"), props.name ?? "crashplanUser", this.node.path);
+    this.tokenTtlSeconds = parseDuration(settingName(this, "tokenTtl"), props.tokenTtl ?? "60s", this.node.path);
     this.role = new CertAuthBackendRole(this, "role", {
       backend: props.backend.path,
       name,

@@ -1,3 +1,5 @@
+import { IConstruct } from "constructs";
+
 /**
  * The one error type this project throws for bad input. It names the setting,
  * the value received and what is expected, and, when raised inside a construct,
@@ -20,6 +22,16 @@ export class KeystoreValidationError extends Error {
     this.received = received;
     this.expected = expected;
   }
+}
+
+/**
+ * The setting a construct's prop comes from, as error messages name it:
+ * construct ids double as the config file's section names (`pki_int`,
+ * `adminCert`, …), so `settingName(mount, "maxLeaseTtl")` is
+ * `pki_int.maxLeaseTtl`. Every construct names its settings through this.
+ */
+export function settingName(construct: IConstruct, prop: string): string {
+  return `${construct.node.id}.${prop}`;
 }
 
 function renderValue(value: unknown): string {

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { Mount } from "@cdktf/provider-vault/lib/mount";
+import { settingName } from "./errors";
 import { checkMountPath } from "./validation";
 
 /** Properties of a {@link KvV1Mount}. */
@@ -28,7 +29,7 @@ export class KvV1Mount extends Construct {
 
   public constructor(scope: Construct, id: string, props: KvV1MountProps = {}) {
     super(scope, id);
-    const path = checkMountPath("kv.path", props.path ?? "secret", this.node.path);
+    const path = checkMountPath(settingName(this, "path"), props.path ?? "secret", this.node.path);
     this.mount = new Mount(this, "mount", {
       path,
       type: "kv",

@@ -1,22 +1,22 @@
 import { Construct } from "constructs";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
-import { Token } from "cdktf";
-import { CertAuthBackend } from "./cert-auth";
-import { KeystoreValidationError } from "./errors";
-import { TunedPkiMount } from "./pki-mount";
-import { checkName } from "./validation";
+import { ICertAuthBackend, IGrantedPolicy } from "./cert-auth";
+import { settingName } from "./errors";
+import { IPkiMount } from "./pki-mount";
+import { checkPolicyName, checkPolicyPath } from "./validation";
 
 /** The capabilities the recipe grants on every path of `crashplanPolicy`. */
 export const CRASHPLAN_CAPABILITIES = ["create", "read", "update", "delete", "list"] as const;
 
-const POLICY_PATH = /^[A-Za-z0-9_.\-/+*]+$/;
-
 /** Properties of a {@link CrashplanPolicy}. */
 export interface CrashplanPolicyProps {
-  /** The PKI mount whose `issue/*` endpoints Code42 may call (the recipe's `pki`). */
-  readonly issuingMount: TunedPkiMount;
+  /**
+   * The PKI mount whose `issue/*` endpoints Code42 may call (the recipe's `pki`).
+   * @default - no `issue/*` grant at all
+   */
+  readonly issuingMount?: IPkiMount;
   /** The cert auth method whose `certs/*` roles Code42 may manage. */
-  readonly certAuth: CertAuthBackend;
+  readonly certAuth: ICertAuthBackend;
   /**
    * Policy name.
    * @default "crashplanPolicy"
@@ -32,9 +32,13 @@ export interface CrashplanPolicyProps {
 /**
  * The policy Code42's login carries: create, read, update, delete and list on
  * `<pki>/issue/*`, `sys/policy/*` and `auth/<cert>/certs/*`, rendered from the
- * mounts' real paths so renaming a mount renames the grant.
+ * mounts' real paths so renaming a mount renames the grant. Without an
+ * issuing mount (the root is outside Vault) there is no `issue/*` grant: the
+ * recipe's grant names the root's mount, where no role exists, so it never let
+ * Code42 issue anything, and granting `pki_int/issue/*` instead would let it
+ * mint certificates that chain to the user's own root.
  */
-export class CrashplanPolicy extends Construct {
+export class CrashplanPolicy extends Construct implements IGrantedPolicy {
   /** Policy name, e.g. "crashplanPolicy"; a reference to the policy. */
   public readonly policyName: string;
   /** The granted paths, in order (may hold references to mount paths). */
@@ -46,14 +50,11 @@ export class CrashplanPolicy extends Construct {
 
   public constructor(scope: Construct, id: string, props: CrashplanPolicyProps) {
     super(scope, id);
-    const name = checkName(`${id}.name`, props.name ?? "crashplanPolicy", this.node.path);
+    const name = checkPolicyName(settingName(this, "name"), props.name ?? "crashplanPolicy", this.node.path);
     const extraPaths = props.extraPaths ?? [];
-    extraPaths.forEach((p, i) => {
-      if (!Token.isUnresolved(p) && (!POLICY_PATH.test(p) || p.startsWith("/"))) {
-        throw new KeystoreValidationError(`${id}.extraPaths[${i}]`, p, 'is not a Vault policy path; expected e.g. "secret/code42/*" (no leading slash, no spaces or quotes)', this.node.path);
-      }
-    });
-    this.paths = [`${props.issuingMount.path}/issue/*`, "sys/policy/*", `auth/${props.certAuth.path}/certs/*`, ...extraPaths];
+    extraPaths.forEach((p, i) => checkPolicyPath(`${settingName(this, "extraPaths")}[${i}]`, p, this.node.path));
+    const issuing = props.issuingMount ? [`${props.issuingMount.path}/issue/*`] : [];
+    this.paths = [...issuing, "sys/policy/*", `auth/${props.certAuth.path}/certs/*`, ...extraPaths];
     this.document = renderPolicy(this.paths);
     this.policy = new Policy(this, "policy", { name, policy: this.document });
     this.policyName = this.policy.name;

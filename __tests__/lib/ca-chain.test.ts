@@ -3,8 +3,14 @@ import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/l
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
 import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/pki-secret-backend-root-sign-intermediate";
+import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
+import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backend-role";
+import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
+import { AdminCertificate } from "../../lib/admin-certificate";
 import { IntermediateCa, IntermediateCaProps, RootCa, RootCaProps } from "../../lib/ca-chain";
-import { caChainInScope } from "../helpers/scopes";
+import { TunedPkiMount } from "../../lib/pki-mount";
+import { IssuingRole } from "../../lib/pki-role";
+import { caChainInScope, pkiMountsInScope } from "../helpers/scopes";
 import { ref, resourceIds } from "../helpers/synth";
 
 function synthChain(rootProps: Partial<RootCaProps> = {}, intermediateProps: Partial<IntermediateCaProps> = {}) {
@@ -115,5 +121,53 @@ describe("non-default props", () => {
 
   test("TTLs equal to their limits are accepted", () => {
     expect(() => synthChain({ ttl: "87600h" }, { ttl: "43800h" })).not.toThrow();
+  });
+});
+
+describe("RootCa.fromIssuer: a root that already exists in a Vault mount", () => {
+  function synthOnExistingRoot(ttl?: string, intermediateTtl = "43800h") {
+    const synth = Testing.synthScope((scope) => {
+      const { pkiInt } = pkiMountsInScope(scope);
+      const root = RootCa.fromIssuer(scope, "rootCa", { mount: TunedPkiMount.fromPath(scope, "corpPki", "corp-pki"), issuerRef: "corp-root", ttl });
+      new IntermediateCa(scope, "intermediateCa", { mount: pkiInt, root, ttl: intermediateTtl });
+    });
+    return { synth, json: JSON.parse(synth) };
+  }
+
+  test("signs the intermediate in its mount with its issuer, generating no root", () => {
+    const { synth, json } = synthOnExistingRoot();
+    expect(json.resource.vault_pki_secret_backend_root_cert).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootSignIntermediate, { backend: "corp-pki", issuer_ref: "corp-root", ttl: "43800h" });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, { certificate: expect.stringContaining("vault_pki_secret_backend_root_sign_intermediate.") });
+  });
+
+  test("checks the intermediate's TTL against the root's when it is known", () => {
+    expect(() => synthOnExistingRoot("8760h")).toThrow(/^intermediateCa\.ttl: "43800h" is longer than rootCa\.ttl \(8760h\); expected at most 8760h/);
+    expect(() => synthOnExistingRoot("8760h", "8760h")).not.toThrow();
+  });
+});
+
+describe("IntermediateCa.fromMount: an issuing CA that already exists", () => {
+  test("a role and a certificate issue from its mount without waiting for anything", () => {
+    const synth = Testing.synthScope((scope) => {
+      new VaultProvider(scope, "vault");
+      const issuer = IntermediateCa.fromMount(scope, "intermediateCa", { mount: TunedPkiMount.fromPath(scope, "pki_int", "corp-int"), ttl: "8760h" });
+      const role = new IssuingRole(scope, "role", { issuer });
+      new AdminCertificate(scope, "adminCert", { role, ttl: "2160h" });
+    });
+    const json = JSON.parse(synth);
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRole, { backend: "corp-int", name: "cpRole" });
+    expect(Object.values(json.resource.vault_pki_secret_backend_role)[0]).not.toHaveProperty("depends_on");
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendCert, { name: "${vault_pki_secret_backend_role." + resourceIds(json).only("vault_pki_secret_backend_role") + ".name}" });
+  });
+
+  test("its known TTL limits what it issues, named as its setting", () => {
+    const build = () =>
+      Testing.synthScope((scope) => {
+        new VaultProvider(scope, "vault");
+        const issuer = IntermediateCa.fromMount(scope, "intermediateCa", { mount: TunedPkiMount.fromPath(scope, "pki_int", "corp-int"), ttl: "4380h" });
+        new AdminCertificate(scope, "adminCert", { role: new IssuingRole(scope, "role", { issuer }) });
+      });
+    expect(build).toThrow(/^adminCert\.ttl: "8760h" is longer than intermediateCa\.ttl \(4380h\); expected at most 4380h \(at stack\/adminCert\)$/);
   });
 });

@@ -109,3 +109,22 @@ describe("CertLoginRole", () => {
     expect(synth2).toHaveResourceWithProperties(CertAuthBackendRole, { token_policies: ["crashplanPolicy", "audit"] });
   });
 });
+
+describe("CertAuthBackend.fromPath and existing policies: objects that already exist", () => {
+  test("a role in an existing cert auth method, granting an existing policy by name, creates neither", () => {
+    const synth = Testing.synthScope((scope: Construct) => {
+      new VaultProvider(scope, "vault");
+      const backend = CertAuthBackend.fromPath(scope, "certAuth", "corp-cert");
+      const cert = new PkiSecretBackendCert(scope, "cert", { backend: "pki_int", name: "cpRole", commonName: "crashplan-admin" });
+      new CertLoginRole(scope, "certRole", { backend, certificate: { certificatePem: cert.certificate }, policies: [{ policyName: "corp-audit" }] });
+    });
+    const json = JSON.parse(synth);
+    expect(json.resource.vault_auth_backend).toBeUndefined();
+    expect(json.resource.vault_policy).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(CertAuthBackendRole, { backend: "corp-cert", name: "crashplanUser", token_policies: ["corp-audit"] });
+  });
+
+  test("fromPath checks the path under its setting name", () => {
+    expect(() => Testing.synthScope((scope) => void CertAuthBackend.fromPath(scope, "certAuth", "cert/"))).toThrow(/^certAuth\.path: "cert\/" is not a mount path; expected .* \(at stack\/certAuth\)$/);
+  });
+});

@@ -55,3 +55,9 @@ describe("TunedPkiMount rejects", () => {
     expect(build({ publicUrl: "https://user:s3cret@vault.example.com" })).not.toThrow(/s3cret/);
   });
 });
+
+describe("TunedPkiMount.fromPath rejects", () => {
+  test("a path with a leading slash, naming the setting from its id", () => {
+    expect(() => Testing.synthScope((scope) => void TunedPkiMount.fromPath(scope, "pki", "/pki"))).toThrow(/^pki\.path: "\/pki" is not a mount path; expected .* \(at stack\/pki\)$/);
+  });
+});

@@ -2,7 +2,9 @@ import { TerraformOutput, Testing } from "cdktf";
 import { Mount } from "@cdktf/provider-vault/lib/mount";
 import { PkiSecretBackendConfigUrls } from "@cdktf/provider-vault/lib/pki-secret-backend-config-urls";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { TunedPkiMount, TunedPkiMountProps } from "../../lib/pki-mount";
+import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
+import { RootCa } from "../../lib/ca-chain";
+import { IPkiMount, TunedPkiMount, TunedPkiMountProps } from "../../lib/pki-mount";
 import { Resources, ref } from "../helpers/synth";
 
 const URL = "https://vault.example.com:8200";
@@ -116,5 +118,31 @@ describe("TunedPkiMount, non-default props", () => {
   test("description can be set", () => {
     const { synth } = synthMount({ description: "root CA" });
     expect(synth).toHaveResourceWithProperties(Mount, { description: "root CA" });
+  });
+});
+
+describe("TunedPkiMount.fromPath and fromAttributes: a PKI mount that already exists", () => {
+  function synthOnExisting(attributes: { path: string; maxLeaseTtl?: string }) {
+    let existing!: IPkiMount;
+    const synth = Testing.synthScope((scope) => {
+      new VaultProvider(scope, "vault");
+      existing = attributes.maxLeaseTtl === undefined ? TunedPkiMount.fromPath(scope, "pki", attributes.path) : TunedPkiMount.fromAttributes(scope, "pki", attributes);
+      new RootCa(scope, "rootCa", { mount: existing, ttl: "87600h" });
+    });
+    return { synth, json: JSON.parse(synth), existing };
+  }
+
+  test("creates no mount and no URLs, and its users name the path as given", () => {
+    const { synth, json, existing } = synthOnExisting({ path: "corp/pki" });
+    expect(json.resource.vault_mount).toBeUndefined();
+    expect(json.resource.vault_pki_secret_backend_config_urls).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootCert, { backend: "corp/pki" });
+    expect(existing.path).toBe("corp/pki");
+    expect(existing.maxLeaseSeconds).toBeUndefined();
+  });
+
+  test("with a known maximum lease, TTLs are checked against it under the mount's setting name", () => {
+    expect(synthOnExisting({ path: "pki", maxLeaseTtl: "87600h" }).existing.maxLeaseSeconds).toBe(315360000);
+    expect(() => synthOnExisting({ path: "pki", maxLeaseTtl: "8760h" })).toThrow(/^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h/);
   });
 });

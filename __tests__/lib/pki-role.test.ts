@@ -1,6 +1,9 @@
 import { TerraformOutput, Testing } from "cdktf";
 import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backend-role";
-import { issuingRoleInScope } from "../helpers/scopes";
+import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backend-cert";
+import { AdminCertificate } from "../../lib/admin-certificate";
+import { IssuingRole } from "../../lib/pki-role";
+import { caChainInScope, issuingRoleInScope } from "../helpers/scopes";
 import { ref, resourceIds } from "../helpers/synth";
 
 function synthRole(name?: string) {
@@ -50,5 +53,28 @@ describe("IssuingRole", () => {
     const custom = synthRole("code42");
     expect(custom.synth).toHaveResourceWithProperties(PkiSecretBackendRole, { name: "code42", client_flag: true });
     expect(custom.idOf("vault_pki_secret_backend_role")).toBe(roleId);
+  });
+});
+
+describe("IssuingRole.fromRoleName: a role that already exists", () => {
+  test("an admin certificate issues through it from the issuer's mount, and no role is created", () => {
+    const synth = Testing.synthScope((scope) => {
+      const { issuer } = caChainInScope(scope);
+      new AdminCertificate(scope, "adminCert", { role: IssuingRole.fromRoleName(scope, "role", issuer, "corpRole") });
+    });
+    const json = JSON.parse(synth);
+    expect(json.resource.vault_pki_secret_backend_role).toBeUndefined();
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendCert, {
+      backend: ref("vault_mount", resourceIds(json).idOf("vault_mount", { path: "pki_int" }), "path"),
+      name: "corpRole",
+    });
+  });
+
+  test("checks the name under its setting name", () => {
+    const build = () =>
+      Testing.synthScope((scope) => {
+        IssuingRole.fromRoleName(scope, "role", caChainInScope(scope).issuer, "corp role");
+      });
+    expect(build).toThrow(/^role\.name: "corp role" is not a name; expected .* \(at stack\/role\)$/);
   });
 });

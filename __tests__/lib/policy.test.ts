@@ -80,3 +80,15 @@ describe("renderPolicy", () => {
     );
   });
 });
+
+describe("CrashplanPolicy without an issuing mount (the root CA is outside Vault)", () => {
+  test("grants sys/policy/* and auth/<cert>/certs/* only, on an existing cert auth method by path", () => {
+    let policy!: CrashplanPolicy;
+    const synth = Testing.synthScope((scope) => {
+      new VaultProvider(scope, "vault");
+      policy = new CrashplanPolicy(scope, "policy", { certAuth: CertAuthBackend.fromPath(scope, "certAuth", "tls") });
+    });
+    expect(synth).toHaveResourceWithProperties(Policy, { name: "crashplanPolicy", policy: ["sys/policy/*", "auth/tls/certs/*"].map(stanza).join("\n") });
+    expect(policy.paths).toEqual(["sys/policy/*", "auth/tls/certs/*"]);
+  });
+});
