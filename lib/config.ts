@@ -56,7 +56,8 @@ export interface LoadConfigOptions {
  * environment variables (the environment wins). Every value is checked as the
  * raw text it arrived as (never as a cdktf token), against its setting's
  * rule and length limit, then the rules that span settings; durations and TTL
- * nesting are checked again by the constructs that own them.
+ * nesting are checked again by the constructs that own them. No value that
+ * passes can carry an engine expression (`${…}`, `%{…}`) or a token.
  */
 export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
   const env = options.env ?? process.env;
@@ -110,6 +111,12 @@ function checkRaw(s: SettingSpec, value: Value): Value {
     checkLength(key, t, s.setting.maxLength);
     if (Token.isUnresolved(t) || /[$#]\{(Tf)?Token\[/.test(t)) {
       throw new KeystoreValidationError(key, t, "contains cdktf's token marker; expected plain text (configuration values are data, never references)");
+    }
+    // OpenTofu evaluates these in every JSON string, backend settings included
+    // (early evaluation); Terraform leaves backend strings alone, so no escaped
+    // form ($${, %%{) reads back the same under both engines: refuse them.
+    if (/[$%]\{/.test(t)) {
+      throw new KeystoreValidationError(key, t, 'contains "${" or "%{", which OpenTofu and Terraform read as an expression or a template directive; expected plain text (configuration values are data, never code)');
     }
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(t)) {

@@ -103,9 +103,10 @@ export function checkCommonName(setting: string, value: string, constructPath?: 
  */
 export function checkPolicyPath(setting: string, value: string, constructPath?: string): string {
   if (Token.isUnresolved(value)) return value;
+  checkLength(setting, value, 256, constructPath);
   const segments = value.replace(/\/?\*$/, "").split("/");
-  if (value.length > 256 || !POLICY_PATH.test(value) || segments.some((s) => s === "." || s === "..")) {
-    throw new KeystoreValidationError(setting, value, 'is not a Vault policy path; expected e.g. "secret/code42/*" (no leading slash, no spaces or quotes, "*" only at the end, at most 256 characters)', constructPath);
+  if (!POLICY_PATH.test(value) || segments.some((s) => s === "." || s === "..")) {
+    throw new KeystoreValidationError(setting, value, 'is not a Vault policy path; expected e.g. "secret/code42/*" (no leading slash, no spaces or quotes)', constructPath);
   }
   return value;
 }
@@ -178,13 +179,4 @@ export function checkTtlWithin(setting: string, received: string, seconds: numbe
   if (seconds > limitSeconds) {
     throw new KeystoreValidationError(setting, received, `is longer than ${limitSetting} (${formatHours(limitSeconds)}); expected at most ${formatHours(limitSeconds)}`, constructPath);
   }
-}
-
-/**
- * A free-text value made literal for the engine: OpenTofu and Terraform read
- * `${…}` and `%{…}` in JSON strings as an expression and a template
- * directive, and `$${` and `%%{` as the literal text.
- */
-export function engineLiteral(value: string): string {
-  return value.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
