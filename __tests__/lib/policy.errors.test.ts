@@ -34,3 +34,21 @@ describe("CrashplanPolicy rejects", () => {
     expect(build({ name: "crashplan policy" })).toThrow(/^policy\.name: "crashplan policy" is not a name; expected letters, digits/);
   });
 });
+
+describe("CrashplanPolicy refuses Vault's built-in policy names", () => {
+  test.each(["root", "default", "Default", "ROOT", "response-wrapping", "control-group"])("%j", (name) => {
+    expect(build({ name })).toThrow(
+      new RegExp(`^policy\\.name: "${name}" is one of Vault's built-in policies \\(root, default, response-wrapping, control-group; Vault ignores case\\); expected a name of its own`),
+    );
+  });
+});
+
+describe("CrashplanPolicy refuses paths Vault would read differently", () => {
+  test.each(["secret/*/x", "secret/**", "secret/../sys/*", "./secret", "secret/x+", "a/b c"])("%j", (path) => {
+    expect(build({ extraPaths: [path] })).toThrow(/^policy\.extraPaths\[0\]: .* is not a Vault policy path; expected/);
+  });
+
+  test("a path longer than 256 characters", () => {
+    expect(build({ extraPaths: ["a".repeat(257)] })).toThrow(/^policy\.extraPaths\[0\]: "a{40}… \(257 characters\)" is too long; expected at most 256 characters/);
+  });
+});
