@@ -31,15 +31,18 @@ export interface KeystoreStackProps {
 export class KeystoreStack extends TerraformStack {
   public readonly kv: KvV1Mount;
   public readonly certAuth: CertAuthBackend;
-  public readonly rootPki: TunedPkiMount;
+  /** The root's mount; none when the root CA is outside Vault (`rootCa.external`). */
+  public readonly rootPki?: TunedPkiMount;
   public readonly intermediatePki: TunedPkiMount;
-  public readonly rootCa: RootCa;
+  /** The root CA; none when it is outside Vault (`rootCa.external`). */
+  public readonly rootCa?: RootCa;
   public readonly intermediateCa: IntermediateCa;
-  public readonly role: IssuingRole;
-  public readonly adminCert: AdminCertificate;
   public readonly policy: CrashplanPolicy;
-  public readonly certRole: CertLoginRole;
-  public readonly bundle: CrashplanBundleOutputs;
+  /** The issuing side, once the intermediate is signed (always, unless its outside signature is still missing). */
+  public readonly role?: IssuingRole;
+  public readonly adminCert?: AdminCertificate;
+  public readonly certRole?: CertLoginRole;
+  public readonly bundle?: CrashplanBundleOutputs;
 
   public constructor(scope: Construct, id: string, props: KeystoreStackProps) {
     super(scope, id);
@@ -53,24 +56,41 @@ export class KeystoreStack extends TerraformStack {
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
     const urls = { publicUrl: c.publicUrl, allowInsecureHttp: c.allowInsecureHttp };
-    this.rootPki = new TunedPkiMount(this, "pki", { ...c.pki, ...urls, preventDestroy: c.rootCa.preventDestroy });
-    this.intermediatePki = new TunedPkiMount(this, "pki_int", { ...c.pki_int, ...urls });
-    this.rootCa = new RootCa(this, "rootCa", { mount: this.rootPki, ...c.rootCa });
-    this.intermediateCa = new IntermediateCa(this, "intermediateCa", { mount: this.intermediatePki, root: this.rootCa, ...c.intermediateCa });
-    this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
-    this.adminCert = new AdminCertificate(this, "adminCert", { role: this.role, ...c.adminCert });
+    // With the root outside Vault, the intermediate's key is what its signature
+    // binds to: losing the mount or the key needs a new signature by that root.
+    const external = c.rootCa.external;
+    if (!external) {
+      this.rootPki = new TunedPkiMount(this, "pki", { ...c.pki, ...urls, preventDestroy: c.rootCa.preventDestroy });
+    }
+    this.intermediatePki = new TunedPkiMount(this, "pki_int", { ...c.pki_int, ...urls, preventDestroy: external && c.rootCa.preventDestroy });
+    if (this.rootPki) {
+      this.rootCa = new RootCa(this, "rootCa", { mount: this.rootPki, ...c.rootCa });
+    }
+    this.intermediateCa = new IntermediateCa(this, "intermediateCa", {
+      mount: this.intermediatePki,
+      root: this.rootCa,
+      ...c.intermediateCa,
+      preventDestroy: external && c.rootCa.preventDestroy,
+    });
+    const issuing = this.intermediateCa.signed !== undefined;
+    if (issuing) {
+      this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
+      this.adminCert = new AdminCertificate(this, "adminCert", { role: this.role, ...c.adminCert });
+    }
     this.policy = new CrashplanPolicy(this, "policy", {
       issuingMount: this.rootPki,
       certAuth: this.certAuth,
       name: c.policy.name,
       extraPaths: [...c.policy.extraPaths],
     });
-    this.certRole = new CertLoginRole(this, "certRole", {
-      backend: this.certAuth,
-      certificate: this.adminCert,
-      policies: [this.policy],
-      ...c.certRole,
-    });
-    this.bundle = new CrashplanBundleOutputs(this, "bundle", { certificate: this.adminCert });
+    if (this.adminCert) {
+      this.certRole = new CertLoginRole(this, "certRole", {
+        backend: this.certAuth,
+        certificate: this.adminCert,
+        policies: [this.policy],
+        ...c.certRole,
+      });
+      this.bundle = new CrashplanBundleOutputs(this, "bundle", { certificate: this.adminCert });
+    }
   }
 }

@@ -100,11 +100,21 @@ export const SCHEMA = {
   rootCa: {
     commonName: commonName("example.com", "Common name of the root CA"),
     ttl: duration("87600h", "Validity of the root CA (at most `pki.maxLeaseTtl`)"),
-    preventDestroy: flag(true, "Refuse any plan that destroys or replaces the root CA or its mount"),
+    preventDestroy: flag(true, "Refuse any plan that destroys or replaces the root CA or its mount (with `rootCa.external`: the intermediate's mount and key)"),
+    external: flag(
+      false,
+      "Your own root CA outside Vault signs the intermediate: no `pki` mount or root is made, and a deploy stops at the `intermediate_csr` output until `intermediateCa.signedCertificateFile` is set (see [External root CA](#external-root-ca))",
+    ),
   },
   intermediateCa: {
     commonName: commonName("example.com Intermediate Authority", "Common name of the intermediate CA"),
     ttl: duration("43800h", "Validity of the intermediate CA (at most `rootCa.ttl` and `pki_int.maxLeaseTtl`)"),
+    signedCertificateFile: text(
+      "",
+      "With `rootCa.external`: PEM file (relative to the working directory) holding the intermediate signed by your root CA, then your root's certificate",
+      undefined,
+      4096,
+    ),
   },
   role: { name: name("cpRole", "Name of the PKI role on `pki_int`") },
   adminCert: {

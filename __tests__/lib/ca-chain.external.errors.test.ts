@@ -101,7 +101,7 @@ describe("IntermediateCa's signed certificate file is refused when it", () => {
       Testing.synthScope((scope) => {
         caChainInScope(scope, { intermediate: { signedCertificateFile: path } });
       });
-    expect(both).toThrow(new RegExp(`^${setting(path)} is set, but stack/rootCa signs this intermediate inside Vault; expected no file, or no root inside Vault`));
+    expect(both).toThrow(new RegExp(`^${setting(path)} is set, but stack/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true so that your own root signs it`));
   });
 });
 

@@ -16,8 +16,8 @@ describe("defaults", () => {
       certAuth: { path: "cert", defaultLeaseTtl: "60s" },
       pki: { path: "pki", maxLeaseTtl: "87600h" },
       pki_int: { path: "pki_int", maxLeaseTtl: "43800h" },
-      rootCa: { commonName: "example.com", ttl: "87600h", preventDestroy: true },
-      intermediateCa: { commonName: "example.com Intermediate Authority", ttl: "43800h" },
+      rootCa: { commonName: "example.com", ttl: "87600h", preventDestroy: true, external: false },
+      intermediateCa: { commonName: "example.com Intermediate Authority", ttl: "43800h", signedCertificateFile: "" },
       role: { name: "cpRole" },
       adminCert: { commonName: "crashplan-admin", ttl: "8760h", renewBefore: "30d" },
       policy: { name: "crashplanPolicy", extraPaths: [], allowBroadPaths: false },
@@ -131,8 +131,8 @@ describe("environment variables", () => {
       certAuth: { path: "tls", defaultLeaseTtl: "2m" },
       pki: { path: "root", maxLeaseTtl: "50000h" },
       pki_int: { path: "issuing", maxLeaseTtl: "20000h" },
-      rootCa: { commonName: "Acme Root", ttl: "40000h", preventDestroy: false },
-      intermediateCa: { commonName: "Acme Issuing", ttl: "10000h" },
+      rootCa: { commonName: "Acme Root", ttl: "40000h", preventDestroy: false, external: false },
+      intermediateCa: { commonName: "Acme Issuing", ttl: "10000h", signedCertificateFile: "" },
       role: { name: "code42" },
       adminCert: { commonName: "backup-admin", ttl: "720h", renewBefore: "7d" },
       policy: { name: "code42Policy", extraPaths: ["secret/code42/*"], allowBroadPaths: false },
@@ -191,7 +191,7 @@ describe("config file", () => {
     const config = loadConfig({ env: { VAULT_ADDR }, file, cwd });
     expect(config.publicUrl).toBe("https://file.example.com");
     expect(config.pki_int).toEqual({ path: "pki_int", maxLeaseTtl: "20000h" });
-    expect(config.rootCa).toEqual({ commonName: "example.com", ttl: "87600h", preventDestroy: false });
+    expect(config.rootCa).toEqual({ commonName: "example.com", ttl: "87600h", preventDestroy: false, external: false });
     expect(config.policy.extraPaths).toEqual(["secret/code42/*", "transit/*"]);
   });
 

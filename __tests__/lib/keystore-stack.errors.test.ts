@@ -125,3 +125,20 @@ test("every error is a KeystoreValidationError naming the setting", () => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+describe("an external root CA's signed certificate file", () => {
+  test("is refused without rootCa.external, naming both settings", () => {
+    const file = join(cwd, "signed.pem");
+    expect(build({ C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: file })).toThrow(
+      new RegExp(`^intermediateCa\\.signedCertificateFile: "${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" is set, but keystore/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true`),
+    );
+  });
+
+  test("is checked before synth: a missing file names the setting, the path and what it should hold", () => {
+    const file = join(cwd, "missing.pem");
+    expect(build({ C42_ROOT_CA_EXTERNAL: "true", C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: file })).toThrow(KeystoreValidationError);
+    expect(build({ C42_ROOT_CA_EXTERNAL: "true", C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: file })).toThrow(
+      /^intermediateCa\.signedCertificateFile: ".*missing\.pem" cannot be read \(ENOENT\); expected a PEM file with the signed intermediate certificate followed by your root CA's certificate \(at keystore\/intermediateCa\)$/,
+    );
+  });
+});
