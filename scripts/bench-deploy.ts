@@ -12,10 +12,11 @@ import { loadConfig } from "../lib/config";
 import { parseDuration } from "../lib/duration";
 import { renderPolicy } from "../lib/policy";
 import { BUNDLE_OUTPUTS } from "../lib/bundle-outputs";
-import { Deployment } from "../ops/deployment";
-import { readServerEnv, startServer, stopServer } from "../ops/server";
-import { loadToolchain } from "../ops/toolchain";
-import { VaultEndpoint, VaultCall, vaultCall } from "../ops/vault-http";
+import { isolatedDeployment, isolatedEnv } from "../ops/engine/scratch";
+import { loadToolchain } from "../ops/engine/toolchain";
+import { readServerEnv, startServer, stopServer } from "../ops/server/server";
+import { VaultCall, VaultEndpoint, vaultCall } from "../ops/vault/client";
+import { readErrors, readLogin } from "../ops/vault/readers";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
 const runs = Number(values.runs);
@@ -69,35 +70,36 @@ async function freshServer(): Promise<BenchServer> {
 
 /** A TLS client-certificate login; true when it returns a token carrying the policy. Revokes the token again. */
 async function certLogin(endpoint: VaultEndpoint, identity: Pick<VaultCall, "clientCert" | "pfx">): Promise<boolean> {
-  const login = await vaultCall(endpoint, { method: "PUT", path: `auth/${seed.certAuth.path}/login`, ...identity });
-  const auth = login.json?.auth;
-  if (login.status !== 200 || !auth?.client_token) {
-    log(`  login failed: HTTP ${login.status} ${JSON.stringify(login.json?.errors ?? [])}`);
+  const answer = await vaultCall(endpoint, { method: "PUT", path: `auth/${seed.certAuth.path}/login`, ...identity });
+  if (answer.status !== 200) {
+    log(`  login failed: HTTP ${answer.status} ${readErrors(answer)}`);
     return false;
   }
-  await vaultCall(endpoint, { method: "PUT", path: "auth/token/revoke-self", token: auth.client_token });
-  const ok = auth.token_policies.includes(seed.policy.name.toLowerCase()) && auth.lease_duration > 0;
-  if (!ok) log(`  login returned policies ${auth.token_policies.join(", ")} and TTL ${auth.lease_duration}s`);
+  const login = readLogin(answer);
+  await vaultCall(endpoint, { method: "PUT", path: "auth/token/revoke-self", token: login.clientToken });
+  const ok = login.policies.includes(seed.policy.name.toLowerCase()) && login.leaseDuration > 0;
+  if (!ok) log(`  login returned policies ${login.policies.join(", ")} and TTL ${login.leaseDuration}s`);
   return ok;
 }
 
 /**
  * One `npm run deploy` as a fresh process, less npm itself: node starts,
- * ts-node type-checks and compiles the module graph of `ops/cli.ts`, then the
+ * ts-node type-checks and compiles the module graph of `ops/commands/cli.ts`, then the
  * deploy command's steps run with a scratch outdir (the command itself would
  * write the project's cdktf.out, which other work on this machine uses).
  */
 const DEPLOY_CHILD = `
 const t0 = process.hrtime.bigint();
 require("ts-node").register();
-require(${JSON.stringify(join(root, "ops", "cli.ts"))});
-const { Deployment } = require(${JSON.stringify(join(root, "ops", "deployment.ts"))});
+require(${JSON.stringify(join(root, "ops", "commands", "cli.ts"))});
+const { Deployment } = require(${JSON.stringify(join(root, "ops", "engine", "deployment.ts"))});
+const { deploy } = require(${JSON.stringify(join(root, "ops", "lifecycle", "deploy.ts"))});
 const t1 = process.hrtime.bigint();
 const work = process.argv[1];
 const deployment = new Deployment({ outdir: require("node:path").join(work, "cdktf.out"), projectDir: work });
-deployment.init().then(async () => {
+deployment.ensureInit().then(async () => {
   const t2 = process.hrtime.bigint();
-  const apply = await deployment.apply();
+  const { apply } = await deploy(deployment);
   const t3 = process.hrtime.bigint();
   const summary = /Resources: \\d+ added, \\d+ changed, \\d+ destroyed/.exec(apply.stdout);
   const ms = (a, b) => Number(b - a) / 1e6;
@@ -128,19 +130,11 @@ function deployProcess(env: NodeJS.ProcessEnv, work: string): Promise<DeployTimi
 /** (a) and (b): `npm run deploy` from empty, then again with nothing to do; each a fresh process. */
 async function measureDeploys(server: BenchServer): Promise<{ cold: DeployTiming; noop: DeployTiming; deployLoginOk: boolean }> {
   const work = mkdtempSync(join(tmpdir(), "c42-bench-deploy-"));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    C42_CACHE: process.env.C42_CACHE,
-    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
-    CHECKPOINT_DISABLE: "1",
-    ...server.env,
-    C42_STATE_DIR: join(work, "state"),
-  };
+  const env = isolatedEnv(work, server.env);
   try {
     const cold = await deployProcess(env, work);
     const noop = await deployProcess(env, work);
-    const outputs = await new Deployment({ env, outdir: join(work, "cdktf.out"), projectDir: work, toolchain }).outputs();
+    const outputs = await isolatedDeployment(work, server.env, {}, { toolchain }).outputs();
     const out = (name: string) => outputs[name].value as string;
     const deployLoginOk = await certLogin(server.endpoint, {
       clientCert: { cert: out(BUNDLE_OUTPUTS.certificate), key: out(BUNDLE_OUTPUTS.privateKey) },

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
-import { TofuOutputs } from "../../ops/bundle";
+import { TofuOutputs } from "../../ops/bundle/bundle";
 
 export interface TestPki {
   readonly rootPem: string;

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleMain } from "../../ops/bundle";
+import { bundleMain } from "../../ops/commands/bundle";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 /** Runs the bundle command as a user would, capturing what it prints. */

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { PROJECT_DIR } from "../../ops/deployment";
-import { loadToolchain } from "../../ops/toolchain";
+import { PROJECT_DIR } from "../../ops/common/paths";
+import { loadToolchain } from "../../ops/engine/toolchain";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 /** Runs `npx cdktf diff` as a user would, with the toolchain's engine and mirror. */

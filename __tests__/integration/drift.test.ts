@@ -1,6 +1,10 @@
 import { readdirSync } from "node:fs";
-import { Deployment } from "../../ops/deployment";
-import { DriftReport, checkDrift, constructPaths, driftMain } from "../../ops/drift";
+import { driftMain } from "../../ops/commands/drift";
+import { Deployment } from "../../ops/engine/deployment";
+import { DriftReport } from "../../ops/engine/drift-report";
+import { constructPaths } from "../../ops/engine/synthesized";
+import { deploy } from "../../ops/lifecycle/deploy";
+import { checkDrift } from "../../ops/lifecycle/drift";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { capture } from "../helpers/io";
 
@@ -19,8 +23,8 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
     server = await startTestServer();
     td = testDeployment(server);
     d = td.deployment;
-    await d.apply();
-    const byPath = new Map([...constructPaths(d).entries()].map(([addr, path]) => [path, addr]));
+    await deploy(d);
+    const byPath = new Map([...constructPaths(d.stackDir).entries()].map(([addr, path]) => [path, addr]));
     address = (constructPath) => {
       const found = byPath.get(`keystore/${constructPath}`);
       if (!found) throw new Error(`no resource at keystore/${constructPath}`);
@@ -57,7 +61,7 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       expect(text).not.toContain(server.env.VAULT_TOKEN);
     }
 
-    await d.apply();
+    await deploy(d);
     const policy = (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
     expect(policy).toContain('path "pki/issue/*"');
     expect(policy).not.toContain('path "secret/*"');
@@ -161,7 +165,7 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       expect(entry(report, constructPath)).toEqual({ address: address(constructPath), ...expected });
     }
 
-    await d.apply();
+    await deploy(d);
     await c.repaired();
     expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
   });

@@ -1,10 +1,27 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment } from "../../ops/deployment";
-import { readServerEnv, startServer, stopServer } from "../../ops/server";
-import { loadToolchain } from "../../ops/toolchain";
-import { VaultAnswer, VaultCall, VaultEndpoint, vaultCall } from "../../ops/vault-http";
+import { Deployment } from "../../ops/engine/deployment";
+import { isolatedDeployment } from "../../ops/engine/scratch";
+import { loadToolchain } from "../../ops/engine/toolchain";
+import { readServerEnv, startServer, stopServer } from "../../ops/server/server";
+import { VaultCall, VaultEndpoint, vaultCall } from "../../ops/vault/client";
+
+/**
+ * An answer as tests read it. Tests compare whole shapes with jest matchers,
+ * which fail on a wrong shape by themselves, so the body is left loose here;
+ * the code under test reads answers through the typed readers in ops/vault.
+ */
+export interface TestAnswer {
+  readonly status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+}
+
+/** Calls the API and hands the answer to a test. */
+export function callApi(endpoint: VaultEndpoint, call: VaultCall): Promise<TestAnswer> {
+  return vaultCall(endpoint, call);
+}
 
 /** A real OpenBao server in server mode, TLS on loopback, owned by one test file. */
 export interface TestServer {
@@ -12,20 +29,25 @@ export interface TestServer {
   readonly env: Record<string, string>;
   readonly endpoint: VaultEndpoint;
   /** Calls the API with the root token unless the call names another. */
-  call(call: VaultCall): Promise<VaultAnswer>;
+  call(call: VaultCall): Promise<TestAnswer>;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
 
 export async function startTestServer(): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "c42-bao-"));
-  await startServer({ dir, baoBinary: loadToolchain().bao });
+  try {
+    await startServer({ dir, baoBinary: loadToolchain().bao });
+  } catch (e) {
+    await stopServer(dir, { purge: true });
+    throw e;
+  }
   const env = readServerEnv(dir);
   const endpoint: VaultEndpoint = { addr: env.VAULT_ADDR, caPem: readFileSync(env.VAULT_CACERT, "utf8") };
   return {
     env,
     endpoint,
-    call: (call) => vaultCall(endpoint, { token: env.VAULT_TOKEN, ...call }),
+    call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
     stop: () => stopServer(dir, { purge: true }),
   };
 }
@@ -41,21 +63,12 @@ export interface TestDeployment {
 /** A deployment of the stack onto `server`, with its own cdktf.out and state directory. */
 export function testDeployment(server: TestServer, settings: Record<string, string> = {}): TestDeployment {
   const work = mkdtempSync(join(tmpdir(), "c42-deploy-"));
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    C42_CACHE: process.env.C42_CACHE,
-    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
-    ...server.env,
-    C42_STATE_DIR: join(work, "state"),
-    ...settings,
-  };
-  const deployment = new Deployment({ env, outdir: join(work, "cdktf.out"), projectDir: work });
+  const deployment = isolatedDeployment(work, server.env, settings);
   return { deployment, work, cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }
 
 /** Expects a successful write (200 with a body or 204 without) and passes the answer on. */
-export function ok(answer: VaultAnswer): VaultAnswer {
+export function ok(answer: TestAnswer): TestAnswer {
   expect([200, 204]).toContain(answer.status);
   return answer;
 }

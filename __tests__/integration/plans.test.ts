@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Deployment } from "../../ops/deployment";
-import { checkDrift } from "../../ops/drift";
-import { SERVER_CHANGED, applyPlanMain, currentStateStamp, isStale, planMain, planStateStamp } from "../../ops/plans";
+import { applyPlanMain } from "../../ops/commands/apply-plan";
+import { planMain } from "../../ops/commands/plan";
+import { Deployment } from "../../ops/engine/deployment";
+import { currentStateStamp, isStale, planStateStamp } from "../../ops/engine/saved-plans";
+import { deploy } from "../../ops/lifecycle/deploy";
+import { checkDrift } from "../../ops/lifecycle/drift";
+import { SERVER_CHANGED } from "../../ops/lifecycle/saved-plans";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { capture } from "../helpers/io";
 
@@ -38,7 +42,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     td = testDeployment(server);
     d = td.deployment;
     planFile = join(td.work, "plans", "keystore.tfplan");
-    await d.apply();
+    await deploy(d);
   });
 
   afterAll(async () => {
@@ -48,7 +52,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
 
   afterEach(async () => {
     // Each test starts from a converged stack, whatever the last one left.
-    await d.apply();
+    await deploy(d);
   });
 
   test("plan writes a private plan file; apply-plan applies it and converges", async () => {
@@ -127,7 +131,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     await plan();
     const other = testDeployment(server, { C42_STATE_DIR: d.config.stateDir, C42_CERT_ROLE_TOKEN_TTL: "120s" });
     try {
-      await other.deployment.apply();
+      await deploy(other.deployment);
     } finally {
       other.cleanup();
     }
@@ -147,7 +151,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
   test("a plan made before someone's repairing apply and a newer change is refused, stale to the engine or not", async () => {
     ok(await editPolicy("first/*"));
     await plan();
-    await d.apply();
+    await deploy(d);
     // Whether that apply moved the serial is chance (measured: OpenTofu writes random_password's
     // sensitive_attributes in varying order, and bumps the serial only when the bytes change).
     const stale = isStale(await planStateStamp(planFile), await currentStateStamp(d));
@@ -180,7 +184,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     beforeAll(async () => {
       enc = testDeployment(server, encSettings);
       encPlan = join(enc.work, "plans", "keystore.tfplan");
-      await enc.deployment.apply();
+      await deploy(enc.deployment);
     });
 
     afterAll(() => enc?.cleanup());
@@ -204,11 +208,11 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
       // Someone applies a change and someone reverts it: the state moves twice and ends where it was.
       const other = testDeployment(server, { ...encSettings, C42_STATE_DIR: enc.deployment.config.stateDir, C42_CERT_ROLE_TOKEN_TTL: "120s" });
       try {
-        await other.deployment.apply();
+        await deploy(other.deployment);
       } finally {
         other.cleanup();
       }
-      await enc.deployment.apply();
+      await deploy(enc.deployment);
       // The same edit again: a fresh plan is identical; an encrypted plan hides its state serial from us.
       ok(await editPolicy2());
 
@@ -216,7 +220,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("Saved plan is stale");
       expect((await server.call({ path: "sys/policies/acl/crashplanPolicy2" })).json.data.policy).toContain('path "first/*"');
-      await enc.deployment.apply();
+      await deploy(enc.deployment);
     });
   });
 });

@@ -3,10 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
-import { P12_FILE, PASSWORD_FILE, TofuOutputs, bundleMain, writeBundle } from "../../ops/bundle";
-import { Deployment } from "../../ops/deployment";
-import { checkDrift, constructPaths } from "../../ops/drift";
-import { StatusReport, statusMain } from "../../ops/status";
+import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../../ops/bundle/bundle";
+import { bundleMain } from "../../ops/commands/bundle";
+import { statusMain } from "../../ops/commands/status";
+import { Deployment } from "../../ops/engine/deployment";
+import { constructPaths } from "../../ops/engine/synthesized";
+import { deploy } from "../../ops/lifecycle/deploy";
+import { checkDrift } from "../../ops/lifecycle/drift";
+import { StatusReport } from "../../ops/lifecycle/status";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 import { capture } from "../helpers/io";
 
@@ -43,7 +47,7 @@ describe("admin certificate rotation on a real OpenBao with real OpenTofu", () =
     td = testDeployment(server, { C42_ADMIN_CERT_TTL: "3m", C42_ADMIN_CERT_RENEW_BEFORE: "2m" });
     d = td.deployment;
     bundles = mkdtempSync(join(tmpdir(), "c42-bundles-"));
-    await d.apply();
+    await deploy(d);
     before = await d.outputs();
   });
 
@@ -106,7 +110,7 @@ describe("admin certificate rotation on a real OpenBao with real OpenTofu", () =
 
     // What the runbook tells the reviewer to expect in the plan: exactly these three.
     const report = await checkDrift(d);
-    const paths = constructPaths(d);
+    const paths = constructPaths(d.stackDir);
     expect(Object.fromEntries(report.drifted.map((r) => [paths.get(r.address), r.actions]))).toEqual({
       "keystore/adminCert/certificate": ["delete", "create"],
       "keystore/bundle/password": ["delete", "create"],
@@ -120,7 +124,7 @@ describe("admin certificate rotation on a real OpenBao with real OpenTofu", () =
 
   test("the next deploy issues a new certificate and rebinds crashplanUser to it", async () => {
     await writeBundle({ outputs: before, outDir: join(bundles, "old") });
-    await d.apply();
+    await deploy(d);
     after = await d.outputs();
 
     expect(out(after, BUNDLE_OUTPUTS.serialNumber)).not.toBe(out(before, BUNDLE_OUTPUTS.serialNumber));
@@ -137,7 +141,7 @@ describe("admin certificate rotation on a real OpenBao with real OpenTofu", () =
     const plan = await d.plan();
     expect(plan.stdout).toContain("No changes.");
     expect(plan.code).toBe(0);
-    await d.apply();
+    await deploy(d);
     expect(out(await d.outputs(), BUNDLE_OUTPUTS.serialNumber)).toBe(out(after, BUNDLE_OUTPUTS.serialNumber));
     expect((await status()).code).toBe(0);
   });

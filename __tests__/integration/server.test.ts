@@ -2,9 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../ops/server-main";
-import { LocalServer, locateBao, readServerEnv, serverStatus, startServer, stopServer } from "../../ops/server";
-import { VaultEndpoint, vaultCall } from "../../ops/vault-http";
+import { serverMain } from "../../ops/commands/server";
+import { locateBao } from "../../ops/engine/toolchain";
+import { LocalServer, readServerEnv, serverStatus, startServer, stopServer } from "../../ops/server/server";
+import { VaultEndpoint } from "../../ops/vault/client";
+import { capture } from "../helpers/io";
+import { callApi as vaultCall } from "./fixtures";
 
 /** A real OpenBao in server mode, started in a fresh directory for this file only. */
 describe("local OpenBao server", () => {
@@ -118,18 +121,10 @@ describe("local OpenBao server", () => {
   });
 
   test("the status command reports the running server", async () => {
-    const out: string[] = [];
-    const spy = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-      out.push(chunk.toString());
-      return true;
-    });
-    try {
-      expect(await main(["status", "--dir", dir])).toBe(0);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(out.join("")).toMatch(/running:\s+true[\s\S]*active:\s+true[\s\S]*address:\s+https:\/\/127\.0\.0\.1:\d+/);
-    expect(out.join("")).not.toContain(token);
+    const { out, io } = capture();
+    expect(await serverMain(["status", "--dir", dir], io)).toBe(0);
+    expect(out.stdout).toMatch(/running:\s+true[\s\S]*active:\s+true[\s\S]*address:\s+https:\/\/127\.0\.0\.1:\d+/);
+    expect(out.stdout + out.stderr).not.toContain(token);
   });
 
   test("keeps its data across stop and start, on the same address, unsealed with the stored key", async () => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
-import { checkDrift } from "../../ops/drift";
+import { checkDrift } from "../../ops/lifecycle/drift";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 /** Whether `secret` occurs in `file`, as a value jest can print without printing either. */

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
-import { isEncryptedState, isPlainState } from "../../ops/state-files";
+import { isEncryptedState, isPlainState } from "../../ops/engine/state-files";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8).padStart(4, "0");

@@ -1,0 +1,119 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { explainStateError, isEncryptedState, isPlainState, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "../../../ops/engine/state-files";
+
+describe("looseStateFileWarning", () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "keystore-state-files-"));
+    file = join(dir, "keystore.tfstate");
+    writeFileSync(file, "{}");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each(["0644", "0640", "0604", "0660", "0666", "0610"])("warns about mode %s, naming the file and the mode", (mode) => {
+    chmodSync(file, parseInt(mode, 8));
+    expect(looseStateFileWarning(file)).toBe(`warning: ${file} is readable by other users (mode ${mode}); it holds private keys. Tightening to 0600.`);
+  });
+
+  test.each(["0600", "0400", "0700"])("passes mode %s (owner only)", (mode) => {
+    chmodSync(file, parseInt(mode, 8));
+    expect(looseStateFileWarning(file)).toBeUndefined();
+  });
+
+  test("passes a file that does not exist yet", () => {
+    expect(looseStateFileWarning(join(dir, "absent.tfstate"))).toBeUndefined();
+  });
+});
+
+describe("statePassphraseEnv", () => {
+  test("maps the C42 passphrases to the TF_VAR inputs of the encryption block, and nothing else", () => {
+    expect(statePassphraseEnv({ C42_STATE_PASSPHRASE: "new passphrase 0123", C42_STATE_PASSPHRASE_PREVIOUS: "old passphrase 4567", VAULT_TOKEN: "t" })).toEqual({
+      TF_VAR_c42_state_passphrase: "new passphrase 0123",
+      TF_VAR_c42_state_passphrase_previous: "old passphrase 4567",
+    });
+  });
+
+  test("is empty without passphrases", () => {
+    expect(statePassphraseEnv({ C42_STATE_PASSPHRASE: "", PATH: "/bin" })).toEqual({});
+  });
+});
+
+// The engine texts below are OpenTofu 1.10.10's, as printed (with its line wrapping).
+describe("explainStateError", () => {
+  test("an encrypted state without C42_STATE_PASSPHRASE", () => {
+    const engine = "Error: Error acquiring the state lock\n\nError message: Unsupported state file format: This state file is encrypted\nand can not be read without an encryption configuration\n";
+    expect(explainStateError(engine)).toBe("the state is encrypted, but C42_STATE_PASSPHRASE is not set: set it to the passphrase the state was encrypted with. The state was not changed.");
+  });
+
+  test("a wrong passphrase", () => {
+    const engine = "Error: Error acquiring the state lock\n\nError message: decryption failed for all provided methods\nattempted decryption failed for state: decryption failed: cipher: message\nauthentication failed\n";
+    expect(explainStateError(engine)).toMatch(/^the state cannot be decrypted with C42_STATE_PASSPHRASE .*wrong passphrase\? The state was not changed\.$/);
+  });
+
+  test("a plain state with a passphrase set", () => {
+    const engine = "Error message: encountered unencrypted payload without unencrypted method\nconfigured\n";
+    expect(explainStateError(engine)).toMatch(/^C42_STATE_PASSPHRASE is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true/);
+  });
+
+  test("a lock held by another run", () => {
+    const engine = "Error: Error acquiring the state lock\n\nError message: Cannot lock state: pq: advisory lock already held\n";
+    expect(explainStateError(engine)).toMatch(/^another run holds the state lock/);
+  });
+
+  test("anything else is left to the engine", () => {
+    expect(explainStateError("Error: Invalid provider configuration")).toBeUndefined();
+  });
+});
+
+describe("removePlainBackup", () => {
+  const ENCRYPTED = JSON.stringify({ serial: 3, lineage: "l", meta: { "key_provider.pbkdf2.c42_state": "e30=" }, encrypted_data: "AAAA", encryption_version: "v0" });
+  const PLAIN = JSON.stringify({ version: 4, terraform_version: "1.10.10", serial: 2, lineage: "l", outputs: {}, resources: [] });
+  let dir: string;
+  let state: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "keystore-backup-"));
+    state = join(dir, "keystore.tfstate");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("tells the two formats apart", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect([isEncryptedState(state), isPlainState(state)]).toEqual([true, false]);
+    expect([isEncryptedState(`${state}.backup`), isPlainState(`${state}.backup`)]).toEqual([false, true]);
+    expect([isEncryptedState(join(dir, "absent")), isPlainState(join(dir, "absent"))]).toEqual([false, false]);
+  });
+
+  test("removes a plain backup next to an encrypted state, and says so", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect(removePlainBackup(state)).toBe(`removed ${state}.backup: it was the state before encryption, in plain text. The encrypted state is ${state}.`);
+    expect(existsSync(`${state}.backup`)).toBe(false);
+    expect(existsSync(state)).toBe(true);
+  });
+
+  test("keeps an encrypted backup", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, ENCRYPTED);
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+
+  test("keeps everything while the state itself is plain", () => {
+    writeFileSync(state, PLAIN);
+    writeFileSync(`${state}.backup`, PLAIN);
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+
+  test("keeps a backup it cannot parse", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, "not json");
+    expect(removePlainBackup(state)).toBeUndefined();
+    expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+import { Deployment } from "../engine/deployment";
+import { APPLY_PLAN, applyPlanMain } from "./apply-plan";
+import { BUNDLE, bundleMain } from "./bundle";
+import { Command, CommandIo, EXIT, processIo } from "./command";
+import { DEMO, demoMain } from "./demo";
+import { DEPLOY, deployMain } from "./deploy";
+import { DESTROY, destroyMain } from "./destroy";
+import { DRIFT, driftMain } from "./drift";
+import { PLAN, planMain } from "./plan";
+import { SERVER, serverMain } from "./server";
+import { STATUS, statusMain } from "./status";
+import { SYNTH, synthMain } from "./synth";
+
+/** Every command of `c42-keystore`, with the real surroundings: process environment, project directory. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  synth: { spec: SYNTH, main: (argv, io) => synthMain(argv, () => new Deployment(), io) },
+  deploy: { spec: DEPLOY, main: (argv, io) => deployMain(argv, () => new Deployment({ echo: true }), io) },
+  drift: { spec: DRIFT, main: (argv, io) => driftMain(argv, () => new Deployment(), io) },
+  plan: { spec: PLAN, main: (argv, io) => planMain(argv, () => new Deployment(), io) },
+  "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: true }), io) },
+  status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
+  bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
+  server: { spec: SERVER, main: serverMain },
+  demo: { spec: DEMO, main: demoMain },
+  destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: true, env }), io) },
+};
+
+/** The list of commands, for `c42-keystore --help` and a wrong command name. */
+export function cliUsage(): string {
+  const rows = Object.values(COMMANDS).map(({ spec }) => `  ${`${spec.name} ${spec.synopsis}`.padEnd(36)} ${spec.summary}`);
+  return `usage: c42-keystore <command> [options]   (npm run <command> -- [options])\n\n${rows.join("\n")}\n\n` +
+    "Run `c42-keystore <command> --help` for a command's options.\n" +
+    `Exit codes: ${EXIT.ok} done, ${EXIT.failed} failed or refused, ${EXIT.usage} wrong command line (drift: 2 also means drift found).\n`;
+}
+
+/** Runs one command; resolves to its exit code. */
+export function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command) return command.main(args, io);
+  if (name === "help" || name === "--help" || name === "-h") {
+    io.stdout(cliUsage());
+    return Promise.resolve(EXIT.ok);
+  }
+  io.stderr(`${name === undefined ? "c42-keystore: expected a command" : `c42-keystore: unknown command ${JSON.stringify(name)}`}\n${cliUsage()}`);
+  return Promise.resolve(EXIT.usage);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,129 @@
+import { ParseArgsConfig, parseArgs } from "node:util";
+import { KeystoreValidationError } from "../../lib";
+import { errorMessage } from "../common/errors";
+
+/** Where a command writes: whole lines ending in "\n". */
+export interface CommandIo {
+  /** Results, for people (a short table) or scripts (`--json`). */
+  readonly stdout: (text: string) => void;
+  /** Progress, warnings, errors and usage. */
+  readonly stderr: (text: string) => void;
+}
+
+/** The process's own streams. */
+export const processIo: CommandIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
+
+/** Exit codes; each means one thing for every command (drift adds 2 = drift found, status 1 = inside the window). */
+export const EXIT = {
+  ok: 0,
+  /** The command ran and failed, or refused (what and why is on stderr). */
+  failed: 1,
+  /** The command line was wrong: unknown option, stray argument, missing value. Nothing ran. */
+  usage: 2,
+} as const;
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** What a command accepts, for the parser and its usage text. */
+export interface CommandSpec<O extends Options> {
+  /** e.g. "plan" or "server start". */
+  readonly name: string;
+  /** The options and arguments after the name, e.g. "[--out FILE]". */
+  readonly synopsis: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** More lines for `--help`: what it does, each option, exit codes. */
+  readonly details: string;
+  /** Options in node:util parseArgs form (`--help` is added). */
+  readonly options: O;
+  /** Names of the positional arguments it takes, in order; any more is an error. @default none */
+  readonly positionals?: readonly string[];
+}
+
+/** The parsed command line. */
+export interface Parsed<O extends Options> {
+  readonly values: ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: true }>>["values"];
+  readonly positionals: string[];
+}
+
+/** The usage text of a command: synopsis, then details. */
+export function usage(spec: CommandSpec<Options>): string {
+  return `usage: ${spec.name} ${spec.synopsis}\n${spec.details.replace(/\n?$/, "\n")}`;
+}
+
+/**
+ * Parses `argv` strictly (unknown options, missing values and stray
+ * arguments print the usage and give exit 2, before anything runs), answers
+ * `--help`, then runs `body`. A {@link UsageError} from `body` (a bad option
+ * value, checked before anything runs) is a usage error too. An error thrown by `body` is printed as
+ * `<name>: <message>` without a stack trace and gives exit 1.
+ */
+export async function runCommand<O extends Options>(
+  spec: CommandSpec<O>,
+  argv: readonly string[],
+  io: CommandIo,
+  body: (parsed: Parsed<O>) => Promise<number>,
+): Promise<number> {
+  let parsed: Parsed<O>;
+  try {
+    const result = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: { ...spec.options, help: { type: "boolean", short: "h", default: false } },
+    });
+    if ((result.values as { help?: boolean }).help) {
+      io.stdout(usage(spec));
+      return EXIT.ok;
+    }
+    const allowed = spec.positionals ?? [];
+    if (result.positionals.length > allowed.length) {
+      const stray = result.positionals.slice(allowed.length).map((p) => JSON.stringify(p)).join(", ");
+      throw new Error(`unexpected argument${result.positionals.length - allowed.length > 1 ? "s" : ""} ${stray}${allowed.length === 0 ? "; this command takes none" : ""}`);
+    }
+    parsed = { values: result.values as Parsed<O>["values"], positionals: result.positionals };
+  } catch (e) {
+    io.stderr(`${spec.name}: ${errorMessage(e)}\n${usage(spec)}`);
+    return EXIT.usage;
+  }
+  try {
+    return await body(parsed);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`${spec.name}: ${e.message}\n${usage(spec)}`);
+      return EXIT.usage;
+    }
+    io.stderr(`${spec.name}: ${e instanceof KeystoreValidationError ? "configuration error: " : ""}${errorMessage(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+/** One subcommand of `c42-keystore`, as the CLI lists and runs it. */
+export interface Command {
+  readonly spec: CommandSpec<Options>;
+  /** Runs the command with the real surroundings (process environment, project directory). */
+  readonly main: (argv: readonly string[], io: CommandIo) => Promise<number>;
+}
+
+/** Fails with a usage error when a path option is given but empty (`--out ''`). */
+export function nonEmptyPath(option: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === "") throw new UsageError(`${option}: the path is empty; give a path or leave the option out`);
+  return value;
+}
+
+/** A command-line mistake found after parsing; {@link runCommand} treats it as a usage error (exit 2). */
+export class UsageError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Runs `check` (which validates an option's value); what it throws becomes a {@link UsageError}. */
+export function asUsage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new UsageError(errorMessage(e));
+  }
+}

@@ -1,0 +1,27 @@
+import { Deployment } from "../engine/deployment";
+import { deploy } from "../lifecycle/deploy";
+import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
+
+export const DEPLOY: CommandSpec<Record<string, never>> = {
+  name: "deploy",
+  synopsis: "",
+  summary: "synthesize, init against the provider mirror and apply (non-interactive)",
+  details: `  Synthesizes, inits against the provider mirror, writes back through the Vault
+  API what the provider cannot see (the cert auth tune), then applies. Takes no
+  options: for a reviewed change use \`plan\` and \`apply-plan\`.
+`,
+  options: {},
+};
+
+/** The `deploy` command. */
+export function deployMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
+  return runCommand(DEPLOY, argv, io, async () => {
+    const deployment = makeDeployment();
+    const { repaired } = await deploy(deployment);
+    for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
+    const backend = deployment.config.backend.type;
+    const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;
+    io.stdout(`deployed to ${deployment.env.VAULT_ADDR}; state in ${state}\n`);
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,27 @@
+import { Deployment } from "../engine/deployment";
+import { formatDriftReport } from "../engine/drift-report";
+import { constructPaths } from "../engine/synthesized";
+import { checkDrift } from "../lifecycle/drift";
+import { CommandIo, CommandSpec, runCommand } from "./command";
+
+export const DRIFT: CommandSpec<{ json: { type: "boolean"; default: false } }> = {
+  name: "drift",
+  synopsis: "[--json]",
+  summary: "compare Vault with the configuration; exit 0 in sync, 2 on drift, 1 on error",
+  details: `  Compares Vault with the configuration without changing either.
+  Exit 0 in sync, 2 on drift (\`npm run deploy\` repairs it), 1 on error
+  (2 also for a wrong command line, which prints this usage and nothing on stdout).
+  --json  print {"inSync": bool, "drifted": [{"address", "actions", "attributes"}]}
+`,
+  options: { json: { type: "boolean", default: false } },
+};
+
+/** The `drift` command: resolves to 0 in sync, 2 on drift, 1 on error. */
+export function driftMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
+  return runCommand(DRIFT, argv, io, async ({ values }) => {
+    const deployment = makeDeployment();
+    const report = await checkDrift(deployment);
+    io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDriftReport(report, constructPaths(deployment.stackDir)));
+    return report.inSync ? 0 : 2;
+  });
+}

@@ -1,0 +1,281 @@
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { App, TerraformVariable } from "cdktf";
+import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, loadConfig } from "../../lib";
+import { parseEnvFile } from "../common/env-file";
+import { PROJECT_DIR } from "../common/paths";
+import { ensureDir } from "../common/private-files";
+import { PlanJson } from "./plan-json";
+import { explainStateError, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
+import { Toolchain, loadToolchain } from "./toolchain";
+
+/**
+ * A root-module variable that no resource reads: a saved plan records its
+ * value, so a command can leave a note in a plan that only that plan carries
+ * (addresses and attribute names; never secrets).
+ */
+export const PLAN_NOTES_VARIABLE = "c42_plan_notes";
+
+/** Result of one engine run. */
+export interface TofuResult {
+  readonly code: number;
+  /** The signal that ended the engine, when one did (then `code` is 1). */
+  readonly signal?: NodeJS.Signals;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** How a {@link Deployment} talks to its surroundings. */
+export interface DeploymentOptions {
+  /** Base environment: settings (`C42_*`) and the Vault connection. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where cdktf writes the synthesized stacks. @default "<project>/cdktf.out" */
+  readonly outdir?: string;
+  /** The project directory (config file and relative paths). @default the repository root */
+  readonly projectDir?: string;
+  /** Echo the engine's output while it runs (progress on long applies). @default false */
+  readonly echo?: boolean;
+  /** The toolchain. @default read from the cache's toolchain.env */
+  readonly toolchain?: Toolchain;
+}
+
+/**
+ * The Vault connection the provider reads: the environment's when VAULT_ADDR
+ * is set, else the local server's `.local/vault.env` when there is one.
+ */
+export function resolveVaultEnv(env: NodeJS.ProcessEnv, projectDir: string): NodeJS.ProcessEnv {
+  if (env.VAULT_ADDR) return env;
+  const local = join(projectDir, ".local", "vault.env");
+  if (existsSync(local)) return { ...env, ...parseEnvFile(readFileSync(local, "utf8")) };
+  return env;
+}
+
+/**
+ * One stack on one Vault server: synthesizes it, then drives OpenTofu in the
+ * synthesized directory with a provider mirror and no registry. Secrets reach
+ * the engine only through its environment, never its argv.
+ */
+export class Deployment {
+  public readonly env: NodeJS.ProcessEnv;
+  public readonly projectDir: string;
+  public readonly outdir: string;
+  public readonly stackDir: string;
+  public readonly config: KeystoreConfig;
+  private readonly echo: boolean;
+  private readonly toolchainOverride?: Toolchain;
+  private initialized = false;
+
+  public constructor(options: DeploymentOptions = {}) {
+    this.projectDir = options.projectDir ?? PROJECT_DIR;
+    this.env = resolveVaultEnv(options.env ?? process.env, this.projectDir);
+    this.outdir = options.outdir ?? join(this.projectDir, "cdktf.out");
+    this.stackDir = join(this.outdir, "stacks", KEYSTORE_STACK);
+    this.echo = options.echo ?? false;
+    this.toolchainOverride = options.toolchain;
+    this.config = loadConfig({ env: this.env, cwd: this.projectDir });
+  }
+
+  /** The state file of the local backend. */
+  public get stateFile(): string {
+    return join(this.config.stateDir, `${KEYSTORE_STACK}.tfstate`);
+  }
+
+  /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
+  public synth(): string {
+    const app = new App({ outdir: this.outdir });
+    const stack = new KeystoreStack(app, KEYSTORE_STACK, { config: this.config });
+    const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
+      type: "string",
+      default: "",
+      description: "Notes a saved plan carries for c42-keystore; read by no resource",
+    });
+    notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
+    app.synth();
+    return join(this.stackDir, "cdk.tf.json");
+  }
+
+  /** Synthesizes and initializes against the provider mirror. */
+  public async init(): Promise<void> {
+    this.synth();
+    this.prepareStateDir();
+    // The lock file lives in the generated cdktf.out and pins the hashes of
+    // whatever plugins the mirror held when it was written; a rebuilt
+    // toolchain would make init fail on it. The mirror is the only source, so
+    // let init record it afresh.
+    rmSync(join(this.stackDir, ".terraform.lock.hcl"), { force: true });
+    const args = ["init", "-input=false", "-no-color"];
+    let result = await this.tofu(args);
+    // The pg backend creates its schema and table with CREATE … IF NOT EXISTS,
+    // which PostgreSQL does not make safe against a concurrent first init: the
+    // loser fails on a duplicate pg_type row although the table now exists.
+    // One more init then finds it (measured in CI with two deploys at once).
+    if (result.code !== 0 && /pq: duplicate key value violates unique constraint/.test(result.stderr)) {
+      result = await this.tofu(args);
+    }
+    if (result.code !== 0) throw new Error(engineFailure(args, result));
+    this.initialized = true;
+  }
+
+  /** Applies the stack non-interactively. */
+  public async apply(extraArgs: string[] = []): Promise<TofuResult> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
+    this.tightenState();
+    return result;
+  }
+
+  /**
+   * Brings the state in line with what the server holds, changing nothing in
+   * Vault (`apply -refresh-only`). After a failed apply the state can hold
+   * values the server refused; this makes the next drift check tell the truth.
+   */
+  public async refreshState(): Promise<TofuResult> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only"], { quiet: true });
+    this.tightenState();
+    return result;
+  }
+
+  /** Plans; with `-detailed-exitcode` the code is 0 (no changes), 2 (changes) or 1 (error). */
+  public async plan(extraArgs: string[] = []): Promise<TofuResult> {
+    await this.ensureInit();
+    return this.tofu(["plan", "-input=false", "-no-color", "-detailed-exitcode", ...extraArgs]);
+  }
+
+  /** Plans (see {@link plan}); fails unless the engine says "no changes" (0) or "changes" (2). */
+  public async planOk(extraArgs: string[] = []): Promise<TofuResult> {
+    const args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", ...extraArgs];
+    const result = await this.plan(extraArgs);
+    if (result.code !== 0 && result.code !== 2) throw new Error(engineFailure(args, result));
+    return result;
+  }
+
+  /**
+   * Writes a saved plan to `file` (0600: it embeds the state, keys included),
+   * with `notes` recorded in it (see {@link PLAN_NOTES_VARIABLE}).
+   */
+  public planToFile(file: string, notes = ""): Promise<TofuResult> {
+    return this.planOk([`-out=${file}`, ...(notes ? [`-var=${PLAN_NOTES_VARIABLE}=${notes}`] : [])]);
+  }
+
+  /** The notes a saved plan carries (see {@link planToFile}). */
+  public static planNotes(plan: PlanJson): string {
+    const value = plan.variables?.[PLAN_NOTES_VARIABLE]?.value;
+    return typeof value === "string" ? value : "";
+  }
+
+  /** Applies exactly a saved plan; the engine refuses a plan whose state has moved on. */
+  public async applyPlan(file: string): Promise<TofuResult> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["apply", "-input=false", "-no-color", file]);
+    this.tightenState();
+    return result;
+  }
+
+  /** The JSON form of a saved plan (`tofu show -json`); it holds sensitive values. */
+  public async showPlan(file: string): Promise<PlanJson> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["show", "-json", "-no-color", file], { quiet: true });
+    return JSON.parse(result.stdout) as PlanJson;
+  }
+
+  /** Destroys everything the state holds. */
+  public async destroy(): Promise<TofuResult> {
+    await this.ensureInit();
+    const result = await this.tofuOk(["destroy", "-input=false", "-no-color", "-auto-approve"]);
+    this.tightenState();
+    return result;
+  }
+
+  /** The stack's outputs, sensitive ones included: never print them whole. */
+  public async outputs(): Promise<Record<string, { value: unknown; sensitive?: boolean }>> {
+    await this.ensureInit();
+    const result = await this.tofu(["output", "-json", "-no-color"], { quiet: true });
+    if (result.code !== 0) throw new Error(engineFailure(["output"], result));
+    return JSON.parse(result.stdout || "{}");
+  }
+
+  /** Runs the engine in the stack directory; fails on a non-zero exit. */
+  public async tofuOk(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
+    const result = await this.tofu(args, options);
+    if (result.code !== 0) throw new Error(engineFailure(args, result));
+    return result;
+  }
+
+  /**
+   * Runs the engine in the stack directory with umask 077, so the state,
+   * its backups and plan files are created readable by the owner only.
+   */
+  public tofu(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
+    if (!this.env.VAULT_ADDR) {
+      return Promise.reject(new Error("VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT"));
+    }
+    const toolchain = this.toolchainOverride ?? loadToolchain(this.env);
+    const env: NodeJS.ProcessEnv = {
+      ...this.env,
+      TF_CLI_CONFIG_FILE: toolchain.cliConfigFile,
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+      ...statePassphraseEnv(this.env),
+    };
+    const echo = this.echo && !options.quiet;
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', toolchain.tofu, ...args], {
+        cwd: this.stackDir,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (echo) process.stdout.write(d);
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (echo) process.stderr.write(d);
+      });
+      child.on("error", reject);
+      child.on("close", (code, signal) => resolvePromise(signal ? { code: code ?? 1, signal, stdout, stderr } : { code: code ?? 1, stdout, stderr }));
+    });
+  }
+
+  /** Synthesizes and initializes unless this deployment already did. */
+  public async ensureInit(): Promise<void> {
+    if (!this.initialized) await this.init();
+  }
+
+  private prepareStateDir(): void {
+    ensureDir(this.config.stateDir, "stateDir (C42_STATE_DIR)");
+    for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
+      const warning = looseStateFileWarning(file);
+      if (warning) {
+        process.stderr.write(warning + "\n");
+        chmodSync(file, 0o600);
+      }
+    }
+  }
+
+  private tightenState(): void {
+    for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    }
+    const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
+    if (removed) process.stderr.write(removed + "\n");
+  }
+}
+
+/**
+ * The error for a failed engine run: our explanation of state errors, then
+ * the engine's last lines; a run ended by a signal says so.
+ */
+export function engineFailure(args: readonly string[], result: TofuResult): string {
+  const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
+  const explanation = explainStateError(result.stderr);
+  const how = result.signal
+    ? `was killed by ${result.signal} (out of memory, a timeout or someone stopping it); the state may hold a lock or a partial result: run the command again`
+    : `failed (exit ${result.code})`;
+  return `${explanation ? explanation + "\n" : ""}tofu ${args[0]} ${how}${tail ? `:\n${tail}` : ""}`;
+}

@@ -1,0 +1,87 @@
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib";
+
+/**
+ * The warning for a state file that users other than its owner can read (or
+ * write), or `undefined` when the file is owner-only or absent. The state
+ * holds the admin private key, so a loose mode is never passed over silently.
+ */
+export function looseStateFileWarning(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  return `warning: ${file} is readable by other users (mode ${mode.toString(8).padStart(4, "0")}); it holds private keys. Tightening to 0600.`;
+}
+
+/**
+ * The engine's environment entries that carry the state passphrases: the
+ * `C42_*` variables the user sets become the `TF_VAR_*` inputs the
+ * synthesized encryption block refers to. Nothing else ever sees them.
+ */
+export function statePassphraseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  const current = env[SECRET_ENV.statePassphrase];
+  const previous = env[SECRET_ENV.statePassphrasePrevious];
+  if (current) out[`TF_VAR_${STATE_PASSPHRASE_VARIABLE}`] = current;
+  if (previous) out[`TF_VAR_${STATE_PASSPHRASE_PREVIOUS_VARIABLE}`] = previous;
+  return out;
+}
+
+/**
+ * Our explanation of an engine failure about the state itself (encryption or
+ * locking), to print above the engine's own message; `undefined` for others.
+ * The engine reports a state it cannot decrypt as a failure to take the lock,
+ * so the encryption cases are recognised first.
+ */
+export function explainStateError(engineOutput: string): string | undefined {
+  const text = engineOutput.replace(/\s+/g, " ");
+  const P = SECRET_ENV.statePassphrase;
+  if (/state file is encrypted and can not be read without an encryption configuration/.test(text)) {
+    return `the state is encrypted, but ${P} is not set: set it to the passphrase the state was encrypted with. The state was not changed.`;
+  }
+  if (/decryption failed for all provided methods|Unable to decode encrypted metadata/.test(text)) {
+    return `the state cannot be decrypted with ${P} (or ${SECRET_ENV.statePassphrasePrevious} while rotating): wrong passphrase? The state was not changed.`;
+  }
+  if (/encountered unencrypted payload without unencrypted method configured/.test(text)) {
+    return `${P} is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true (docs/security.md), or unset ${P}. The state was not changed.`;
+  }
+  if (/Error acquiring the state lock/.test(text)) {
+    return "another run holds the state lock (a deploy or plan elsewhere is using this state): wait for it to finish and try again. Nothing was changed.";
+  }
+  return undefined;
+}
+
+/**
+ * Removes a state backup that is still in plain text once the state is
+ * encrypted. Turning encryption on (`migrateFromPlain`) makes the engine
+ * keep the last plain state as `<state>.backup`, private keys included, which
+ * would defeat the encryption. Returns the notice to print, or `undefined`
+ * when there was nothing to remove.
+ */
+export function removePlainBackup(stateFile: string): string | undefined {
+  const backup = `${stateFile}.backup`;
+  if (!isEncryptedState(stateFile) || !isPlainState(backup)) return undefined;
+  rmSync(backup);
+  return `removed ${backup}: it was the state before encryption, in plain text. The encrypted state is ${stateFile}.`;
+}
+
+/** Whether a state file is in OpenTofu's encrypted envelope (`encrypted_data` + key `meta`). */
+export function isEncryptedState(file: string): boolean {
+  const parsed = readJson(file);
+  return typeof parsed?.encrypted_data === "string" && typeof parsed.meta === "object";
+}
+
+/** Whether a state file is a plain Terraform state (format version 4, resources in clear). */
+export function isPlainState(file: string): boolean {
+  const parsed = readJson(file);
+  return parsed?.version === 4 && Array.isArray(parsed.resources) && parsed.encrypted_data === undefined;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
+import { errorMessage } from "../common/errors";
+import { Deployment, TofuResult } from "../engine/deployment";
+import { AttributeDrift } from "../engine/drift-report";
+
+/** What a deploy did. */
+export interface DeployResult {
+  /** The engine's apply. */
+  readonly apply: TofuResult;
+  /** Differences the engine cannot see, written back through the Vault API before the apply. */
+  readonly repaired: AttributeDrift[];
+}
+
+/**
+ * Synthesizes, inits, repairs what the provider cannot see (the blind spots),
+ * then applies. When the apply fails, the state is refreshed from Vault
+ * (`apply -refresh-only`) so that it does not keep values Vault refused and
+ * the next drift check tells the truth; the apply's error is what is thrown.
+ */
+export async function deploy(deployment: Deployment): Promise<DeployResult> {
+  await deployment.ensureInit();
+  const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
+  try {
+    return { apply: await deployment.apply(), repaired };
+  } catch (applyError) {
+    let after = "the state was refreshed from Vault, so `drift` shows what is really there";
+    try {
+      await deployment.refreshState();
+    } catch (refreshError) {
+      after = `refreshing the state from Vault failed too, so \`drift\` may show changes that never happened: ${errorMessage(refreshError)}`;
+    }
+    throw new Error(`${errorMessage(applyError)}\n${after}`);
+  }
+}

@@ -1,0 +1,29 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeBlindSpots } from "../blind-spots";
+import { Deployment } from "../engine/deployment";
+import { DriftReport, buildDriftReport } from "../engine/drift-report";
+import { PlanJson } from "../engine/plan-json";
+
+/**
+ * Plans into a private temporary directory and returns the plan's JSON. The
+ * plan file embeds the state, private keys included: mkdtemp makes the
+ * directory 0700, and it is removed before this returns.
+ */
+export async function planJson(deployment: Deployment): Promise<PlanJson> {
+  const dir = mkdtempSync(join(tmpdir(), "c42-plan-"));
+  try {
+    const file = join(dir, "keystore.tfplan");
+    await deployment.planToFile(file);
+    return await deployment.showPlan(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Synthesizes, inits, plans and asks Vault what the plan cannot see. Changes nothing. */
+export async function checkDrift(deployment: Deployment): Promise<DriftReport> {
+  const plan = await planJson(deployment);
+  return buildDriftReport(plan, await probeBlindSpots(deployment));
+}

@@ -1,0 +1,81 @@
+import { X509Certificate } from "node:crypto";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { colonHex } from "../common/serial";
+import { Deployment } from "../engine/deployment";
+import { endpointFromEnv } from "../vault/client";
+import { serverCertificate } from "../vault/server-certificate";
+
+/** Where a certificate stands against the renewal window. */
+export interface CertificateStatus {
+  /** Subject, e.g. "CN=crashplan-admin". */
+  readonly subject: string;
+  /** Serial number as Vault writes it (`1a:2b:…`). */
+  readonly serial: string;
+  /** Expiry, ISO 8601. */
+  readonly notAfter: string;
+  /** Whole and fractional days until expiry (negative once expired). */
+  readonly daysLeft: number;
+  /** Seconds until expiry (negative once expired). */
+  readonly secondsLeft: number;
+  /** True when expiry is at most the renewal window away. */
+  readonly insideWindow: boolean;
+}
+
+/** The `status` command's verdict; `--json` prints exactly this. */
+export interface StatusReport {
+  /** The renewal window in seconds. */
+  readonly windowSeconds: number;
+  /** The admin certificate Code42 logs in with (from the stack's outputs). */
+  readonly adminCertificate: CertificateStatus;
+  /** The Vault server's own TLS certificate (from a handshake). */
+  readonly vaultServer: CertificateStatus;
+  /** False when either certificate is inside the window. */
+  readonly ok: boolean;
+}
+
+/** Where `certificate` stands at `now` against a window of `windowSeconds`. */
+export function certificateStatus(certificate: X509Certificate, now: Date, windowSeconds: number): CertificateStatus {
+  const notAfter = new Date(certificate.validTo);
+  const secondsLeft = Math.floor((notAfter.getTime() - now.getTime()) / 1000);
+  return {
+    subject: certificate.subject.replace(/\n/g, ", "),
+    serial: colonHex(certificate.serialNumber),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((secondsLeft / 86400) * 10) / 10,
+    secondsLeft,
+    insideWindow: secondsLeft <= windowSeconds,
+  };
+}
+
+/** Reads the admin certificate from the outputs and the server's by a handshake; never touches the key or password. */
+export async function checkStatus(deployment: Deployment, windowSeconds: number, now: () => Date = () => new Date()): Promise<StatusReport> {
+  const outputs = await deployment.outputs();
+  const pem = outputs[BUNDLE_OUTPUTS.certificate]?.value;
+  if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error(`output ${BUNDLE_OUTPUTS.certificate} is missing; run \`npm run deploy\` first`);
+  }
+  const server = await serverCertificate(endpointFromEnv(deployment.env));
+  const adminCertificate = certificateStatus(new X509Certificate(pem), now(), windowSeconds);
+  const vaultServer = certificateStatus(server, now(), windowSeconds);
+  return { windowSeconds, adminCertificate, vaultServer, ok: !adminCertificate.insideWindow && !vaultServer.insideWindow };
+}
+
+/** Human form of a report, one block per certificate. */
+export function formatStatus(report: StatusReport): string {
+  const block = (title: string, s: CertificateStatus, action: string) =>
+    `${title}\n  subject    ${s.subject}\n  serial     ${s.serial}\n  not after  ${s.notAfter}\n  days left  ${s.daysLeft.toFixed(1)} (${s.secondsLeft} s)\n` +
+    (s.insideWindow ? `  RENEW: inside the ${formatWindow(report.windowSeconds)} renewal window; ${action}\n` : "");
+  return (
+    block("admin certificate (Code42 login)", report.adminCertificate, "run `npm run deploy`, then `npm run bundle -- --force` and upload the new crashplan.p12") +
+    block("Vault server TLS certificate", report.vaultServer, "replace the server's certificate (outside this stack)") +
+    (report.ok ? "ok: both certificates are outside the renewal window\n" : "")
+  );
+}
+
+/** A window in the largest unit that divides it: "30d", "12h", "2m", "90s". */
+export function formatWindow(seconds: number): string {
+  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]] as const) {
+    if (seconds % size === 0) return `${seconds / size}${unit}`;
+  }
+  return `${seconds}s`;
+}

@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from "node:fs";
+import { request } from "node:https";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** Where and how to reach a Vault-API server over TLS. */
+export interface VaultEndpoint {
+  /** e.g. "https://127.0.0.1:8200" */
+  readonly addr: string;
+  /** PEM of the CA that signed the server's certificate. */
+  readonly caPem?: string;
+}
+
+/** One call to the Vault HTTP API. */
+export interface VaultCall {
+  readonly method?: "GET" | "PUT" | "POST" | "DELETE" | "LIST";
+  /** API path without `/v1/`, e.g. "sys/mounts". */
+  readonly path: string;
+  readonly token?: string;
+  readonly body?: unknown;
+  /** TLS client certificate and key (PEM), for `auth/cert/login`. */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
+  /** PKCS#12 client identity, as Code42 presents it. */
+  readonly pfx?: { readonly pfx: Buffer; readonly passphrase: string };
+}
+
+/** An answer from the Vault HTTP API; read its body through a reader in `readers.ts`. */
+export interface VaultAnswer {
+  readonly status: number;
+  readonly json: unknown;
+}
+
+/** The endpoint could not be reached, or did not prove who it is; the message names the variable to fix. */
+export class VaultConnectionError extends Error {
+  /** Node's error code (`ECONNREFUSED`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, …). */
+  public readonly code: string | undefined;
+
+  public constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = "VaultConnectionError";
+    this.code = code;
+  }
+}
+
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "ETIMEOUT"]);
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
+
+/** Turns a transport error into one that says which variable to check and how. */
+export function explainTransportError(addr: string, error: NodeJS.ErrnoException): VaultConnectionError {
+  const code = error.code;
+  if (code !== undefined && UNREACHABLE.has(code)) {
+    return new VaultConnectionError(
+      `cannot reach Vault at ${addr} (${error.message}): check VAULT_ADDR (scheme, host and port) and that the server is running and reachable from here`,
+      code,
+    );
+  }
+  if (code !== undefined && UNTRUSTED.test(code)) {
+    return new VaultConnectionError(
+      `TLS handshake with ${addr} failed: ${error.message} (${code}): the server's certificate is not trusted; set VAULT_CACERT to the PEM file of the CA that signed it, and check that VAULT_ADDR uses a name the certificate holds`,
+      code,
+    );
+  }
+  return new VaultConnectionError(`calling Vault at ${addr} failed (${code ?? "no code"}): ${error.message}; check VAULT_ADDR and VAULT_CACERT`, code);
+}
+
+/** Builds an endpoint from VAULT_ADDR and VAULT_CACERT. */
+export function endpointFromEnv(env: NodeJS.ProcessEnv): VaultEndpoint {
+  if (!env.VAULT_ADDR) throw new Error("VAULT_ADDR is not set: set it to the server's https:// address, or start the local server with `npm run server:start`");
+  const caFile = env.VAULT_CACERT;
+  if (caFile && !existsSync(caFile)) throw new Error(`VAULT_CACERT names ${caFile}, which does not exist: set it to the PEM file of the CA that signed the server's certificate`);
+  return { addr: env.VAULT_ADDR, caPem: caFile ? readFileSync(caFile, "utf8") : undefined };
+}
+
+/**
+ * The token the Vault provider would use: VAULT_TOKEN, else the CLI's token
+ * file. Never logged.
+ */
+export function vaultToken(env: NodeJS.ProcessEnv): string {
+  if (env.VAULT_TOKEN) return env.VAULT_TOKEN;
+  const file = join(env.HOME ?? homedir(), ".vault-token");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  throw new Error("no Vault token: set VAULT_TOKEN (or log in with the Vault CLI, which writes ~/.vault-token)");
+}
+
+/**
+ * Calls the API. Resolves with the status for any HTTP answer; rejects only
+ * on transport errors, with a {@link VaultConnectionError}.
+ */
+export function vaultCall(endpoint: VaultEndpoint, call: VaultCall): Promise<VaultAnswer> {
+  const url = new URL(`/v1/${call.path}`, endpoint.addr);
+  const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: call.method ?? "GET",
+        ca: endpoint.caPem,
+        cert: call.clientCert?.cert,
+        key: call.clientCert?.key,
+        pfx: call.pfx?.pfx,
+        passphrase: call.pfx?.passphrase,
+        headers: {
+          ...(call.token ? { "X-Vault-Token": call.token } : {}),
+          ...(payload ? { "Content-Type": "application/json", "Content-Length": payload.length } : {}),
+        },
+        // A fresh connection each time: a pooled one would reuse another call's client certificate.
+        agent: false,
+        timeout: 30000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown = undefined;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = { raw: text };
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(Object.assign(new Error(`timed out calling ${url.pathname}`), { code: "ETIMEDOUT" })));
+    req.on("error", (e: NodeJS.ErrnoException) => reject(explainTransportError(endpoint.addr, e)));
+    if (payload) req.write(payload);
+    req.end();
+  });
+}

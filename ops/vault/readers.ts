@@ -1,0 +1,132 @@
+import { VaultAnswer } from "./client";
+
+/*
+ * One small reader per endpoint: each checks the fields it uses and nothing
+ * else, so an answer of the wrong shape fails here with the endpoint's name
+ * instead of as `undefined` further on. Never put a body in an error message:
+ * some (sys/init, logins) hold secrets.
+ */
+
+type Json = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
+
+function body(answer: VaultAnswer, endpoint: string): Json {
+  if (!isRecord(answer.json)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a JSON object`);
+  return answer.json;
+}
+
+function data(answer: VaultAnswer, endpoint: string): Json {
+  const d = body(answer, endpoint).data;
+  if (!isRecord(d)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a data object`);
+  return d;
+}
+
+function field<T>(from: Json, name: string, endpoint: string, is: (v: unknown) => v is T, expected: string): T {
+  const value = from[name];
+  if (!is(value)) throw new Error(`${endpoint}: field ${name} is not ${expected}`);
+  return value;
+}
+
+const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const isString = (v: unknown): v is string => typeof v === "string";
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+
+/** The `errors` list of an answer, joined; never the rest of the body. */
+export function readErrors(answer: VaultAnswer): string {
+  const errors = isRecord(answer.json) ? answer.json.errors : undefined;
+  return isStringArray(errors) && errors.length > 0 ? errors.join("; ") : "no error text";
+}
+
+/**
+ * Fails unless the answer is a success (2xx), saying what failed and, for a
+ * 403, which variable to check.
+ */
+export function requireSuccess(answer: VaultAnswer, what: string): VaultAnswer {
+  if (answer.status >= 200 && answer.status < 300) return answer;
+  const hint = answer.status === 403
+    ? ": check VAULT_TOKEN: it is missing, expired or revoked, or its policies do not allow this path (the deploy token must manage mounts, auth methods and policies)"
+    : "";
+  throw new Error(`${what} failed: HTTP ${answer.status} ${readErrors(answer)}${hint}`);
+}
+
+/** `sys/health`. */
+export interface Health {
+  readonly initialized: boolean;
+  readonly sealed: boolean;
+  readonly standby: boolean;
+}
+
+export function readHealth(answer: VaultAnswer): Health {
+  const h = body(answer, "sys/health");
+  return {
+    initialized: field(h, "initialized", "sys/health", isBoolean, "a boolean"),
+    sealed: field(h, "sealed", "sys/health", isBoolean, "a boolean"),
+    standby: h.standby === true,
+  };
+}
+
+/** `sys/init`: the first unseal key and the root token. Secrets: never log them. */
+export interface InitResult {
+  readonly unsealKey: string;
+  readonly rootToken: string;
+}
+
+export function readInit(answer: VaultAnswer): InitResult {
+  const b = body(answer, "sys/init");
+  const keys = field(b, "keys_base64", "sys/init", isStringArray, "a list of strings");
+  if (keys.length === 0) throw new Error("sys/init: field keys_base64 is empty");
+  return { unsealKey: keys[0], rootToken: field(b, "root_token", "sys/init", isString, "a string") };
+}
+
+/** `sys/unseal` and `sys/seal-status`. */
+export interface SealStatus {
+  readonly sealed: boolean;
+}
+
+export function readSealStatus(answer: VaultAnswer): SealStatus {
+  return { sealed: field(body(answer, "sys/seal-status"), "sealed", "sys/seal-status", isBoolean, "a boolean") };
+}
+
+/** `sys/leader`. */
+export function readLeader(answer: VaultAnswer): { readonly isSelf: boolean } {
+  return { isSelf: body(answer, "sys/leader").is_self === true };
+}
+
+/** `sys/auth/<path>/tune` and `sys/mounts/<path>/tune`, in seconds. */
+export interface Tune {
+  readonly defaultLeaseTtl: number;
+  readonly maxLeaseTtl: number;
+}
+
+export function readTune(answer: VaultAnswer): Tune {
+  const d = data(answer, "tune");
+  return {
+    defaultLeaseTtl: field(d, "default_lease_ttl", "tune", isNumber, "a number"),
+    maxLeaseTtl: field(d, "max_lease_ttl", "tune", isNumber, "a number"),
+  };
+}
+
+/** A login (`auth/<path>/login`). Holds a token: never log it. */
+export interface Login {
+  readonly clientToken: string;
+  readonly policies: string[];
+  /** Token TTL in seconds. */
+  readonly leaseDuration: number;
+}
+
+export function readLogin(answer: VaultAnswer): Login {
+  const auth = body(answer, "login").auth;
+  if (!isRecord(auth)) throw new Error(`login answered HTTP ${answer.status} without an auth object`);
+  return {
+    clientToken: field(auth, "client_token", "login", isString, "a string"),
+    policies: field(auth, "token_policies", "login", isStringArray, "a list of strings"),
+    leaseDuration: field(auth, "lease_duration", "login", isNumber, "a number"),
+  };
+}
+
+/** `sys/policies/acl/<name>`: the policy text. */
+export function readPolicy(answer: VaultAnswer): string {
+  return field(data(answer, "sys/policies/acl"), "policy", "sys/policies/acl", isString, "a string");
+}
