@@ -1,16 +1,8 @@
-import { buildDriftReport, formatDriftReport } from "../../../ops/engine/drift-report";
 import { PlanJson, ResourceChange, changedAttributes, normalizeValue } from "../../../ops/engine/plan-json";
+import { ADDRESS, rc } from "../../helpers/plans";
+import { buildDriftReport, formatDriftReport } from "../../../ops/engine/drift-report";
 
-const POLICY = "vault_policy.policy_03D53757";
-const KV = "vault_mount.kv_mount_FDFB2C73";
-const ROLE = "vault_pki_secret_backend_role.role_3D9F059D";
-const AUTH = "vault_auth_backend.certAuth_backend_E3AD8DCF";
-const CERT = "vault_pki_secret_backend_cert.adminCert_certificate_7A2F5C5E";
-
-function rc(address: string, actions: string[], before: Record<string, unknown> | null, after: Record<string, unknown> | null, afterUnknown?: Record<string, unknown>): ResourceChange {
-  const [type, name] = address.split(".");
-  return { address, type, name, change: { actions, before, after, after_unknown: afterUnknown } };
-}
+const { policy: POLICY, kv: KV, role: ROLE, certAuth: AUTH, adminCert: CERT } = ADDRESS;
 
 /** What the engine printed right after a first deploy: refresh turned nulls into empty lists. */
 const NOISE: ResourceChange[] = [

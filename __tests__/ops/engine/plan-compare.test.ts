@@ -1,15 +1,8 @@
-import { PlanJson, ResourceChange } from "../../../ops/engine/plan-json";
+import { PlanJson } from "../../../ops/engine/plan-json";
+import { ADDRESS, rc } from "../../helpers/plans";
 import { comparePlans, formatPlanSummary, isStale } from "../../../ops/engine/saved-plans";
 
-const POLICY = "vault_policy.policy_03D53757";
-const ROLE = "vault_pki_secret_backend_role.role_3D9F059D";
-const KV = "vault_mount.kv_mount_FDFB2C73";
-const CERT = "vault_pki_secret_backend_cert.adminCert_certificate_7A2F5C5E";
-
-function rc(address: string, actions: string[], before: Record<string, unknown> | null, after: Record<string, unknown> | null, afterUnknown?: Record<string, unknown>): ResourceChange {
-  const [type, name] = address.split(".");
-  return { address, type, name, change: { actions, before, after, after_unknown: afterUnknown } };
-}
+const { policy: POLICY, role: ROLE, kv: KV, adminCert: CERT } = ADDRESS;
 
 const configured = { name: "crashplanPolicy", policy: 'path "pki/issue/*" {}' };
 const editedOnce = { name: "crashplanPolicy", policy: 'path "first/*" {}' };
