@@ -2,6 +2,7 @@ export * from "./admin-certificate";
 export * from "./bundle-outputs";
 export * from "./ca-chain";
 export * from "./cert-auth";
+export * from "./certificate-file";
 export * from "./config";
 export * from "./duration";
 export * from "./errors";
