@@ -80,7 +80,12 @@ export class AdminCertificate extends Construct implements IIssuedCertificate {
       checkTtlWithin(ttlSetting, ttl, this.ttlSeconds, issuer.ttlSetting, issuer.ttlSeconds, this.node.path);
     }
     if (this.renewBeforeSeconds >= this.ttlSeconds) {
-      throw new KeystoreValidationError(renewBeforeSetting, renewBefore, `is not shorter than ${ttlSetting} (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`, this.node.path);
+      throw new KeystoreValidationError(
+        renewBeforeSetting,
+        renewBefore,
+        `is not shorter than ${ttlSetting} (${formatHours(this.ttlSeconds)}); expected a window shorter than the certificate's life, or every deploy re-issues it`,
+        this.node.path,
+      );
     }
 
     this.certificate = new PkiSecretBackendCert(this, "certificate", {

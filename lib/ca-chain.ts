@@ -228,7 +228,12 @@ export class IntermediateCa extends Construct implements IIssuer {
     const commonName = checkCommonName(settingName(this, "commonName"), props.commonName ?? "example.com Intermediate Authority", this.node.path);
     const fileSetting = settingName(this, "signedCertificateFile");
     if (props.root && props.signedCertificateFile) {
-      throw new KeystoreValidationError(fileSetting, props.signedCertificateFile, `is set, but ${props.root.node.path} signs this intermediate inside Vault; expected no file, or ${settingName(props.root, "external")} set to true so that your own root signs it`, this.node.path);
+      throw new KeystoreValidationError(
+        fileSetting,
+        props.signedCertificateFile,
+        `is set, but ${props.root.node.path} signs this intermediate inside Vault; expected no file, or ${settingName(props.root, "external")} set to true so that your own root signs it`,
+        this.node.path,
+      );
     }
     this.mount = props.mount;
     this.request = new PkiSecretBackendIntermediateCertRequest(this, "request", {

@@ -42,7 +42,9 @@ export function readSignedCaChainFile(setting: string, file: string, constructPa
     size = stat.size;
   } catch (e) {
     if (e instanceof KeystoreValidationError) throw e;
-    fail(`cannot be read (${(e as NodeJS.ErrnoException).code}); expected a PEM file with the signed intermediate certificate followed by your root CA's certificate`);
+    fail(
+      `cannot be read (${(e as NodeJS.ErrnoException).code}); expected a PEM file with the signed intermediate certificate followed by your root CA's certificate`,
+    );
   }
   if (size > MAX_CERTIFICATE_FILE_BYTES) fail(`is ${size} bytes; expected a PEM certificate chain of at most ${MAX_CERTIFICATE_FILE_BYTES} bytes`);
 
@@ -54,7 +56,9 @@ export function readSignedCaChainFile(setting: string, file: string, constructPa
     fail(`holds a ${others[0]} block; expected certificates only (keep your root CA's key out of this file)`);
   }
   if (blocks.length < 2) {
-    fail(`holds ${blocks.length} certificate${blocks.length === 1 ? "" : "s"}; expected the signed intermediate certificate followed by your root CA's certificate`);
+    fail(
+      `holds ${blocks.length} certificate${blocks.length === 1 ? "" : "s"}; expected the signed intermediate certificate followed by your root CA's certificate`,
+    );
   }
   const certificates = blocks.map((b, i) => {
     try {
@@ -64,12 +68,17 @@ export function readSignedCaChainFile(setting: string, file: string, constructPa
     }
   });
   certificates.forEach((c, i) => {
-    if (!c.ca) fail(`has certificate #${i + 1} (${c.subject.replace(/\n/g, ", ")}) without basic constraints CA:TRUE; expected CA certificates only (sign the CSR with a CA extension, e.g. openssl's v3_intermediate_ca)`);
+    if (!c.ca)
+      fail(
+        `has certificate #${i + 1} (${c.subject.replace(/\n/g, ", ")}) without basic constraints CA:TRUE; expected CA certificates only (sign the CSR with a CA extension, e.g. openssl's v3_intermediate_ca)`,
+      );
   });
   for (let i = 0; i + 1 < certificates.length; i++) {
     const [child, parent] = [certificates[i], certificates[i + 1]];
     if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) {
-      fail(`has certificate #${i + 1} (${child.subject.replace(/\n/g, ", ")}) not signed by certificate #${i + 2}; expected each certificate to be signed by the next, ending with the root`);
+      fail(
+        `has certificate #${i + 1} (${child.subject.replace(/\n/g, ", ")}) not signed by certificate #${i + 2}; expected each certificate to be signed by the next, ending with the root`,
+      );
     }
   }
   const root = certificates[certificates.length - 1];

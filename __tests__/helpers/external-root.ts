@@ -38,8 +38,24 @@ export function makeExternalRoot(dir: string, name = "root", commonName = "Acme 
   openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", keyFile]);
   chmodSync(join(dir, keyFile), 0o600);
   openssl(dir, [
-    "req", "-x509", "-new", "-key", keyFile, "-out", certFile, "-subj", `/CN=${commonName}`, "-days", String(days), "-sha256",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash",
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    keyFile,
+    "-out",
+    certFile,
+    "-subj",
+    `/CN=${commonName}`,
+    "-days",
+    String(days),
+    "-sha256",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-addext",
+    "subjectKeyIdentifier=hash",
   ]);
   return { dir, certFile, keyFile, certificatePem: readFileSync(join(dir, certFile), "utf8"), ...caSigner(dir, certFile, keyFile) };
 }
@@ -60,8 +76,23 @@ export function caSigner(dir: string, certFile: string, keyFile: string): Pick<E
           : "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
       );
       openssl(dir, [
-        "x509", "-req", "-in", `${base}.csr`, "-CA", certFile, "-CAkey", keyFile, "-set_serial", String(++serial),
-        "-days", String(options.days ?? 1825), "-sha256", "-extfile", `${base}.ext`, "-out", `${base}.pem`,
+        "x509",
+        "-req",
+        "-in",
+        `${base}.csr`,
+        "-CA",
+        certFile,
+        "-CAkey",
+        keyFile,
+        "-set_serial",
+        String(++serial),
+        "-days",
+        String(options.days ?? 1825),
+        "-sha256",
+        "-extfile",
+        `${base}.ext`,
+        "-out",
+        `${base}.pem`,
       ]);
       return readFileSync(join(dir, `${base}.pem`), "utf8");
     },
@@ -70,6 +101,20 @@ export function caSigner(dir: string, certFile: string, keyFile: string): Pick<E
 
 /** A CSR with a fresh EC key (kept in `dir`), as Vault's `intermediate/generate/internal` would give. */
 export function makeCsr(dir: string, name: string, commonName = "example.com Intermediate Authority"): string {
-  openssl(dir, ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${commonName}`]);
+  openssl(dir, [
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${commonName}`,
+  ]);
   return readFileSync(join(dir, `${name}.csr`), "utf8");
 }

@@ -117,7 +117,16 @@ describe("an intermediate signed by the user's own root CA, outside Vault", () =
       expect(new X509Certificate(rootPem).raw.equals(new X509Certificate(root.certificatePem).raw)).toBe(true);
       writeFileSync(join(dir, "untrusted.pem"), chain.join("\n") + "\n");
       writeFileSync(join(dir, "admin.pem"), out(BUNDLE_OUTPUTS.certificate));
-      const verdict = execFileSync("openssl", ["verify", "-CAfile", join(dir, root.certFile), "-untrusted", join(dir, "untrusted.pem"), "-purpose", "sslclient", join(dir, "admin.pem")]).toString();
+      const verdict = execFileSync("openssl", [
+        "verify",
+        "-CAfile",
+        join(dir, root.certFile),
+        "-untrusted",
+        join(dir, "untrusted.pem"),
+        "-purpose",
+        "sslclient",
+        join(dir, "admin.pem"),
+      ]).toString();
       expect(verdict.trim()).toBe(`${join(dir, "admin.pem")}: OK`);
       expect(new X509Certificate(out(BUNDLE_OUTPUTS.certificate)).subject).toBe("CN=crashplan-admin");
     });
@@ -166,7 +175,12 @@ describe("an intermediate signed by the user's own root CA, outside Vault", () =
       expect(await bundleMain(["--out", bundleDir], afterSigning, io)).toBe(0);
       const passphrase = readFileSync(join(bundleDir, "crashplan.p12.password"), "utf8").trim();
       expect(printed.includes(passphrase)).toBe(false);
-      const login = await server.call({ method: "PUT", path: "auth/cert/login", token: undefined, pfx: { pfx: readFileSync(join(bundleDir, "crashplan.p12")), passphrase } });
+      const login = await server.call({
+        method: "PUT",
+        path: "auth/cert/login",
+        token: undefined,
+        pfx: { pfx: readFileSync(join(bundleDir, "crashplan.p12")), passphrase },
+      });
       expect(login.status).toBe(200);
       expect(login.json.auth.token_policies).toEqual(["crashplanpolicy", "default"]);
     });

@@ -40,7 +40,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("IntermediateCa's signed certificate file is refused when it", () => {
   test("does not exist", () => {
     const path = join(dir, "missing.pem");
-    expect(build(path)).toThrow(new RegExp(`^${setting(path)} cannot be read \\(ENOENT\\); expected a PEM file with the signed intermediate certificate followed by your root CA's certificate \\(at stack/intermediateCa\\)$`));
+    expect(build(path)).toThrow(
+      new RegExp(
+        `^${setting(path)} cannot be read \\(ENOENT\\); expected a PEM file with the signed intermediate certificate followed by your root CA's certificate \\(at stack/intermediateCa\\)$`,
+      ),
+    );
   });
 
   test("is a directory", () => {
@@ -57,13 +61,17 @@ describe("IntermediateCa's signed certificate file is refused when it", () => {
   test("holds a private key, without showing it", () => {
     const key = readFileSync(join(dir, "int.key"), "utf8");
     const path = file("with-key.pem", intermediatePem + key + root.certificatePem);
-    expect(build(path)).toThrow(new RegExp(`^${setting(path)} holds a PRIVATE KEY block; expected certificates only \\(keep your root CA's key out of this file\\)`));
+    expect(build(path)).toThrow(
+      new RegExp(`^${setting(path)} holds a PRIVATE KEY block; expected certificates only \\(keep your root CA's key out of this file\\)`),
+    );
     expect(build(path)).not.toThrow(/MI[A-Za-z0-9+/]{20}/);
   });
 
   test("holds only the intermediate, without the root", () => {
     const path = file("alone.pem", intermediatePem);
-    expect(build(path)).toThrow(new RegExp(`^${setting(path)} holds 1 certificate; expected the signed intermediate certificate followed by your root CA's certificate`));
+    expect(build(path)).toThrow(
+      new RegExp(`^${setting(path)} holds 1 certificate; expected the signed intermediate certificate followed by your root CA's certificate`),
+    );
   });
 
   test("holds no PEM at all", () => {
@@ -79,20 +87,26 @@ describe("IntermediateCa's signed certificate file is refused when it", () => {
   test("holds a certificate that is not a CA (signed without CA:TRUE)", () => {
     const leaf = root.signIntermediate(makeCsr(dir, "leaf", "crashplan-admin"), { ca: false });
     const path = file("leaf.pem", leaf + root.certificatePem);
-    expect(build(path)).toThrow(new RegExp(`^${setting(path)} has certificate #1 \\(CN=crashplan-admin\\) without basic constraints CA:TRUE; expected CA certificates only`));
+    expect(build(path)).toThrow(
+      new RegExp(`^${setting(path)} has certificate #1 \\(CN=crashplan-admin\\) without basic constraints CA:TRUE; expected CA certificates only`),
+    );
   });
 
   test("is followed by a root that did not sign it", () => {
     const path = file("wrong-root.pem", intermediatePem + other.certificatePem);
     expect(build(path)).toThrow(
-      new RegExp(`^${setting(path)} has certificate #1 \\(CN=example\\.com Intermediate Authority\\) not signed by certificate #2; expected each certificate to be signed by the next, ending with the root`),
+      new RegExp(
+        `^${setting(path)} has certificate #1 \\(CN=example\\.com Intermediate Authority\\) not signed by certificate #2; expected each certificate to be signed by the next, ending with the root`,
+      ),
     );
   });
 
   test("ends below the root", () => {
     const belowMid = caSigner(dir, "mid.pem", "mid.key").signIntermediate(makeCsr(dir, "below"));
     const path = file("no-root.pem", belowMid + midPem);
-    expect(build(path)).toThrow(new RegExp(`^${setting(path)} ends with CN=Acme Issuing CA, which is not self-signed; expected the chain to end with your root CA's certificate`));
+    expect(build(path)).toThrow(
+      new RegExp(`^${setting(path)} ends with CN=Acme Issuing CA, which is not self-signed; expected the chain to end with your root CA's certificate`),
+    );
   });
 
   test("is given together with a root inside Vault", () => {
@@ -101,7 +115,11 @@ describe("IntermediateCa's signed certificate file is refused when it", () => {
       Testing.synthScope((scope) => {
         caChainInScope(scope, { intermediate: { signedCertificateFile: path } });
       });
-    expect(both).toThrow(new RegExp(`^${setting(path)} is set, but stack/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true so that your own root signs it`));
+    expect(both).toThrow(
+      new RegExp(
+        `^${setting(path)} is set, but stack/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true so that your own root signs it`,
+      ),
+    );
   });
 });
 

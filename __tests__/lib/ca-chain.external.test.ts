@@ -47,7 +47,11 @@ describe("IntermediateCa signed outside Vault, before the signature", () => {
       type: "internal",
       common_name: "example.com Intermediate Authority",
     });
-    for (const type of ["vault_pki_secret_backend_root_cert", "vault_pki_secret_backend_root_sign_intermediate", "vault_pki_secret_backend_intermediate_set_signed"]) {
+    for (const type of [
+      "vault_pki_secret_backend_root_cert",
+      "vault_pki_secret_backend_root_sign_intermediate",
+      "vault_pki_secret_backend_intermediate_set_signed",
+    ]) {
       expect(s.json.resource[type]).toBeUndefined();
     }
     expect(s.intermediate.signed).toBeUndefined();
@@ -56,7 +60,9 @@ describe("IntermediateCa signed outside Vault, before the signature", () => {
   });
 
   test("writes the CSR as the intermediate_csr output", () => {
-    expect(s.json.output[EXTERNAL_SIGNING_OUTPUTS.csr].value).toBe(ref("vault_pki_secret_backend_intermediate_cert_request", s.only("vault_pki_secret_backend_intermediate_cert_request"), "csr"));
+    expect(s.json.output[EXTERNAL_SIGNING_OUTPUTS.csr].value).toBe(
+      ref("vault_pki_secret_backend_intermediate_cert_request", s.only("vault_pki_secret_backend_intermediate_cert_request"), "csr"),
+    );
   });
 
   test("says what to do next in an output, naming the setting to set", () => {
@@ -73,7 +79,9 @@ describe("IntermediateCa signed outside Vault, before the signature", () => {
         const { pkiInt } = pkiMountsInScope(scope);
         new IssuingRole(scope, "role", { issuer: new IntermediateCa(scope, "intermediateCa", { mount: pkiInt }) });
       });
-    expect(build).toThrow(/^intermediateCa\.signedCertificateFile: \(unset\) is needed before anything can issue from stack\/intermediateCa; expected the intermediate signed by your root CA \(sign the intermediate_csr output\)/);
+    expect(build).toThrow(
+      /^intermediateCa\.signedCertificateFile: \(unset\) is needed before anything can issue from stack\/intermediateCa; expected the intermediate signed by your root CA \(sign the intermediate_csr output\)/,
+    );
   });
 
   test("preventDestroy guards the CSR's key", () => {
@@ -87,9 +95,12 @@ describe("IntermediateCa signed outside Vault, with the signed certificate file"
   beforeAll(() => (s = synthExternal({ signedCertificateFile: signedFile })));
 
   test("sets the file's intermediate and root as signed on pki_int, keeping the same CSR", () => {
-    const certificate = s.json.resource.vault_pki_secret_backend_intermediate_set_signed[s.only("vault_pki_secret_backend_intermediate_set_signed")].certificate as string;
+    const certificate = s.json.resource.vault_pki_secret_backend_intermediate_set_signed[s.only("vault_pki_secret_backend_intermediate_set_signed")]
+      .certificate as string;
     expect(certificate).toBe(pki.intermediatePem.trim() + "\n" + pki.rootPem.trim() + "\n");
-    expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, { backend: ref("vault_mount", s.idOf("vault_mount", { path: "pki_int" }), "path") });
+    expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, {
+      backend: ref("vault_mount", s.idOf("vault_mount", { path: "pki_int" }), "path"),
+    });
     expect(s.json.output[EXTERNAL_SIGNING_OUTPUTS.csr]).toBeDefined();
     expect(s.json.output[EXTERNAL_SIGNING_OUTPUTS.nextStep]).toBeUndefined();
   });
@@ -112,7 +123,9 @@ describe("IntermediateCa signed outside Vault, with the signed certificate file"
       });
     const synth = build("720h");
     expect(synth).toHaveResourceWithProperties(PkiSecretBackendRole, {
-      depends_on: ["vault_pki_secret_backend_intermediate_set_signed." + resourceIds(JSON.parse(synth)).only("vault_pki_secret_backend_intermediate_set_signed")],
+      depends_on: [
+        "vault_pki_secret_backend_intermediate_set_signed." + resourceIds(JSON.parse(synth)).only("vault_pki_secret_backend_intermediate_set_signed"),
+      ],
     });
     expect(() => build("721h")).toThrow(
       /^adminCert\.ttl: "721h" is longer than the intermediate in intermediateCa\.signedCertificateFile \(720h\); expected at most 720h \(at stack\/adminCert\)$/,

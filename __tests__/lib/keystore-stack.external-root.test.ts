@@ -43,7 +43,11 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
   beforeAll(() => (s = synthStack({})));
 
   test("makes no pki mount and no root, and pki_int with its CSR, both protected", () => {
-    expect(Object.values(s.json.resource.vault_mount).map((m) => (m as { path: string }).path).sort()).toEqual(["pki_int", "secret"]);
+    expect(
+      Object.values(s.json.resource.vault_mount)
+        .map((m) => (m as { path: string }).path)
+        .sort(),
+    ).toEqual(["pki_int", "secret"]);
     expect(s.json.resource.vault_pki_secret_backend_root_cert).toBeUndefined();
     expect(s.json.resource.vault_pki_secret_backend_root_sign_intermediate).toBeUndefined();
     expect(s.synth).toHaveResourceWithProperties(Mount, { path: "pki_int", max_lease_ttl_seconds: 43800 * 3600, lifecycle: { prevent_destroy: true } });
@@ -55,7 +59,13 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
   });
 
   test("stops at the CSR: no set-signed, role, certificate, cert role or bundle outputs", () => {
-    for (const type of ["vault_pki_secret_backend_intermediate_set_signed", "vault_pki_secret_backend_role", "vault_pki_secret_backend_cert", "vault_cert_auth_backend_role", "random_password"]) {
+    for (const type of [
+      "vault_pki_secret_backend_intermediate_set_signed",
+      "vault_pki_secret_backend_role",
+      "vault_pki_secret_backend_cert",
+      "vault_cert_auth_backend_role",
+      "random_password",
+    ]) {
       expect(s.json.resource[type]).toBeUndefined();
     }
     expect(Object.keys(s.json.output).sort()).toEqual([EXTERNAL_SIGNING_OUTPUTS.csr, EXTERNAL_SIGNING_OUTPUTS.nextStep]);
@@ -71,7 +81,9 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
   test("rootCa.preventDestroy=false leaves pki_int and the CSR destroyable", () => {
     const released = synthStack({ C42_ROOT_CA_PREVENT_DESTROY: "false" });
     expect(released.json.resource.vault_mount[released.idOf("vault_mount", { path: "pki_int" })]).not.toHaveProperty("lifecycle");
-    expect(released.json.resource.vault_pki_secret_backend_intermediate_cert_request[released.only("vault_pki_secret_backend_intermediate_cert_request")]).not.toHaveProperty("lifecycle");
+    expect(
+      released.json.resource.vault_pki_secret_backend_intermediate_cert_request[released.only("vault_pki_secret_backend_intermediate_cert_request")],
+    ).not.toHaveProperty("lifecycle");
   });
 });
 
@@ -91,7 +103,10 @@ describe("KeystoreStack with rootCa.external and the signed certificate file", (
 
   test("sets the file's chain as signed on pki_int, then builds cpRole, the admin certificate and crashplanUser as before", () => {
     const pkiInt = ref("vault_mount", s.idOf("vault_mount", { path: "pki_int" }), "path");
-    expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, { backend: pkiInt, certificate: expect.stringMatching(/^-----BEGIN CERTIFICATE-----[\s\S]+-----BEGIN CERTIFICATE-----/) });
+    expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, {
+      backend: pkiInt,
+      certificate: expect.stringMatching(/^-----BEGIN CERTIFICATE-----[\s\S]+-----BEGIN CERTIFICATE-----/),
+    });
     expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendRole, {
       backend: pkiInt,
       name: "cpRole",
