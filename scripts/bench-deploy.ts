@@ -4,7 +4,7 @@
 // when a deploy or the manual recipe did not produce a working keystore.
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -151,8 +151,8 @@ async function measureDeploys(server: BenchServer): Promise<{ cold: DeployTiming
  * and every file holding a key stays in a 0700 directory removed afterwards.
  */
 async function measureManual(server: BenchServer): Promise<{ manualMs: number; manualInvocations: number; manualLoginOk: boolean }> {
+  // mkdtemp makes it 0700.
   const work = mkdtempSync(join(tmpdir(), "c42-bench-manual-"));
-  chmodSync(work, 0o700);
   const file = (name: string) => join(work, name);
   const cliEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

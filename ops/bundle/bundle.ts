@@ -1,8 +1,9 @@
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
-import { lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
-import { fileSystemError, isFileSystemError } from "../common/private-files";
+import { errorMessage } from "../common/errors";
+import { ensureDir, fileSystemError, isFileSystemError } from "../common/private-files";
 import { colonHex } from "../common/serial";
 import { BundleError } from "./bundle-error";
 import { buildPkcs12 } from "./pkcs12";
@@ -103,9 +104,9 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
   }
 
   try {
-    await mkdir(outDir, { recursive: true, mode: 0o700 });
+    ensureDir(outDir, "bundle --out");
   } catch (err) {
-    throw asBundleError(err, "create the directory");
+    throw new BundleError("file-system", `${errorMessage(err)}; choose another directory with --out DIR. No bundle was written.`);
   }
   // Temporary names in the same directory, so the renames are atomic and a
   // reader never sees a half-written file; "wx" + 0600 means a temporary file

@@ -25,7 +25,7 @@ export function ensureDir(dir: string, what: string): boolean {
   try {
     first = mkdirSync(target, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new Error(fileSystemError(e, target, `create the directory (${what})`));
+    throw new Error(`${what}: ${fileSystemError(e, target, "create the directory")}`);
   }
   // mkdir's mode passes through the umask; these directories are ours, so fix them whatever it was.
   if (first !== undefined) {
