@@ -12,6 +12,8 @@ export const LAYOUT = {
   env: "vault.env",
   tls: "tls",
   data: "data",
+  /** Written with `*`: nothing in a server directory ever shows in `git status`. */
+  gitignore: ".gitignore",
 } as const;
 
 export const TLS = {
@@ -27,17 +29,22 @@ export const TLS = {
 export interface ServerMeta {
   readonly apiPort: number;
   readonly clusterPort: number;
+  /**
+   * Whether the first start created the directory. Purge removes a directory
+   * it created; in one it was given, it removes only the server's files.
+   * Absent in directories set up before this was recorded: treated as created.
+   */
+  readonly createdDir?: boolean;
 }
-
 
 export const LOG_TAIL_LINES = 25;
 
+/** The directory's server.json. */
 export function readMeta(dir: string): ServerMeta {
   const file = join(dir, LAYOUT.meta);
   if (!existsSync(file)) throw new Error(`${dir} holds a partial setup (${LAYOUT.meta} is missing); remove it with --purge and start again`);
   return JSON.parse(readFileSync(file, "utf8")) as ServerMeta;
 }
-
 
 /** The last lines of server.log, which holds no secrets, for error messages. */
 export function logTail(dir: string): string {
@@ -46,7 +53,6 @@ export function logTail(dir: string): string {
   const lines = readFileSync(file, "utf8").trimEnd().split("\n").slice(-LOG_TAIL_LINES);
   return `\n--- last lines of ${file} ---\n${lines.join("\n")}`;
 }
-
 
 /** Refuses to purge a directory that holds anything this module did not put there. */
 export function assertServerDir(dir: string): void {

@@ -79,10 +79,10 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   const log = options.log ?? (() => undefined);
   const dir = resolve(options.dir);
   const started = Date.now();
-  ensureServerDir(dir);
+  const createdDir = ensureServerDir(dir);
 
   if (!existsSync(join(dir, LAYOUT.config))) {
-    await setUp(dir, log);
+    await setUp(dir, createdDir, log);
   }
   const meta = readMeta(dir);
   const addr = `https://127.0.0.1:${meta.apiPort}`;
@@ -137,7 +137,8 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
 
 /**
  * Stops the server started from `dir`: SIGTERM, then SIGKILL if it does not
- * exit in time. With `purge`, removes the directory and everything in it.
+ * exit in time. With `purge`, removes the server's files, and the directory
+ * itself when the server's first start created it.
  * Does nothing when no server is running.
  */
 export async function stopServer(dir: string, options: { purge?: boolean } = {}): Promise<void> {
@@ -154,7 +155,14 @@ export async function stopServer(dir: string, options: { purge?: boolean } = {})
     }
   }
   rmSync(join(dir, LAYOUT.pid), { force: true });
-  if (options.purge) rmSync(dir, { recursive: true, force: true });
+  if (options.purge && existsSync(dir)) {
+    const meta = existsSync(join(dir, LAYOUT.meta)) ? readMeta(dir) : undefined;
+    if (meta?.createdDir === false) {
+      for (const name of Object.values(LAYOUT)) rmSync(join(dir, name), { recursive: true, force: true });
+    } else {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Reports whether the server in `dir` runs and what its health says; reads no secret. */
@@ -188,7 +196,7 @@ export function readServerEnv(dir: string): Record<string, string> {
 }
 
 /** First start in `dir`: TLS material, raft directory, ports and config. */
-async function setUp(dir: string, log: (line: string) => void): Promise<void> {
+async function setUp(dir: string, createdDir: boolean, log: (line: string) => void): Promise<void> {
   const known = new Set<string>(Object.values(LAYOUT));
   const leftovers = readdirSync(dir).filter((name) => name !== LAYOUT.log);
   const dataDir = join(dir, LAYOUT.data);
@@ -203,8 +211,9 @@ async function setUp(dir: string, log: (line: string) => void): Promise<void> {
   ensureDir(join(dir, LAYOUT.data), "server data directory");
   const [apiPort, clusterPort] = await freePorts(2);
   writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort), { mode: 0o600, flag: "wx" });
+  writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao server's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
   // Written last: its presence marks a complete setup.
-  writeFileSync(join(dir, LAYOUT.meta), JSON.stringify({ apiPort, clusterPort } satisfies ServerMeta) + "\n", { mode: 0o600, flag: "wx" });
+  writeFileSync(join(dir, LAYOUT.meta), JSON.stringify({ apiPort, clusterPort, createdDir } satisfies ServerMeta) + "\n", { mode: 0o600, flag: "wx" });
 }
 
 function serverConfig(dir: string, apiPort: number, clusterPort: number): string {
@@ -241,12 +250,13 @@ ui            = false
  * (a shared parent keeps its mode; the secrets inside are 0600 files and
  * 0700 subdirectories this module creates).
  */
-function ensureServerDir(dir: string): void {
-  ensureDir(dir, "server directory (--dir)");
+function ensureServerDir(dir: string): boolean {
+  const created = ensureDir(dir, "server directory (--dir)");
   const st = statSync(dir);
   if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
     throw new Error(`${dir} belongs to another user (uid ${st.uid}); give a directory of your own`);
   }
+  return created;
 }
 
 /** Polls `probe` until it returns a value; probe errors count as "not yet". */
