@@ -121,7 +121,7 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     await rename(p12Temp, p12Path);
   } catch (err) {
     await Promise.all([rm(p12Temp, { force: true }), rm(passwordTemp, { force: true })]);
-    throw asBundleError(err, "write");
+    throw asBundleError(err, p12Path);
   }
   return { p12Path, passwordPath, bytes: p12.length, serial: colonHex(inputs.certificate.serialNumber), notAfter };
 }
@@ -215,13 +215,14 @@ async function exists(path: string): Promise<boolean> {
     await lstat(path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    // ENOTDIR: a file stands where a directory of the path should; creating the directory reports it.
+    if (["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) return false;
     throw err;
   }
 }
 
 /** A file-system error as a BundleError naming the file and what to do; other errors unchanged. */
-function asBundleError(err: unknown, action: string): unknown {
+function asBundleError(err: unknown, file: string): unknown {
   if (!isFileSystemError(err)) return err;
-  return new BundleError("file-system", `${fileSystemError(err, err.path, action)}; choose another directory with --out DIR. No bundle was written.`);
+  return new BundleError("file-system", `${fileSystemError(err, file, "write")}; choose another directory with --out DIR. No bundle was written.`);
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import fsPromises = require("node:fs/promises");
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -152,6 +153,38 @@ describe("existing files", () => {
 
   it("are not overwritten without force: crashplan.p12", () => refusedOver(P12_FILE));
   it("are not overwritten without force: the password file", () => refusedOver(PASSWORD_FILE));
+});
+
+describe("file-system errors name the file and what to do, and leave nothing behind", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("a file where the output directory should be", async () => {
+    const blocker = join(freshOutDir(), "..", `blocker-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(blocker, "");
+    const outDir = join(blocker, "bundle");
+    const error = await writeBundle({ outputs, outDir }).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(BundleError);
+    expect((error as BundleError).code).toBe("file-system");
+    expect((error as Error).message).toBe(
+      `bundle --out: cannot create the directory ${outDir}: a part of the path is a file, not a directory; fix the path (ENOTDIR); choose another directory with --out DIR. No bundle was written.`,
+    );
+  });
+
+  it("a read-only file system (EROFS) while writing", async () => {
+    const outDir = freshOutDir();
+    const realWriteFile = fsPromises.writeFile;
+    // Only the bundle's own files fail; openssl's scratch file elsewhere is written as usual.
+    jest.spyOn(fsPromises, "writeFile").mockImplementation((file, ...rest) =>
+      String(file).startsWith(outDir)
+        ? Promise.reject(Object.assign(new Error(`EROFS: read-only file system, open '${String(file)}'`), { code: "EROFS", syscall: "open", path: String(file) }))
+        : realWriteFile(file, ...rest),
+    );
+    let stderr = "";
+    const code = await bundleMain(["--out", outDir], outputs, { stdout: () => undefined, stderr: (text) => void (stderr += text) });
+    expect(code).toBe(1);
+    expect(stderr).toBe(`bundle: cannot write ${join(outDir, P12_FILE)}: the file system is read-only; choose a writable location (EROFS); choose another directory with --out DIR. No bundle was written.\n`);
+    expect(readdirSync(outDir)).toEqual([]);
+  });
 });
 
 describe("bundleMain", () => {
