@@ -1,5 +1,6 @@
 import { Construct, IConstruct } from "constructs";
 import { ITerraformDependable, TerraformOutput } from "cdktf";
+import { DataVaultPkiSecretBackendIssuers } from "@cdktf/provider-vault/lib/data-vault-pki-secret-backend-issuers";
 import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-cert-request";
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRootCert } from "@cdktf/provider-vault/lib/pki-secret-backend-root-cert";
@@ -222,6 +223,7 @@ export class IntermediateCa extends Construct implements IIssuer {
   public readonly request: PkiSecretBackendIntermediateCertRequest;
   /** The signed certificate, once set on the mount: issuing depends on this. `undefined` until signed outside Vault. */
   public readonly signed?: PkiSecretBackendIntermediateSetSigned;
+  private readonly readiness?: ITerraformDependable;
 
   public constructor(scope: Construct, id: string, props: IntermediateCaProps) {
     super(scope, id);
@@ -290,7 +292,32 @@ export class IntermediateCa extends Construct implements IIssuer {
         backend: props.mount.path,
         certificate: this.certificatePem,
       });
+      this.readiness = props.root ? this.signed : this.checkSignedForOwnKey(props.mount, fileSetting);
     }
+  }
+
+  /**
+   * Vault accepts a certificate signed for another key as an issuer without a
+   * key, and only the first issue fails, with "no default issuer". So, once it
+   * is set, check that some issuer it imported holds a key of this mount, and
+   * stop the deploy there, naming the setting, before a role or certificate is built.
+   */
+  private checkSignedForOwnKey(mount: IPkiMount, fileSetting: string): ITerraformDependable {
+    const signed = this.signed!;
+    return new DataVaultPkiSecretBackendIssuers(this, "signedCheck", {
+      backend: mount.path,
+      dependsOn: [signed],
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${anytrue([for id in ${signed.fqn}.imported_issuers : try(jsondecode(self.key_info_json)[id].key_id, "") != ""]) || length(${signed.fqn}.imported_issuers) == 0}`,
+            errorMessage:
+              `${fileSetting}: the intermediate certificate was not signed for the key of this deployment's CSR; ` +
+              `expected the CSR in the ${EXTERNAL_SIGNING_OUTPUTS.csr} output signed by your root CA (not an older or another CSR), then deploy again.`,
+          },
+        ],
+      },
+    });
   }
 
   /**
@@ -298,7 +325,7 @@ export class IntermediateCa extends Construct implements IIssuer {
    * waits for its outside signature, so nothing is built to issue from it.
    */
   public get ready(): ITerraformDependable {
-    if (!this.signed) {
+    if (!this.readiness) {
       throw new KeystoreValidationError(
         settingName(this, "signedCertificateFile"),
         undefined,
@@ -306,7 +333,7 @@ export class IntermediateCa extends Construct implements IIssuer {
         this.node.path,
       );
     }
-    return this.signed;
+    return this.readiness;
   }
 }
 

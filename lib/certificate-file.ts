@@ -27,8 +27,9 @@ export interface SignedCaChain {
  * only (a private key is refused without being echoed), each is a CA
  * (basic constraints CA:TRUE), each is signed by the next, the last signs
  * itself, and the first has not expired. Whether the first certificate's key
- * is the one Vault holds for the CSR is checked by Vault when it is set as
- * signed. Relative paths are resolved against the working directory.
+ * is the one Vault holds for the CSR can only be seen in Vault; the
+ * IntermediateCa checks it right after the certificate is set. Relative paths
+ * are resolved against the working directory.
  */
 export function readSignedCaChainFile(setting: string, file: string, constructPath?: string): SignedCaChain {
   const fail = (expected: string): never => {

@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS, EXTERNAL_SIGNING_OUTPUTS } from "../../lib";
 import { bundleMain } from "../../ops/commands/bundle";
-import { ExternalRootCa, makeExternalRoot, privateTempDir } from "../helpers/external-root";
+import { ExternalRootCa, makeCsr, makeExternalRoot, privateTempDir } from "../helpers/external-root";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 // rootCa.external end to end: a root CA made by OpenSSL here stands for the
@@ -67,6 +67,37 @@ describe("an intermediate signed by the user's own root CA, outside Vault", () =
       // The key is in pki_int, but no issuer until the signed certificate is set.
       expect((await server.call({ method: "LIST", path: "pki_int/issuers" })).status).toBe(404);
       expect((await server.call({ method: "LIST", path: "pki_int/keys" })).json.data.keys).toHaveLength(1);
+    });
+  });
+
+  describe("a certificate signed for another key", () => {
+    let refused: string;
+
+    beforeAll(async () => {
+      const wrongFile = join(dir, "other-key-chain.pem");
+      writeFileSync(wrongFile, root.signIntermediate(makeCsr(dir, "other-key"), { name: "other-key" }) + root.certificatePem);
+      const wrong = testDeployment(server, {
+        C42_ROOT_CA_EXTERNAL: "true",
+        C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: wrongFile,
+        C42_STATE_DIR: first.deployment.config.stateDir,
+      });
+      try {
+        refused = await wrong.deployment.apply().then(
+          () => "applied",
+          (e: Error) => e.message,
+        );
+      } finally {
+        wrong.cleanup();
+      }
+    });
+
+    test("stops the deploy with a message naming the setting, before any role or certificate", async () => {
+      // The engine wraps the message; compare it with its spacing flattened.
+      expect(refused.replace(/\s+/g, " ")).toContain(
+        "intermediateCa.signedCertificateFile: the intermediate certificate was not signed for the key of this deployment's CSR; expected the CSR in the intermediate_csr output",
+      );
+      expect((await server.call({ path: "pki_int/roles/cpRole" })).status).toBe(404);
+      expect((await server.call({ path: "auth/cert/certs/crashplanUser" })).status).toBe(404);
     });
   });
 

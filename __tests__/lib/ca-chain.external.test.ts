@@ -114,7 +114,22 @@ describe("IntermediateCa signed outside Vault, with the signed certificate file"
     expect(s.intermediate.ttlSeconds).toBe(30 * 86400);
   });
 
-  test("a role waits for the signed certificate, and the admin certificate must fit inside its validity", () => {
+  test("checks, once set, that the certificate was signed for this mount's key, and stops the deploy otherwise", () => {
+    const signed = "vault_pki_secret_backend_intermediate_set_signed." + s.only("vault_pki_secret_backend_intermediate_set_signed");
+    const checks = Object.values(s.json.data.vault_pki_secret_backend_issuers) as Record<string, unknown>[];
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ backend: ref("vault_mount", s.idOf("vault_mount", { path: "pki_int" }), "path"), depends_on: [signed] });
+    const [post] = (checks[0].lifecycle as { postcondition: { condition: string; error_message: string }[] }).postcondition;
+    expect(post.condition).toBe(
+      `\${anytrue([for id in ${signed}.imported_issuers : try(jsondecode(self.key_info_json)[id].key_id, "") != ""]) || length(${signed}.imported_issuers) == 0}`,
+    );
+    expect(post.error_message).toMatch(
+      /^intermediateCa\.signedCertificateFile: the intermediate certificate was not signed for the key of this deployment's CSR; expected the CSR in the intermediate_csr output/,
+    );
+    expect(post.error_message).not.toContain("${");
+  });
+
+  test("a role waits for that check, and the admin certificate must fit inside its validity", () => {
     const build = (ttl: string) =>
       Testing.synthScope((scope) => {
         const { pkiInt } = pkiMountsInScope(scope);
@@ -123,9 +138,7 @@ describe("IntermediateCa signed outside Vault, with the signed certificate file"
       });
     const synth = build("720h");
     expect(synth).toHaveResourceWithProperties(PkiSecretBackendRole, {
-      depends_on: [
-        "vault_pki_secret_backend_intermediate_set_signed." + resourceIds(JSON.parse(synth)).only("vault_pki_secret_backend_intermediate_set_signed"),
-      ],
+      depends_on: ["data.vault_pki_secret_backend_issuers." + Object.keys(JSON.parse(synth).data.vault_pki_secret_backend_issuers)[0]],
     });
     expect(() => build("721h")).toThrow(
       /^adminCert\.ttl: "721h" is longer than the intermediate in intermediateCa\.signedCertificateFile \(720h\); expected at most 720h \(at stack\/adminCert\)$/,

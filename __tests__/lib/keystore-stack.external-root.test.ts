@@ -111,7 +111,7 @@ describe("KeystoreStack with rootCa.external and the signed certificate file", (
       backend: pkiInt,
       name: "cpRole",
       client_flag: true,
-      depends_on: ["vault_pki_secret_backend_intermediate_set_signed." + s.only("vault_pki_secret_backend_intermediate_set_signed")],
+      depends_on: ["data.vault_pki_secret_backend_issuers." + Object.keys(s.json.data.vault_pki_secret_backend_issuers)[0]],
     });
     expect(s.synth).toHaveResourceWithProperties(CertAuthBackendRole, {
       name: "crashplanUser",
