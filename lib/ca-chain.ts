@@ -292,7 +292,7 @@ export class IntermediateCa extends Construct implements IIssuer {
         backend: props.mount.path,
         certificate: this.certificatePem,
       });
-      this.readiness = props.root ? this.signed : this.checkSignedForOwnKey(props.mount, fileSetting);
+      this.readiness = props.root ? this.signed : this.checkSignedForOwnKey(this.signed, props.mount, fileSetting);
     }
   }
 
@@ -302,8 +302,9 @@ export class IntermediateCa extends Construct implements IIssuer {
    * is set, check that some issuer it imported holds a key of this mount, and
    * stop the deploy there, naming the setting, before a role or certificate is built.
    */
-  private checkSignedForOwnKey(mount: IPkiMount, fileSetting: string): ITerraformDependable {
-    const signed = this.signed!;
+  private checkSignedForOwnKey(signed: PkiSecretBackendIntermediateSetSigned, mount: IPkiMount, fileSetting: string): ITerraformDependable {
+    // Nothing imported means every certificate was in the mount already (set
+    // again after a lost state): there is nothing new to judge.
     return new DataVaultPkiSecretBackendIssuers(this, "signedCheck", {
       backend: mount.path,
       dependsOn: [signed],
@@ -321,8 +322,9 @@ export class IntermediateCa extends Construct implements IIssuer {
   }
 
   /**
-   * The signed certificate set on the mount. Throws while the intermediate
-   * waits for its outside signature, so nothing is built to issue from it.
+   * What issuing waits for: the signed certificate set on the mount, or, signed
+   * outside Vault, the check that it holds the mount's key. Throws while the
+   * intermediate waits for its outside signature, so nothing is built to issue from it.
    */
   public get ready(): ITerraformDependable {
     if (!this.readiness) {
