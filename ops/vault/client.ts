@@ -22,6 +22,8 @@ export interface VaultCall {
   readonly clientCert?: { readonly cert: string; readonly key: string };
   /** PKCS#12 client identity, as Code42 presents it. */
   readonly pfx?: { readonly pfx: Buffer; readonly passphrase: string };
+  /** Ends the call when aborted (the call then rejects). @default - only the 30 s idle timeout */
+  readonly signal?: AbortSignal;
 }
 
 /** An answer from the Vault HTTP API; read its body through a reader in `readers.ts`. */
@@ -106,6 +108,7 @@ export function vaultCall(endpoint: VaultEndpoint, call: VaultCall): Promise<Vau
         // A fresh connection each time: a pooled one would reuse another call's client certificate.
         agent: false,
         timeout: 30000,
+        signal: call.signal,
       },
       (res) => {
         const chunks: Buffer[] = [];

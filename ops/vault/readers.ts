@@ -90,8 +90,33 @@ export function readSealStatus(answer: VaultAnswer): SealStatus {
 }
 
 /** `sys/leader`. */
-export function readLeader(answer: VaultAnswer): { readonly isSelf: boolean } {
-  return { isSelf: body(answer, "sys/leader").is_self === true };
+export interface Leader {
+  /** This node is the active node. */
+  readonly isSelf: boolean;
+  /** The active node's API address; empty while there is none. */
+  readonly leaderAddress: string;
+}
+
+export function readLeader(answer: VaultAnswer): Leader {
+  const b = body(answer, "sys/leader");
+  return { isSelf: b.is_self === true, leaderAddress: isString(b.leader_address) ? b.leader_address : "" };
+}
+
+/** One enabled audit device of `sys/audit`. */
+export interface AuditDevice {
+  /** Its path, e.g. "file/". */
+  readonly path: string;
+  /** e.g. "file", "syslog", "socket". */
+  readonly type: string;
+}
+
+/** `sys/audit`: the enabled audit devices (Vault lists them under `data`, older servers at the top level). */
+export function readAuditDevices(answer: VaultAnswer): AuditDevice[] {
+  const b = body(answer, "sys/audit");
+  const devices = isRecord(b.data) ? b.data : b;
+  return Object.entries(devices)
+    .filter(([, d]) => isRecord(d) && isString(d.type))
+    .map(([path, d]) => ({ path, type: field(d as Json, "type", "sys/audit", isString, "a string") }));
 }
 
 /** `sys/auth/<path>/tune` and `sys/mounts/<path>/tune`, in seconds. */
