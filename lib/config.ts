@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { Token } from "cdktf";
+import { parseDuration } from "./duration";
 import { KeystoreValidationError } from "./errors";
 import { KeystoreSettings, SETTINGS, SettingSpec, nestValues } from "./settings";
 import { broadPolicyPathReach, checkBaseUrl, checkLength } from "./validation";
@@ -259,8 +260,9 @@ function checkStateEncryption(config: KeystoreConfig, env: NodeJS.ProcessEnv): v
 }
 
 /**
- * Rules that span settings: secret mounts do not overlap, and broad policy
- * paths are acknowledged. Each setting's own rule ran in {@link checkRaw}.
+ * Rules that span settings: secret mounts do not overlap, the health probe's
+ * critical window lies inside its warning window, and broad policy paths are
+ * acknowledged. Each setting's own rule ran in {@link checkRaw}.
  */
 function checkConfig(config: KeystoreConfig): void {
   const mounts: [string, string][] = [
@@ -276,6 +278,13 @@ function checkConfig(config: KeystoreConfig): void {
         throw new KeystoreValidationError(kb, b, `collides with ${ka} ("${a}"); expected secret mounts that neither equal nor nest inside each other`);
       }
     }
+  }
+  if (parseDuration("health.certCritBefore", config.health.certCritBefore) >= parseDuration("health.certWarnBefore", config.health.certWarnBefore)) {
+    throw new KeystoreValidationError(
+      "health.certCritBefore",
+      config.health.certCritBefore,
+      `is not shorter than health.certWarnBefore ("${config.health.certWarnBefore}"); expected the critical window inside the warning window`,
+    );
   }
   if (!config.policy.allowBroadPaths) {
     config.policy.extraPaths.forEach((p, i) => {

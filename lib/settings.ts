@@ -55,6 +55,16 @@ const duration = (def: string, doc: string) =>
     },
     32,
   );
+const boundedDuration = (def: string, maxSeconds: number, doc: string) =>
+  text(
+    def,
+    doc,
+    (key, v) => {
+      if (parseDuration(key, v) > maxSeconds) throw new KeystoreValidationError(key, v, `is too long; expected at most ${maxSeconds}s`);
+      return v;
+    },
+    32,
+  );
 const secretsMount = (def: string, doc: string) => text(def, doc, (key, v) => checkUnreservedMount(key, v, RESERVED_SECRET_MOUNTS));
 const name = (def: string, doc: string) => text(def, doc, (key, v) => checkName(key, v));
 const commonName = (def: string, doc: string) => text(def, doc, (key, v) => checkCommonName(key, v));
@@ -140,7 +150,13 @@ export const SCHEMA = {
     name: name("crashplanUser", "Name (and display name) of the cert auth role"),
     tokenTtl: duration("60s", "TTL of tokens from a certificate login"),
   },
-  stateDir: text(".local/state", "Directory of the local Terraform state (relative to the project)"),
+  health: {
+    certWarnBefore: duration("30d", "`health` warns when the Vault server's or the admin certificate expires within this"),
+    certCritBefore: duration("7d", "`health` is critical when a certificate expires within this (shorter than `health.certWarnBefore`)"),
+    checkTimeout: boundedDuration("10s", 300, "Longest one `health` check may take (at most 5m); a server that has not answered by then is critical"),
+    driftTimeout: boundedDuration("10m", 3600, "Longest `health --drift` lets the drift check run (at most 1h); it is stopped then and reported UNKNOWN"),
+  },
+  stateDir: path(".local/state", "Directory of the local Terraform state (relative to the project directory)"),
   stateEncryption: {
     migrateFromPlain: flag(
       false,
