@@ -79,8 +79,10 @@ export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
     else value = typeof s.setting.defaultValue === "function" ? s.setting.defaultValue(env) : s.setting.defaultValue;
     values.set(s.key, checkRaw(s, value));
   }
-  const stateDir = values.get("stateDir") as string;
-  values.set("stateDir", isAbsolute(stateDir) ? stateDir : resolve(cwd, stateDir));
+  for (const s of SETTINGS) {
+    const value = values.get(s.key);
+    if (s.setting.isPath && typeof value === "string" && value !== "" && !isAbsolute(value)) values.set(s.key, resolve(cwd, value));
+  }
   const settings = nestValues(values);
   const config: KeystoreConfig = {
     ...settings,

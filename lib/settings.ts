@@ -39,12 +39,15 @@ export class Setting<K extends SettingKind = SettingKind> {
     public readonly check: (key: string, value: ValueOfKind<K>) => ValueOfKind<K> = (_k, v) => v,
     /** The longest raw value accepted (a string, or each list entry). */
     public readonly maxLength: number = 1024,
+    /** A file-system path: a relative value is resolved against the project directory. */
+    public readonly isPath: boolean = false,
   ) {}
 }
 
 const text = (def: string | ((env: NodeJS.ProcessEnv) => string), doc: string, check?: (key: string, v: string) => string, maxLength?: number) =>
   new Setting("string", def, doc, check, maxLength);
 const flag = (def: boolean, doc: string) => new Setting("boolean", def, doc);
+const path = (def: string, doc: string, maxLength = 4096) => new Setting("string", def, doc, undefined, maxLength, true);
 const duration = (def: string, doc: string) =>
   text(
     def,
@@ -119,11 +122,9 @@ export const SCHEMA = {
   intermediateCa: {
     commonName: commonName("example.com Intermediate Authority", "Common name of the intermediate CA"),
     ttl: duration("43800h", "Validity of the intermediate CA (at most `rootCa.ttl` and `pki_int.maxLeaseTtl`)"),
-    signedCertificateFile: text(
+    signedCertificateFile: path(
       "",
-      "With `rootCa.external`: PEM file (relative to the working directory) holding the intermediate signed by your root CA, then your root's certificate",
-      undefined,
-      4096,
+      "With `rootCa.external`: PEM file (relative to the project directory) holding the intermediate signed by your root CA, then your root's certificate",
     ),
   },
   role: { name: name("cpRole", "Name of the PKI role on `pki_int`") },

@@ -224,3 +224,15 @@ describe("config file", () => {
     expect(loadConfig({ env: { VAULT_ADDR }, file, cwd }).stateDir).toBe(join(cwd, "state/here"));
   });
 });
+
+describe("path settings", () => {
+  test("a relative intermediateCa.signedCertificateFile is resolved against the project directory, like stateDir", () => {
+    const config = loadConfig({ env: { VAULT_ADDR, C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: "ca/intermediate.pem" }, cwd });
+    expect(config.intermediateCa.signedCertificateFile).toBe(join(cwd, "ca/intermediate.pem"));
+  });
+
+  test("an absolute one is kept, an empty one stays empty", () => {
+    expect(loadConfig({ env: { VAULT_ADDR, C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: "/etc/ca.pem" }, cwd }).intermediateCa.signedCertificateFile).toBe("/etc/ca.pem");
+    expect(loadConfig({ env: { VAULT_ADDR }, cwd }).intermediateCa.signedCertificateFile).toBe("");
+  });
+});
