@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SETTINGS } from "../../lib/settings";
 
 /** What this project reads of a synthesized `cdk.tf.json`. */
 interface Synthesized {
@@ -32,4 +33,22 @@ export function synthesizedAddress(stackDir: string, type: string, path: string)
   const names = Object.entries(synthesized.json.resource?.[type] ?? {}).filter(([, r]) => r.path === path).map(([name]) => name);
   if (names.length !== 1) throw new Error(`expected one ${type} with path "${path}" in ${synthesized.file}, found ${names.length}`);
   return `${type}.${names[0]}`;
+}
+
+/**
+ * For an engine error: the resources it names, each with its construct path
+ * and the settings behind that construct (`certRole.tokenTtl`,
+ * `C42_CERT_ROLE_TOKEN_TTL`, …), one line each; empty when it names none.
+ */
+export function settingsBehind(stackDir: string, engineMessage: string): string {
+  const paths = constructPaths(stackDir);
+  const addresses = [...new Set(engineMessage.match(/\b[a-z][a-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*_[0-9A-F]{8}\b/g) ?? [])].filter((a) => paths.has(a));
+  return addresses
+    .map((address) => {
+      const path = paths.get(address) as string;
+      const group = path.split("/")[1];
+      const settings = SETTINGS.filter((s) => s.key.startsWith(`${group}.`)).map((s) => `${s.key} (${s.env})`);
+      return settings.length > 0 ? `${address} is ${path}, made from the settings ${settings.join(", ")}` : `${address} is ${path}`;
+    })
+    .join("\n");
 }

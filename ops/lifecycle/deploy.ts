@@ -2,6 +2,7 @@ import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { errorMessage } from "../common/errors";
 import { Deployment, TofuResult } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
+import { settingsBehind } from "../engine/synthesized";
 
 /** What a deploy did. */
 export interface DeployResult {
@@ -15,7 +16,8 @@ export interface DeployResult {
  * Synthesizes, inits, repairs what the provider cannot see (the blind spots),
  * then applies. When the apply fails, the state is refreshed from Vault
  * (`apply -refresh-only`) so that it does not keep values Vault refused and
- * the next drift check tells the truth; the apply's error is what is thrown.
+ * the next drift check tells the truth. The apply's error is what is thrown,
+ * with the settings behind each resource it names.
  */
 export async function deploy(deployment: Deployment): Promise<DeployResult> {
   await deployment.ensureInit();
@@ -29,6 +31,7 @@ export async function deploy(deployment: Deployment): Promise<DeployResult> {
     } catch (refreshError) {
       after = `refreshing the state from Vault failed too, so \`drift\` may show changes that never happened: ${errorMessage(refreshError)}`;
     }
-    throw new Error(`${errorMessage(applyError)}\n${after}`);
+    const behind = settingsBehind(deployment.stackDir, errorMessage(applyError));
+    throw new Error(`${errorMessage(applyError)}\n${behind ? `${behind}\n` : ""}${after}`);
   }
 }
