@@ -38,6 +38,8 @@ export interface DeploymentOptions {
   readonly echo?: boolean;
   /** The toolchain. @default read from the cache's toolchain.env */
   readonly toolchain?: Toolchain;
+  /** Stops any engine run (SIGTERM) when aborted; the run then rejects. @default - runs are never stopped */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -64,6 +66,7 @@ export class Deployment {
   public readonly config: KeystoreConfig;
   private readonly echo: boolean;
   private readonly toolchainOverride?: Toolchain;
+  private readonly signal?: AbortSignal;
   private initialized = false;
 
   public constructor(options: DeploymentOptions = {}) {
@@ -73,6 +76,7 @@ export class Deployment {
     this.stackDir = join(this.outdir, "stacks", KEYSTORE_STACK);
     this.echo = options.echo ?? false;
     this.toolchainOverride = options.toolchain;
+    this.signal = options.signal;
     this.config = loadConfig({ env: this.env, cwd: this.projectDir });
   }
 
@@ -226,6 +230,9 @@ export class Deployment {
         cwd: this.stackDir,
         env,
         stdio: ["ignore", "pipe", "pipe"],
+        // `exec` above makes tofu the child itself, so the signal reaches the engine.
+        signal: this.signal,
+        killSignal: "SIGTERM",
       });
       let stdout = "";
       let stderr = "";
