@@ -28,6 +28,8 @@ export interface TestServer {
   /** VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (root). */
   readonly env: Record<string, string>;
   readonly endpoint: VaultEndpoint;
+  /** The server's directory (config, TLS material, data), for tests that stop, restart or reconfigure it. */
+  readonly dir: string;
   /** Calls the API with the root token unless the call names another. */
   call(call: VaultCall): Promise<TestAnswer>;
   /** Stops the server and removes its directory. */
@@ -47,6 +49,7 @@ export async function startTestServer(): Promise<TestServer> {
   return {
     env,
     endpoint,
+    dir,
     call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
     stop: () => stopServer(dir, { purge: true }),
   };
