@@ -188,13 +188,23 @@ async function measureManual(server: BenchServer): Promise<{ manualMs: number; m
     await bao("auth", "tune", `-default-lease-ttl=${certAuth.defaultLeaseTtl}`, certAuth.path);
     await bao("secrets", "enable", `-path=${pki.path}`, "pki");
     await bao("secrets", "tune", `-max-lease-ttl=${pki.maxLeaseTtl}`, pki.path);
-    save("CA_cert.crt", await bao("write", "-field=certificate", `${pki.path}/root/generate/internal`, `common_name=${rootCa.commonName}`, `ttl=${rootCa.ttl}`));
+    save(
+      "CA_cert.crt",
+      await bao("write", "-field=certificate", `${pki.path}/root/generate/internal`, `common_name=${rootCa.commonName}`, `ttl=${rootCa.ttl}`),
+    );
     await bao("write", `${pki.path}/config/urls`, ...urls(pki.path));
     await bao("secrets", "enable", `-path=${int.path}`, "pki");
     await bao("secrets", "tune", `-max-lease-ttl=${int.maxLeaseTtl}`, int.path);
     const request = await baoJson("write", "-format=json", `${int.path}/intermediate/generate/internal`, `common_name=${intermediateCa.commonName}`);
     save("pki_intermediate.csr", request.csr);
-    const signed = await baoJson("write", "-format=json", `${pki.path}/root/sign-intermediate`, `csr=@${file("pki_intermediate.csr")}`, "format=pem_bundle", `ttl=${intermediateCa.ttl}`);
+    const signed = await baoJson(
+      "write",
+      "-format=json",
+      `${pki.path}/root/sign-intermediate`,
+      `csr=@${file("pki_intermediate.csr")}`,
+      "format=pem_bundle",
+      `ttl=${intermediateCa.ttl}`,
+    );
     save("intermediate.cert.pem", signed.certificate);
     await bao("write", `${int.path}/intermediate/set-signed`, `certificate=@${file("intermediate.cert.pem")}`);
     await bao("write", `${int.path}/config/urls`, ...urls(int.path));
@@ -206,10 +216,32 @@ async function measureManual(server: BenchServer): Promise<{ manualMs: number; m
     save("crashplanPolicy.hcl", renderPolicy([`${pki.path}/issue/*`, "sys/policy/*", `auth/${certAuth.path}/certs/*`]));
     await bao("policy", "write", policy.name, file("crashplanPolicy.hcl"));
     const tokenTtl = String(parseDuration("certRole.tokenTtl", certRole.tokenTtl));
-    await bao("write", `auth/${certAuth.path}/certs/${certRole.name}`, `display_name=${certRole.name}`, `policies=${policy.name}`, `certificate=@${file("admin.pem")}`, `ttl=${tokenTtl}`);
+    await bao(
+      "write",
+      `auth/${certAuth.path}/certs/${certRole.name}`,
+      `display_name=${certRole.name}`,
+      `policies=${policy.name}`,
+      `certificate=@${file("admin.pem")}`,
+      `ttl=${tokenTtl}`,
+    );
     const password = randomBytes(24).toString("base64url");
     save("crashplan.p12.password", password);
-    await run("openssl", ["pkcs12", "-export", "-in", file("admin.pem"), "-inkey", file("admin.key"), "-certfile", file("ca_chain.pem"), "-name", adminCert.commonName, "-out", file("crashplan.p12"), "-passout", `file:${file("crashplan.p12.password")}`]);
+    await run("openssl", [
+      "pkcs12",
+      "-export",
+      "-in",
+      file("admin.pem"),
+      "-inkey",
+      file("admin.key"),
+      "-certfile",
+      file("ca_chain.pem"),
+      "-name",
+      adminCert.commonName,
+      "-out",
+      file("crashplan.p12"),
+      "-passout",
+      `file:${file("crashplan.p12.password")}`,
+    ]);
     const manualMs = ms(start);
 
     // Honest baseline: the bundle the admin would upload must log in, as Code42 does.
@@ -311,7 +343,9 @@ async function main(): Promise<number> {
   for (const [name, f] of rows) log(`${name.padEnd(44)} ${sec(f.medianMs)} ${sec(f.minMs)} ${sec(f.maxMs)}`);
   log(`cold deploy: ${report.coldSummaries.join("; ")}`);
   log(`no-op re-deploy: ${noopClean ? "changed nothing" : "CHANGED SOMETHING"} (${report.noopSummaries.join("; ")})`);
-  log(`login with the deployed admin certificate: ${report.deployLoginOk ? "ok" : "FAILED"}; with the manual crashplan.p12: ${report.manualLoginOk ? "ok" : "FAILED"}\n`);
+  log(
+    `login with the deployed admin certificate: ${report.deployLoginOk ? "ok" : "FAILED"}; with the manual crashplan.p12: ${report.manualLoginOk ? "ok" : "FAILED"}\n`,
+  );
   process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   return noopClean && report.deployLoginOk && report.manualLoginOk ? 0 : 1;
 }

@@ -10,7 +10,13 @@ export const ADDRESS = {
 } as const;
 
 /** One entry of a plan's resource_changes or resource_drift. */
-export function rc(address: string, actions: string[], before: Record<string, unknown> | null, after: Record<string, unknown> | null, afterUnknown?: Record<string, unknown>): ResourceChange {
+export function rc(
+  address: string,
+  actions: string[],
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  afterUnknown?: Record<string, unknown>,
+): ResourceChange {
   const [type, name] = address.split(".");
   return { address, type, name, change: { actions, before, after, after_unknown: afterUnknown } };
 }

@@ -51,7 +51,11 @@ describe("touch only what is ours", () => {
       process.chdir(saved);
     }
   };
-  const run = async (main: (argv: string[], make: () => Deployment, io: ReturnType<typeof capture>["io"]) => Promise<number>, argv: string[], make: () => Deployment = () => d) => {
+  const run = async (
+    main: (argv: string[], make: () => Deployment, io: ReturnType<typeof capture>["io"]) => Promise<number>,
+    argv: string[],
+    make: () => Deployment = () => d,
+  ) => {
     const { out, io } = capture();
     return { code: await main(argv, make, io), ...out };
   };
@@ -210,12 +214,23 @@ describe("touch only what is ours", () => {
 
   test("an apply Vault refuses leaves drift telling the truth", async () => {
     // A deploy token that may read everything but not write the cert role, and a change to that role.
-    ok(await server.call({ method: "PUT", path: "sys/policies/acl/no-cert-roles", body: { policy: 'path "*" {\n  capabilities = ["create", "read", "update", "delete", "list", "sudo"]\n}\npath "auth/cert/certs/*" {\n  capabilities = ["read", "list"]\n}\n' } }));
-    const limited = (await server.call({ method: "POST", path: "auth/token/create", body: { policies: ["no-cert-roles"], ttl: "10m" } })).json.auth.client_token as string;
+    ok(
+      await server.call({
+        method: "PUT",
+        path: "sys/policies/acl/no-cert-roles",
+        body: {
+          policy:
+            'path "*" {\n  capabilities = ["create", "read", "update", "delete", "list", "sudo"]\n}\npath "auth/cert/certs/*" {\n  capabilities = ["read", "list"]\n}\n',
+        },
+      }),
+    );
+    const limited = (await server.call({ method: "POST", path: "auth/token/create", body: { policies: ["no-cert-roles"], ttl: "10m" } })).json.auth
+      .client_token as string;
     // Its own cdktf.out (a second synthesis into d's would change what d plans against), d's state.
     const work = mkdtempSync(join(tmpdir(), "c42-deploy-"));
     scratch.push(work);
-    const withLimitedToken = () => isolatedDeployment(work, { ...server.env, VAULT_TOKEN: limited }, { C42_STATE_DIR: join(repo, "state"), C42_CERT_ROLE_TOKEN_TTL: "120s" });
+    const withLimitedToken = () =>
+      isolatedDeployment(work, { ...server.env, VAULT_TOKEN: limited }, { C42_STATE_DIR: join(repo, "state"), C42_CERT_ROLE_TOKEN_TTL: "120s" });
 
     // Measured: the engine alone keeps the refused value in the state, and drift then reports a change that never happened.
     await expect(withLimitedToken().apply()).rejects.toThrow(/permission denied/);
@@ -223,10 +238,15 @@ describe("touch only what is ours", () => {
     const lie = await checkDrift(d);
     expect(lie.drifted.map((r) => r.attributes)).toEqual([["token_ttl"]]);
 
-    const error = await deploy(withLimitedToken()).then(() => undefined, (e: Error) => e);
+    const error = await deploy(withLimitedToken()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/tofu apply failed \(exit 1\)[\s\S]*permission denied/);
     expect(error?.message).toContain("the state was refreshed from Vault");
-    expect(error?.message).toMatch(/vault_cert_auth_backend_role\.\S+ is keystore\/certRole\/role, made from the settings certRole\.name \(C42_CERT_ROLE_NAME\), certRole\.tokenTtl \(C42_CERT_ROLE_TOKEN_TTL\)/);
+    expect(error?.message).toMatch(
+      /vault_cert_auth_backend_role\.\S+ is keystore\/certRole\/role, made from the settings certRole\.name \(C42_CERT_ROLE_NAME\), certRole\.tokenTtl \(C42_CERT_ROLE_TOKEN_TTL\)/,
+    );
     expect((await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data.token_ttl).toBe(60);
     expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
   });

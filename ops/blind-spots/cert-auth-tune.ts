@@ -8,8 +8,7 @@ import { BlindSpot } from "./blind-spot";
 /** The attribute a drift report names when the cert auth default lease differs. */
 export const CERT_AUTH_TUNE_ATTRIBUTE = "tune.default_lease_ttl";
 
-const configuredLease = (deployment: Deployment): number =>
-  parseDuration("certAuth.defaultLeaseTtl", deployment.config.certAuth.defaultLeaseTtl);
+const configuredLease = (deployment: Deployment): number => parseDuration("certAuth.defaultLeaseTtl", deployment.config.certAuth.defaultLeaseTtl);
 
 /**
  * The cert auth method's default lease. `vault_auth_backend` reads its tune

@@ -84,7 +84,9 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
   const p12Path = join(outDir, P12_FILE);
   const passwordPath = join(outDir, PASSWORD_FILE);
   if (!options.force) {
-    const existing = (await Promise.all([p12Path, passwordPath].map(async (path) => ((await exists(path)) ? path : undefined)))).filter((path) => path !== undefined);
+    const existing = (await Promise.all([p12Path, passwordPath].map(async (path) => ((await exists(path)) ? path : undefined)))).filter(
+      (path) => path !== undefined,
+    );
     if (existing.length > 0) {
       throw new BundleError("exists", `refusing to overwrite ${existing.join(" and ")}; pass --force to replace the bundle`);
     }
@@ -99,8 +101,11 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     legacy: options.legacy,
   });
   if (p12.length > CODE42_UPLOAD_LIMIT_BYTES) {
-    throw new BundleError("too-large", `${P12_FILE} would be ${p12.length} bytes, over Code42's upload limit of 5 MB (${CODE42_UPLOAD_LIMIT_BYTES} bytes); `
-      + `output ${BUNDLE_OUTPUTS.caChain} holds ${inputs.caChainPem.length} certificates, expected the intermediate and the root`);
+    throw new BundleError(
+      "too-large",
+      `${P12_FILE} would be ${p12.length} bytes, over Code42's upload limit of 5 MB (${CODE42_UPLOAD_LIMIT_BYTES} bytes); ` +
+        `output ${BUNDLE_OUTPUTS.caChain} holds ${inputs.caChainPem.length} certificates, expected the intermediate and the root`,
+    );
   }
 
   try {
@@ -134,9 +139,10 @@ function readBundleInputs(outputs: TofuOutputs): BundleInputs {
     return value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
   });
   if (missing.length > 0) {
-    const what = missing.length === required.length
-      ? `has none of the outputs the bundle is built from (${missing.join(", ")})`
-      : `is incomplete: ${missing.length > 1 ? `outputs ${missing.join(", ")} are` : `output ${missing[0]} is`} missing or empty`;
+    const what =
+      missing.length === required.length
+        ? `has none of the outputs the bundle is built from (${missing.join(", ")})`
+        : `is incomplete: ${missing.length > 1 ? `outputs ${missing.join(", ")} are` : `output ${missing[0]} is`} missing or empty`;
     throw new BundleError("missing-output", `the deployment ${what}; run \`npm run deploy\` first`);
   }
 
@@ -193,8 +199,11 @@ function checkKeyMatches(inputs: BundleInputs): void {
     throw new BundleError("invalid-output", `output ${BUNDLE_OUTPUTS.privateKey} is not an unencrypted PEM private key`);
   }
   if (!publicKey.equals(inputs.certificate.publicKey.export({ type: "spki", format: "der" }))) {
-    throw new BundleError("key-mismatch", `the private key in output ${BUNDLE_OUTPUTS.privateKey} does not match the certificate in ${BUNDLE_OUTPUTS.certificate} `
-      + "(their public keys differ); the outputs look like they come from different deploys: run `npm run deploy` again");
+    throw new BundleError(
+      "key-mismatch",
+      `the private key in output ${BUNDLE_OUTPUTS.privateKey} does not match the certificate in ${BUNDLE_OUTPUTS.certificate} ` +
+        "(their public keys differ); the outputs look like they come from different deploys: run `npm run deploy` again",
+    );
   }
 }
 
@@ -202,10 +211,16 @@ function checkValidity(certificate: X509Certificate, now: Date): Date {
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
   if (now.getTime() > notAfter.getTime()) {
-    throw new BundleError("expired", `the certificate expired at ${notAfter.toISOString()} (now ${now.toISOString()}); run \`npm run deploy\` to issue a new one`);
+    throw new BundleError(
+      "expired",
+      `the certificate expired at ${notAfter.toISOString()} (now ${now.toISOString()}); run \`npm run deploy\` to issue a new one`,
+    );
   }
   if (now.getTime() < notBefore.getTime()) {
-    throw new BundleError("not-yet-valid", `the certificate is not valid until ${notBefore.toISOString()} (now ${now.toISOString()}); check this machine's clock`);
+    throw new BundleError(
+      "not-yet-valid",
+      `the certificate is not valid until ${notBefore.toISOString()} (now ${now.toISOString()}); check this machine's clock`,
+    );
   }
   return notAfter;
 }

@@ -74,8 +74,13 @@ const LEGACY_ENCRYPTION = ["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DE
 /** Builds a PKCS#12 file (DER) holding the key, its certificate and the CA chain. */
 export async function buildPkcs12(input: Pkcs12Input): Promise<Buffer> {
   checkPassword(input.password);
+  // Control characters are exactly what this looks for.
+  // eslint-disable-next-line no-control-regex
   if (input.friendlyName === "" || /[\x00-\x1f\x7f]/.test(input.friendlyName)) {
-    throw new BundleError("invalid-input", `friendly name ${JSON.stringify(input.friendlyName)} is not usable; expected a non-empty name without control characters`);
+    throw new BundleError(
+      "invalid-input",
+      `friendly name ${JSON.stringify(input.friendlyName)} is not usable; expected a non-empty name without control characters`,
+    );
   }
   await requireOpenssl3();
 
@@ -148,7 +153,10 @@ export async function requireOpenssl3(): Promise<string> {
   const hint = /^LibreSSL/.test(version)
     ? " LibreSSL (the macOS default) is not supported: its pkcs12 command differs in defaults and output, so the encryption of the file could not be guaranteed. Install OpenSSL 3 (e.g. `brew install openssl@3`) and put its bin directory first on PATH."
     : " Install OpenSSL 3 or later and put it first on PATH.";
-  throw new BundleError("openssl-unsupported", `${found}; building crashplan.p12 needs OpenSSL 3 (for \`-passout fd:\`, AES-256-CBC/PBKDF2 PKCS#12 and \`-macalg sha256\`).${hint}`);
+  throw new BundleError(
+    "openssl-unsupported",
+    `${found}; building crashplan.p12 needs OpenSSL 3 (for \`-passout fd:\`, AES-256-CBC/PBKDF2 PKCS#12 and \`-macalg sha256\`).${hint}`,
+  );
 }
 
 interface OpensslResult {
@@ -168,9 +176,14 @@ function runOpenssl(args: readonly string[], input: { stdin?: string | Buffer; p
     child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
     child.on("error", (err: NodeJS.ErrnoException) => {
-      reject(err.code === "ENOENT"
-        ? new BundleError("openssl-missing", "`openssl` was not found on PATH; building crashplan.p12 needs OpenSSL 3. Install it (e.g. `apt-get install openssl`, `brew install openssl@3`) and put it on PATH.")
-        : err);
+      reject(
+        err.code === "ENOENT"
+          ? new BundleError(
+              "openssl-missing",
+              "`openssl` was not found on PATH; building crashplan.p12 needs OpenSSL 3. Install it (e.g. `apt-get install openssl`, `brew install openssl@3`) and put it on PATH.",
+            )
+          : err,
+      );
     });
     child.on("close", (status, signal) => {
       resolve({ stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString("utf8"), status, signal });
@@ -219,6 +232,9 @@ function describeExit(result: OpensslResult): string {
 }
 
 function summarize(stderr: string): string {
-  const lines = stderr.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "");
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
   return lines.slice(0, 3).join("; ") || "no message";
 }

@@ -28,9 +28,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
 /** The list of commands, for `c42-keystore --help` and a wrong command name. */
 export function cliUsage(): string {
   const rows = Object.values(COMMANDS).map(({ spec }) => `  ${`${spec.name} ${spec.synopsis}`.padEnd(36)} ${spec.summary}`);
-  return `usage: c42-keystore <command> [options]   (npm run <command> -- [options])\n\n${rows.join("\n")}\n\n` +
+  return (
+    `usage: c42-keystore <command> [options]   (npm run <command> -- [options])\n\n${rows.join("\n")}\n\n` +
     "Run `c42-keystore <command> --help` for a command's options.\n" +
-    `Exit codes: ${EXIT.ok} done, ${EXIT.failed} failed or refused, ${EXIT.usage} wrong command line (drift: 2 also means drift found).\n`;
+    `Exit codes: ${EXIT.ok} done, ${EXIT.failed} failed or refused, ${EXIT.usage} wrong command line (drift: 2 also means drift found).\n`
+  );
 }
 
 /** Runs one command; resolves to its exit code. */

@@ -78,8 +78,13 @@ export async function runCommand<O extends Options>(
     }
     const allowed = spec.positionals ?? [];
     if (result.positionals.length > allowed.length) {
-      const stray = result.positionals.slice(allowed.length).map((p) => JSON.stringify(p)).join(", ");
-      throw new Error(`unexpected argument${result.positionals.length - allowed.length > 1 ? "s" : ""} ${stray}${allowed.length === 0 ? "; this command takes none" : ""}`);
+      const stray = result.positionals
+        .slice(allowed.length)
+        .map((p) => JSON.stringify(p))
+        .join(", ");
+      throw new Error(
+        `unexpected argument${result.positionals.length - allowed.length > 1 ? "s" : ""} ${stray}${allowed.length === 0 ? "; this command takes none" : ""}`,
+      );
     }
     parsed = { values: result.values as Parsed<O>["values"], positionals: result.positionals };
   } catch (e) {

@@ -3,37 +3,63 @@ import { resolve } from "node:path";
 import { DEFAULT_SERVER_DIR, LOCAL_ENV_FILE } from "../common/paths";
 import { writePrivateFile } from "../common/private-files";
 import { locateBao } from "../engine/toolchain";
+import {
+  DEFAULT_PERFORMANCE_MULTIPLIER,
+  MAX_NODES,
+  checkNodeCount,
+  checkPerformanceMultiplier,
+  clusterStatus,
+  isClusterDir,
+  readClusterMeta,
+  startCluster,
+  stopCluster,
+} from "../server/cluster";
 import { serverStatus, startServer, stopServer } from "../server/server";
-import { CommandIo, CommandSpec, EXIT, UsageError, nonEmptyPath, runCommand } from "./command";
+import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand } from "./command";
 
 const DIR_OPTION = { dir: { type: "string" } } as const;
 const DIR_HELP = `  --dir DIR  the server's directory (default ${DEFAULT_SERVER_DIR})\n`;
 
-const START: CommandSpec<typeof DIR_OPTION> = {
+const START_OPTIONS = { ...DIR_OPTION, nodes: { type: "string" }, "performance-multiplier": { type: "string" } } as const;
+const START: CommandSpec<typeof START_OPTIONS> = {
   name: "server start",
-  synopsis: "[--dir DIR]",
-  summary: "start (or restart and unseal) a local OpenBao server in production mode over TLS",
-  details: `${DIR_HELP}  A missing DIR is created 0700; an existing one must be empty or hold a server,
-  and is never chmodded. Secrets inside are 0600 files.
+  synopsis: "[--dir DIR] [--nodes N] [--performance-multiplier M]",
+  summary: "start (or restart and unseal) a local OpenBao server or raft cluster in production mode over TLS",
+  details: `${DIR_HELP}  --nodes N  1 (default): one server; 3 or 5: a raft cluster on 127.0.0.1, each node
+             with its own directory (DIR/node-1, …), ports, log and TLS listener, joined
+             through retry_join; waits until autopilot counts N healthy voters (odd, at most ${MAX_NODES})
+  --performance-multiplier M
+             cluster only: raft's timing multiplier, 1 to 10 (default ${DEFAULT_PERFORMANCE_MULTIPLIER}). Heartbeat and
+             election timeouts scale with it: 1 elects a new leader ~2-3 s after the active
+             node dies; OpenBao's own default 5 takes ~10 s but tolerates a loaded machine or
+             slow network without needless elections. Fixed at the first start.
+  A missing DIR is created 0700; an existing one must be empty or hold a server (or a cluster),
+  and is never chmodded. Secrets inside are 0600 files. Every server and node declares a file
+  audit device (DIR/audit.log, 0600). Starting a cluster again starts the nodes that are down
+  (a killed node rejoins) and unseals them.
 `,
-  options: DIR_OPTION,
+  options: START_OPTIONS,
 };
 
 const STOP_OPTIONS = { ...DIR_OPTION, purge: { type: "boolean", default: false } } as const;
 const STOP: CommandSpec<typeof STOP_OPTIONS> = {
   name: "server stop",
   synopsis: "[--dir DIR] [--purge]",
-  summary: "stop it; --purge also deletes its data, keys and token",
+  summary: "stop it (every node of a cluster); --purge also deletes its data, keys and token",
   details: `${DIR_HELP}  --purge    delete the directory (only when it holds nothing but the server's files)\n`,
   options: STOP_OPTIONS,
 };
 
-const STATUS: CommandSpec<typeof DIR_OPTION> = {
+const STATUS_OPTIONS = { ...DIR_OPTION, json: { type: "boolean", default: false } } as const;
+const STATUS: CommandSpec<typeof STATUS_OPTIONS> = {
   name: "server status",
-  synopsis: "[--dir DIR]",
-  summary: "show whether it runs, is initialised, sealed and active",
-  details: DIR_HELP,
-  options: DIR_OPTION,
+  synopsis: "[--dir DIR] [--json]",
+  summary: "show whether it runs, is initialised, sealed and active; a cluster: one line per node and autopilot's health",
+  details: `${DIR_HELP}  --json     print the status as JSON (a cluster: nodes with addr, pid, role; autopilot)
+  A cluster prints one line per node (address, pid, role: active, standby, sealed, stopped, …),
+  then autopilot's view: healthy, voters, failure tolerance (read with the root token in DIR).
+`,
+  options: STATUS_OPTIONS,
 };
 
 /** The `server` command's own usage: its subcommands. */
@@ -48,6 +74,13 @@ export const SERVER: CommandSpec<Record<string, never>> = {
 
 const dirOf = (value: string | undefined) => resolve(nonEmptyPath("--dir", value) ?? DEFAULT_SERVER_DIR);
 
+/** An integer option's value; a usage error names the option, the value and what is expected. */
+function integerOption(option: string, value: string | undefined, check: (option: string, n: number) => number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(value.trim())) throw new UsageError(`${option}: ${JSON.stringify(value)} is not a whole number`);
+  return asUsage(() => check(option, Number(value.trim())));
+}
+
 /** `server start|stop|status`: resolves to the exit code. */
 export function serverMain(argv: readonly string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -55,7 +88,18 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
     case "start":
       return runCommand(START, rest, io, async ({ values }) => {
         const dir = dirOf(values.dir);
-        const server = await startServer({ dir, baoBinary: locateBao(), log: (line) => io.stderr(`[server] ${line}\n`) });
+        const nodes = integerOption("--nodes", values.nodes, checkNodeCount);
+        const performanceMultiplier = integerOption("--performance-multiplier", values["performance-multiplier"], checkPerformanceMultiplier);
+        const log = (line: string) => io.stderr(`[server] ${line}\n`);
+        let server: { addr: string; envFile: string };
+        if ((nodes ?? 1) > 1 || isClusterDir(dir)) {
+          const cluster = await startCluster({ dir, baoBinary: locateBao(), nodes: nodes ?? readClusterMeta(dir).nodes, performanceMultiplier, log });
+          server = { addr: cluster.nodes[0].addr, envFile: cluster.envFile };
+          io.stdout(cluster.nodes.map((n) => `${n.nodeId}:  ${n.addr}\n`).join(""));
+        } else {
+          if (performanceMultiplier !== undefined) throw new UsageError("--performance-multiplier: only a cluster (--nodes 3 or 5) takes it");
+          server = await startServer({ dir, baoBinary: locateBao(), log });
+        }
         let envFile = server.envFile;
         if (dir === DEFAULT_SERVER_DIR) {
           rmSync(LOCAL_ENV_FILE, { force: true });
@@ -69,7 +113,7 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
       return runCommand(STOP, rest, io, async ({ values }) => {
         const dir = dirOf(values.dir);
         if (!existsSync(dir)) throw new Error(`there is no server directory at ${dir}; nothing to stop (check --dir)`);
-        await stopServer(dir, { purge: values.purge });
+        await (isClusterDir(dir) ? stopCluster(dir, { purge: values.purge }) : stopServer(dir, { purge: values.purge }));
         if (dir === DEFAULT_SERVER_DIR && values.purge) rmSync(LOCAL_ENV_FILE, { force: true });
         io.stdout(values.purge ? `stopped and removed ${dir}\n` : `stopped (data kept in ${dir})\n`);
         return EXIT.ok;
@@ -77,7 +121,26 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
     case "status":
       return runCommand(STATUS, rest, io, async ({ values }) => {
         const dir = dirOf(values.dir);
+        if (isClusterDir(dir)) {
+          const cluster = await clusterStatus(dir);
+          if (values.json) {
+            io.stdout(JSON.stringify({ dir, ...cluster }, null, 2) + "\n");
+            return EXIT.ok;
+          }
+          const a = cluster.autopilot;
+          io.stdout(
+            cluster.nodes.map((n) => `${n.nodeId}  ${n.addr}  pid ${n.pid ?? "-"}  ${n.role}\n`).join("") +
+              (a
+                ? `autopilot: ${a.healthy ? "healthy" : "UNHEALTHY"}, leader ${a.leader}, ${a.voters.length} voters (${a.voters.join(", ")}), failure tolerance ${a.failureTolerance}\n`
+                : `autopilot: unknown (${cluster.autopilotError ?? "no answer"})\n`),
+          );
+          return EXIT.ok;
+        }
         const status = await serverStatus(dir);
+        if (values.json) {
+          io.stdout(JSON.stringify({ dir, ...status }, null, 2) + "\n");
+          return EXIT.ok;
+        }
         io.stdout(
           [
             `dir:         ${dir}${existsSync(dir) ? "" : " (does not exist)"}`,

@@ -29,7 +29,9 @@ export function ensureDir(dir: string, what: string): boolean {
   }
   // mkdir's mode passes through the umask; these directories are ours, so fix them whatever it was.
   if (first !== undefined) {
-    const created = relative(first, target).split(sep).filter((part) => part !== "");
+    const created = relative(first, target)
+      .split(sep)
+      .filter((part) => part !== "");
     let path = first;
     chmodSync(path, 0o700);
     for (const part of created) {

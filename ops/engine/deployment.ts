@@ -213,7 +213,11 @@ export class Deployment {
    */
   public tofu(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
     if (!this.env.VAULT_ADDR) {
-      return Promise.reject(new Error("VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT"));
+      return Promise.reject(
+        new Error(
+          "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT",
+        ),
+      );
     }
     const toolchain = this.toolchainOverride ?? loadToolchain(this.env);
     const env: NodeJS.ProcessEnv = {

@@ -66,4 +66,3 @@ export function formatDriftReport(report: DriftReport, paths: ReadonlyMap<string
   });
   return lines.join("");
 }
-

@@ -23,14 +23,21 @@ export function comparePlans(saved: PlanJson, fresh: PlanJson): string[] {
     const s = a.get(address);
     const f = b.get(address);
     if (!s || !f) {
-      differences.push(s ? `${address}: the saved plan would ${s.actions.join("+")} it; a fresh plan leaves it alone`
-        : `${address}: a fresh plan would ${f!.actions.join("+")} it; the saved plan leaves it alone`);
+      differences.push(
+        s
+          ? `${address}: the saved plan would ${s.actions.join("+")} it; a fresh plan leaves it alone`
+          : `${address}: a fresh plan would ${f!.actions.join("+")} it; the saved plan leaves it alone`,
+      );
     } else if (s.actions.join("+") !== f.actions.join("+")) {
       differences.push(`${address}: the saved plan would ${s.actions.join("+")} it; a fresh plan would ${f.actions.join("+")} it`);
     } else if (s.actions.join("+") === "update") {
       const keys = [...new Set([...changedAttributes(s), ...changedAttributes(f), ...Object.keys(s.before ?? {}), ...Object.keys(f.before ?? {})])].sort();
-      const moved = keys.filter((k) => valuesDiffer(s.before?.[k], f.before?.[k]) || valuesDiffer(s.after?.[k], f.after?.[k])
-        || JSON.stringify(s.after_unknown?.[k] ?? false) !== JSON.stringify(f.after_unknown?.[k] ?? false));
+      const moved = keys.filter(
+        (k) =>
+          valuesDiffer(s.before?.[k], f.before?.[k]) ||
+          valuesDiffer(s.after?.[k], f.after?.[k]) ||
+          JSON.stringify(s.after_unknown?.[k] ?? false) !== JSON.stringify(f.after_unknown?.[k] ?? false),
+      );
       if (moved.length > 0) differences.push(`${address}: the update differs in ${moved.join(", ")}`);
     }
   }
@@ -94,13 +101,18 @@ export function isStale(planned: StateStamp | undefined, current: StateStamp | u
 
 /** The engine's error without its box drawing: "Saved plan is stale …". */
 export function engineMessage(message: string): string {
-  return message.split("\n").map((l) => l.replace(/^[│╷╵]\s?/, "").trim()).filter((l) => l !== "").join(" ");
+  return message
+    .split("\n")
+    .map((l) => l.replace(/^[│╷╵]\s?/, "").trim())
+    .filter((l) => l !== "")
+    .join(" ");
 }
 
 /** One line per pending change: address and actions, never values. */
 export function formatPlanSummary(plan: PlanJson): string {
   const changes = [...pendingChanges(plan).entries()];
   if (changes.length === 0) return "no changes\n";
-  return changes.map(([address, c]) => `  ${c.actions.join("+")} ${address}${c.actions.join("+") === "update" ? ` (${changedAttributes(c).join(", ")})` : ""}\n`).join("");
+  return changes
+    .map(([address, c]) => `  ${c.actions.join("+")} ${address}${c.actions.join("+") === "update" ? ` (${changedAttributes(c).join(", ")})` : ""}\n`)
+    .join("");
 }
-

@@ -30,7 +30,9 @@ export function constructPaths(stackDir: string): Map<string, string> {
 export function synthesizedAddress(stackDir: string, type: string, path: string): string {
   const synthesized = readSynthesized(stackDir);
   if (!synthesized) throw new Error(`${join(stackDir, "cdk.tf.json")} is missing; synthesize first`);
-  const names = Object.entries(synthesized.json.resource?.[type] ?? {}).filter(([, r]) => r.path === path).map(([name]) => name);
+  const names = Object.entries(synthesized.json.resource?.[type] ?? {})
+    .filter(([, r]) => r.path === path)
+    .map(([name]) => name);
   if (names.length !== 1) throw new Error(`expected one ${type} with path "${path}" in ${synthesized.file}, found ${names.length}`);
   return `${type}.${names[0]}`;
 }

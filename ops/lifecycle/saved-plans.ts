@@ -48,9 +48,7 @@ export async function writeSavedPlan(deployment: Deployment, file: string): Prom
 }
 
 /** What became of an `apply-plan`. */
-export type ApplyPlanOutcome =
-  | { readonly applied: true }
-  | { readonly applied: false; readonly reason: "stale" | "server-changed"; readonly message: string };
+export type ApplyPlanOutcome = { readonly applied: true } | { readonly applied: false; readonly reason: "stale" | "server-changed"; readonly message: string };
 
 /**
  * Applies a saved plan, but only one that still describes the server.
@@ -71,7 +69,11 @@ export async function applySavedPlan(deployment: Deployment, file: string): Prom
     try {
       await deployment.applyPlan(file);
     } catch (e) {
-      return { applied: false, reason: "stale", message: `the engine refused the saved plan: ${engineMessage(errorMessage(e))}\nthe state changed since this plan was made; re-plan` };
+      return {
+        applied: false,
+        reason: "stale",
+        message: `the engine refused the saved plan: ${engineMessage(errorMessage(e))}\nthe state changed since this plan was made; re-plan`,
+      };
     }
     return { applied: true };
   }

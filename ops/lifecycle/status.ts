@@ -66,7 +66,11 @@ export function formatStatus(report: StatusReport): string {
     `${title}\n  subject    ${s.subject}\n  serial     ${s.serial}\n  not after  ${s.notAfter}\n  days left  ${s.daysLeft.toFixed(1)} (${s.secondsLeft} s)\n` +
     (s.insideWindow ? `  RENEW: inside the ${formatWindow(report.windowSeconds)} renewal window; ${action}\n` : "");
   return (
-    block("admin certificate (Code42 login)", report.adminCertificate, "run `npm run deploy`, then `npm run bundle -- --force` and upload the new crashplan.p12") +
+    block(
+      "admin certificate (Code42 login)",
+      report.adminCertificate,
+      "run `npm run deploy`, then `npm run bundle -- --force` and upload the new crashplan.p12",
+    ) +
     block("Vault server TLS certificate", report.vaultServer, "replace the server's certificate (outside this stack)") +
     (report.ok ? "ok: both certificates are outside the renewal window\n" : "")
   );
@@ -74,7 +78,11 @@ export function formatStatus(report: StatusReport): string {
 
 /** A window in the largest unit that divides it: "30d", "12h", "2m", "90s". */
 export function formatWindow(seconds: number): string {
-  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]] as const) {
+  for (const [unit, size] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+  ] as const) {
     if (seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

@@ -27,7 +27,10 @@ export async function initialise(dir: string, endpoint: VaultEndpoint): Promise<
     // The reader's message names a field, never the body: a malformed success would hold the secrets.
     throw new Error(`sys/init failed: ${(e as Error).message}${logTail(dir)}`);
   }
-  for (const [name, value] of [[LAYOUT.unsealKey, init.unsealKey], [LAYOUT.rootToken, init.rootToken]] as const) {
+  for (const [name, value] of [
+    [LAYOUT.unsealKey, init.unsealKey],
+    [LAYOUT.rootToken, init.rootToken],
+  ] as const) {
     rmSync(join(dir, name), { force: true });
     writePrivateFile(join(dir, name), value + "\n");
   }

@@ -39,7 +39,6 @@ export function serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !/^(VAULT|BAO)_/.test(k)));
 }
 
-
 /** For a child this process spawned, reports its exit as soon as it happens. */
 export function watchExit(child: ChildProcess): () => string | undefined {
   let exit: string | undefined;
@@ -56,7 +55,6 @@ export function killQuietly(child: ChildProcess): void {
     // already gone
   }
 }
-
 
 /**
  * The pid of the bao process serving `dir`: from server.pid when that process
@@ -119,12 +117,14 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
 /** Ports the kernel hands out for 127.0.0.1, held together so they differ. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<ReturnType<typeof createServer>>((ok, fail) => {
-        const server = createServer();
-        server.once("error", fail);
-        server.listen(0, "127.0.0.1", () => ok(server));
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+          const server = createServer();
+          server.once("error", fail);
+          server.listen(0, "127.0.0.1", () => ok(server));
+        }),
     ),
   );
   const ports = servers.map((s) => {
@@ -147,4 +147,3 @@ export function portIsFree(port: number): Promise<boolean> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms));
 }
-

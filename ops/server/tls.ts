@@ -33,10 +33,52 @@ authorityKeyIdentifier = keyid
   // openssl creates key files itself; making them first fixes their mode whatever its version does.
   for (const key of [TLS.caKey, TLS.key]) writeFileSync(f(key), "", { mode: 0o600, flag: "wx" });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  const serial = () => "0x" + randomBytes(16).toString("hex").replace(/^[89a-f]/, "1");
-  openssl(["req", "-x509", "-config", f(TLS.opensslConfig), "-extensions", "v3_ca", ...ec, "-keyout", f(TLS.caKey), "-out", f(TLS.caCert), "-days", "3650", "-set_serial", serial(), "-subj", "/CN=c42-keystore local CA"]);
+  const serial = () =>
+    "0x" +
+    randomBytes(16)
+      .toString("hex")
+      .replace(/^[89a-f]/, "1");
+  openssl([
+    "req",
+    "-x509",
+    "-config",
+    f(TLS.opensslConfig),
+    "-extensions",
+    "v3_ca",
+    ...ec,
+    "-keyout",
+    f(TLS.caKey),
+    "-out",
+    f(TLS.caCert),
+    "-days",
+    "3650",
+    "-set_serial",
+    serial(),
+    "-subj",
+    "/CN=c42-keystore local CA",
+  ]);
   openssl(["req", "-new", "-config", f(TLS.opensslConfig), ...ec, "-keyout", f(TLS.key), "-out", f(TLS.csr), "-subj", "/CN=localhost"]);
-  openssl(["x509", "-req", "-in", f(TLS.csr), "-CA", f(TLS.caCert), "-CAkey", f(TLS.caKey), "-set_serial", serial(), "-days", "825", "-sha256", "-extfile", f(TLS.opensslConfig), "-extensions", "v3_server", "-out", f(TLS.cert)]);
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    f(TLS.csr),
+    "-CA",
+    f(TLS.caCert),
+    "-CAkey",
+    f(TLS.caKey),
+    "-set_serial",
+    serial(),
+    "-days",
+    "825",
+    "-sha256",
+    "-extfile",
+    f(TLS.opensslConfig),
+    "-extensions",
+    "v3_server",
+    "-out",
+    f(TLS.cert),
+  ]);
   unlinkSync(f(TLS.csr));
   for (const key of [TLS.caKey, TLS.key]) assertPrivateFile(f(key));
 }
@@ -46,4 +88,3 @@ export function openssl(args: string[]): void {
   if (result.error) throw new Error(`cannot run openssl: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`openssl ${args[0]} failed (exit ${result.status}): ${result.stderr.trim()}`);
 }
-

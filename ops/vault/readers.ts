@@ -45,9 +45,10 @@ export function readErrors(answer: VaultAnswer): string {
  */
 export function requireSuccess(answer: VaultAnswer, what: string): VaultAnswer {
   if (answer.status >= 200 && answer.status < 300) return answer;
-  const hint = answer.status === 403
-    ? ": check VAULT_TOKEN: it is missing, expired or revoked, or its policies do not allow this path (the deploy token must manage mounts, auth methods and policies)"
-    : "";
+  const hint =
+    answer.status === 403
+      ? ": check VAULT_TOKEN: it is missing, expired or revoked, or its policies do not allow this path (the deploy token must manage mounts, auth methods and policies)"
+      : "";
   throw new Error(`${what} failed: HTTP ${answer.status} ${readErrors(answer)}${hint}`);
 }
 

@@ -28,7 +28,8 @@ export function serverCertificate(endpoint: VaultEndpoint, signal?: AbortSignal)
     });
     socket.once("timeout", () => socket.destroy(Object.assign(new Error(`timed out connecting to ${endpoint.addr}`), { code: "ETIMEDOUT" })));
     socket.once("error", (e: NodeJS.ErrnoException) => reject(explainTransportError(endpoint.addr, e)));
-    signal?.addEventListener("abort", () => socket.destroy(Object.assign(new Error(`aborted connecting to ${endpoint.addr}`), { code: "ABORT_ERR" })), { once: true });
+    signal?.addEventListener("abort", () => socket.destroy(Object.assign(new Error(`aborted connecting to ${endpoint.addr}`), { code: "ABORT_ERR" })), {
+      once: true,
+    });
   });
 }
-

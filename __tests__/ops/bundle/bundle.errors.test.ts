@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+// jest.spyOn must reach the module object the code under test calls, not an import copy.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import fsPromises = require("node:fs/promises");
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -21,9 +23,15 @@ jest.setTimeout(60_000);
  */
 function paddedCertificate(dir: string, name: string, commentBytes: number): string {
   const config = join(dir, `${name}.cnf`);
-  writeFileSync(config, `[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=${name}\n[ext]\nbasicConstraints=critical,CA:TRUE\nnsComment=${"A".repeat(commentBytes)}\n`);
-  execFileSync("openssl", ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-config", config, "-days", "30", "-out", `${name}.pem`],
-    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  writeFileSync(
+    config,
+    `[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=${name}\n[ext]\nbasicConstraints=critical,CA:TRUE\nnsComment=${"A".repeat(commentBytes)}\n`,
+  );
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-config", config, "-days", "30", "-out", `${name}.pem`],
+    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+  );
   return readFileSync(join(dir, `${name}.pem`), "utf8");
 }
 
@@ -37,7 +45,10 @@ let otherKeyPem: string;
 testPkiForAllTests("bundle-errors-test-", (fixture) => ({ work, pki, password, outputs } = fixture));
 beforeAll(() => {
   leaf = new X509Certificate(pki.leafPem);
-  execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "other.key"], { cwd: work, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "other.key"], {
+    cwd: work,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   otherKeyPem = readFileSync(join(work, "other.key"), "utf8");
 });
 
@@ -61,7 +72,10 @@ function without(...names: string[]): TofuOutputs {
  */
 async function failure(code: string, options: Omit<WriteBundleOptions, "outDir">): Promise<string> {
   const outDir = freshOutDir();
-  const error = await writeBundle({ ...options, outDir }).then(() => undefined, (err: unknown) => err);
+  const error = await writeBundle({ ...options, outDir }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(error).toBeInstanceOf(BundleError);
   expect((error as BundleError).code).toBe(code);
   expect(existsSync(outDir)).toBe(false);
@@ -72,37 +86,46 @@ async function failure(code: string, options: Omit<WriteBundleOptions, "outDir">
 
 describe("a missing or incomplete deployment", () => {
   it("names every output when there are none", async () => {
-    expect(await failure("missing-output", { outputs: {} })).toBe("the deployment has none of the outputs the bundle is built from "
-      + "(admin_certificate_pem, admin_private_key_pem, admin_ca_chain_pem, crashplan_p12_password); run `npm run deploy` first");
+    expect(await failure("missing-output", { outputs: {} })).toBe(
+      "the deployment has none of the outputs the bundle is built from " +
+        "(admin_certificate_pem, admin_private_key_pem, admin_ca_chain_pem, crashplan_p12_password); run `npm run deploy` first",
+    );
   });
 
   it("names the one output that is missing", async () => {
-    expect(await failure("missing-output", { outputs: without(BUNDLE_OUTPUTS.password) }))
-      .toBe("the deployment is incomplete: output crashplan_p12_password is missing or empty; run `npm run deploy` first");
+    expect(await failure("missing-output", { outputs: without(BUNDLE_OUTPUTS.password) })).toBe(
+      "the deployment is incomplete: output crashplan_p12_password is missing or empty; run `npm run deploy` first",
+    );
   });
 
   it("names outputs that are empty or null", async () => {
     const outputsWithHoles = { ...withOutput(BUNDLE_OUTPUTS.privateKey, ""), [BUNDLE_OUTPUTS.caChain]: { value: null } };
-    expect(await failure("missing-output", { outputs: outputsWithHoles }))
-      .toBe("the deployment is incomplete: outputs admin_private_key_pem, admin_ca_chain_pem are missing or empty; run `npm run deploy` first");
+    expect(await failure("missing-output", { outputs: outputsWithHoles })).toBe(
+      "the deployment is incomplete: outputs admin_private_key_pem, admin_ca_chain_pem are missing or empty; run `npm run deploy` first",
+    );
   });
 
   it("rejects outputs that are not what the stack writes", async () => {
-    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.certificate, "not a certificate") }))
-      .toBe("output admin_certificate_pem holds 0 certificates; expected exactly one");
-    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.caChain, "no PEM here") }))
-      .toBe("output admin_ca_chain_pem holds no PEM certificate; expected the intermediate, then the root");
-    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.privateKey, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }))
-      .toBe("output admin_private_key_pem is not an unencrypted PEM private key");
-    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.password, 42) }))
-      .toBe("output crashplan_p12_password is a number; expected a string");
+    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.certificate, "not a certificate") })).toBe(
+      "output admin_certificate_pem holds 0 certificates; expected exactly one",
+    );
+    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.caChain, "no PEM here") })).toBe(
+      "output admin_ca_chain_pem holds no PEM certificate; expected the intermediate, then the root",
+    );
+    expect(
+      await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.privateKey, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }),
+    ).toBe("output admin_private_key_pem is not an unencrypted PEM private key");
+    expect(await failure("invalid-output", { outputs: withOutput(BUNDLE_OUTPUTS.password, 42) })).toBe(
+      "output crashplan_p12_password is a number; expected a string",
+    );
   });
 });
 
 describe("a key that does not match the certificate", () => {
   it("is refused", async () => {
-    expect(await failure("key-mismatch", { outputs: withOutput(BUNDLE_OUTPUTS.privateKey, otherKeyPem) }))
-      .toMatch(/^the private key in output admin_private_key_pem does not match the certificate in admin_certificate_pem \(their public keys differ\)/);
+    expect(await failure("key-mismatch", { outputs: withOutput(BUNDLE_OUTPUTS.privateKey, otherKeyPem) })).toMatch(
+      /^the private key in output admin_private_key_pem does not match the certificate in admin_certificate_pem \(their public keys differ\)/,
+    );
   });
 });
 
@@ -110,15 +133,17 @@ describe("a certificate outside its validity", () => {
   it("is refused when expired", async () => {
     const notAfter = new Date(leaf.validTo);
     const now = new Date(notAfter.getTime() + 1000);
-    expect(await failure("expired", { outputs, now }))
-      .toBe(`the certificate expired at ${notAfter.toISOString()} (now ${now.toISOString()}); run \`npm run deploy\` to issue a new one`);
+    expect(await failure("expired", { outputs, now })).toBe(
+      `the certificate expired at ${notAfter.toISOString()} (now ${now.toISOString()}); run \`npm run deploy\` to issue a new one`,
+    );
   });
 
   it("is refused when not yet valid", async () => {
     const notBefore = new Date(leaf.validFrom);
     const now = new Date(notBefore.getTime() - 24 * 3600 * 1000);
-    expect(await failure("not-yet-valid", { outputs, now }))
-      .toBe(`the certificate is not valid until ${notBefore.toISOString()} (now ${now.toISOString()}); check this machine's clock`);
+    expect(await failure("not-yet-valid", { outputs, now })).toBe(
+      `the certificate is not valid until ${notBefore.toISOString()} (now ${now.toISOString()}); check this machine's clock`,
+    );
   });
 });
 
@@ -126,7 +151,9 @@ describe("Code42's 5 MB upload limit", () => {
   it("refuses a bundle over 5 MiB", async () => {
     const padding = paddedCertificate(work, "padding-over", CODE42_UPLOAD_LIMIT_BYTES);
     const message = await failure("too-large", { outputs: withOutput(BUNDLE_OUTPUTS.caChain, pki.intermediatePem + pki.rootPem + padding) });
-    expect(message).toMatch(/^crashplan\.p12 would be \d+ bytes, over Code42's upload limit of 5 MB \(5242880 bytes\); output admin_ca_chain_pem holds 3 certificates/);
+    expect(message).toMatch(
+      /^crashplan\.p12 would be \d+ bytes, over Code42's upload limit of 5 MB \(5242880 bytes\); output admin_ca_chain_pem holds 3 certificates/,
+    );
     expect(Number(/would be (\d+) bytes/.exec(message)![1])).toBeGreaterThan(CODE42_UPLOAD_LIMIT_BYTES);
   });
 
@@ -143,7 +170,10 @@ describe("existing files", () => {
     const outDir = freshOutDir();
     mkdirSync(outDir);
     writeFileSync(join(outDir, existing), "left alone\n", { mode: 0o600 });
-    const error = await writeBundle({ outputs, outDir }).then(() => undefined, (err: unknown) => err);
+    const error = await writeBundle({ outputs, outDir }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(BundleError);
     expect((error as BundleError).code).toBe("exists");
     expect((error as Error).message).toBe(`refusing to overwrite ${join(outDir, existing)}; pass --force to replace the bundle`);
@@ -162,7 +192,10 @@ describe("file-system errors name the file and what to do, and leave nothing beh
     const blocker = join(freshOutDir(), "..", `blocker-${Math.random().toString(36).slice(2)}`);
     writeFileSync(blocker, "");
     const outDir = join(blocker, "bundle");
-    const error = await writeBundle({ outputs, outDir }).then(() => undefined, (err: unknown) => err);
+    const error = await writeBundle({ outputs, outDir }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(BundleError);
     expect((error as BundleError).code).toBe("file-system");
     expect((error as Error).message).toBe(
@@ -174,15 +207,21 @@ describe("file-system errors name the file and what to do, and leave nothing beh
     const outDir = freshOutDir();
     const realWriteFile = fsPromises.writeFile;
     // Only the bundle's own files fail; openssl's scratch file elsewhere is written as usual.
-    jest.spyOn(fsPromises, "writeFile").mockImplementation((file, ...rest) =>
-      String(file).startsWith(outDir)
-        ? Promise.reject(Object.assign(new Error(`EROFS: read-only file system, open '${String(file)}'`), { code: "EROFS", syscall: "open", path: String(file) }))
-        : realWriteFile(file, ...rest),
-    );
+    jest
+      .spyOn(fsPromises, "writeFile")
+      .mockImplementation((file, ...rest) =>
+        String(file).startsWith(outDir)
+          ? Promise.reject(
+              Object.assign(new Error(`EROFS: read-only file system, open '${String(file)}'`), { code: "EROFS", syscall: "open", path: String(file) }),
+            )
+          : realWriteFile(file, ...rest),
+      );
     let stderr = "";
     const code = await bundleMain(["--out", outDir], outputs, { stdout: () => undefined, stderr: (text) => void (stderr += text) });
     expect(code).toBe(1);
-    expect(stderr).toBe(`bundle: cannot write ${join(outDir, P12_FILE)}: the file system is read-only; choose a writable location (EROFS); choose another directory with --out DIR. No bundle was written.\n`);
+    expect(stderr).toBe(
+      `bundle: cannot write ${join(outDir, P12_FILE)}: the file system is read-only; choose a writable location (EROFS); choose another directory with --out DIR. No bundle was written.\n`,
+    );
     expect(readdirSync(outDir)).toEqual([]);
   });
 });
@@ -200,11 +239,18 @@ describe("bundleMain", () => {
   it.each([
     ["a missing deployment", {}, /^bundle: the deployment has none of the outputs .*; run `npm run deploy` first\n$/],
     ["a key that does not match", "mismatch", /^bundle: the private key in output admin_private_key_pem does not match/],
-    ["an incomplete deployment", "no-password", /^bundle: the deployment is incomplete: output crashplan_p12_password is missing or empty; run `npm run deploy` first\n$/],
+    [
+      "an incomplete deployment",
+      "no-password",
+      /^bundle: the deployment is incomplete: output crashplan_p12_password is missing or empty; run `npm run deploy` first\n$/,
+    ],
   ])("exits 1 on %s, says why on stderr and writes nothing", async (_name, variant, expected) => {
-    const tofu = variant === "mismatch" ? withOutput(BUNDLE_OUTPUTS.privateKey, otherKeyPem)
-      : variant === "no-password" ? without(BUNDLE_OUTPUTS.password)
-      : variant as TofuOutputs;
+    const tofu =
+      variant === "mismatch"
+        ? withOutput(BUNDLE_OUTPUTS.privateKey, otherKeyPem)
+        : variant === "no-password"
+          ? without(BUNDLE_OUTPUTS.password)
+          : (variant as TofuOutputs);
     const outDir = freshOutDir();
     const result = await run(["--out", outDir, "--show-password"], tofu);
     expect(result.code).toBe(1);

@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+// jest.spyOn must reach the module object the code under test calls, not an import copy.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import childProcess = require("node:child_process");
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -98,7 +100,9 @@ describe("bundleMain", () => {
     expect(await bundleMain(["--out", outDir], outputs, out.io)).toBe(0);
     const size = statSync(join(outDir, P12_FILE)).size;
     expect(out.stdout).toContain(`wrote ${join(outDir, P12_FILE)} (${size} bytes, AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC)\n`);
-    expect(out.stdout).toContain(`certificate serial ${outputs[BUNDLE_OUTPUTS.serialNumber].value}, expires ${new Date(new X509Certificate(pki.leafPem).validTo).toISOString()}\n`);
+    expect(out.stdout).toContain(
+      `certificate serial ${outputs[BUNDLE_OUTPUTS.serialNumber].value}, expires ${new Date(new X509Certificate(pki.leafPem).validTo).toISOString()}\n`,
+    );
     expect(out.stdout).toContain(`password in ${join(outDir, PASSWORD_FILE)} (print it with --show-password)\n`);
     expect(out.stdout.includes(password)).toBe(false);
     expect(out.stderr).toBe("");

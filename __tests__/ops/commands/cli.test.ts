@@ -57,7 +57,12 @@ describe("every command refuses a wrong command line with its usage and exit 2, 
   });
 
   test("deploy --dry-run and deploy -- --dry-run (flags deploy does not have) are refused", async () => {
-    for (const argv of [["deploy", "--dry-run"], ["deploy", "--dry-run", "--plan-only"], ["deploy", "--", "--dry-run"], ["synth", "--bogus"]]) {
+    for (const argv of [
+      ["deploy", "--dry-run"],
+      ["deploy", "--dry-run", "--plan-only"],
+      ["deploy", "--", "--dry-run"],
+      ["synth", "--bogus"],
+    ]) {
       const r = await run(argv);
       expect([argv.join(" "), r.code]).toEqual([argv.join(" "), 2]);
       expect(r.stderr).toContain(`usage: ${argv[0]}`);
@@ -97,7 +102,7 @@ describe("every command refuses a wrong command line with its usage and exit 2, 
   });
 });
 
-test("server stop --dir on a directory that does not exist is an error, not \"stopped\"", async () => {
+test('server stop --dir on a directory that does not exist is an error, not "stopped"', async () => {
   const missing = join(cwd, "no-such-server");
   const { out, io } = capture();
   expect(await serverMain(["stop", "--dir", missing], io)).toBe(1);

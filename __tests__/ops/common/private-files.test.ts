@@ -38,6 +38,12 @@ test("empty paths, files in the way and errors say which path and what to do", (
   expect(() => ensureDir(join(file, "sub"), "bundle --out")).toThrow(
     `bundle --out: cannot create the directory ${join(file, "sub")}: a part of the path is a file, not a directory; fix the path (ENOTDIR)`,
   );
-  const erofs = Object.assign(new Error("EROFS: read-only file system, open '/ro/crashplan.p12'"), { code: "EROFS", syscall: "open", path: "/ro/crashplan.p12" });
-  expect(fileSystemError(erofs, "/ro/crashplan.p12", "write")).toBe("cannot write /ro/crashplan.p12: the file system is read-only; choose a writable location (EROFS)");
+  const erofs = Object.assign(new Error("EROFS: read-only file system, open '/ro/crashplan.p12'"), {
+    code: "EROFS",
+    syscall: "open",
+    path: "/ro/crashplan.p12",
+  });
+  expect(fileSystemError(erofs, "/ro/crashplan.p12", "write")).toBe(
+    "cannot write /ro/crashplan.p12: the file system is read-only; choose a writable location (EROFS)",
+  );
 });

@@ -7,7 +7,12 @@ const { policy: POLICY, kv: KV, role: ROLE, certAuth: AUTH, adminCert: CERT } = 
 /** What the engine printed right after a first deploy: refresh turned nulls into empty lists. */
 const NOISE: ResourceChange[] = [
   rc(ROLE, ["update"], { name: "cpRole", country: null, ou: null, allow_any_name: true }, { name: "cpRole", country: [], ou: [], allow_any_name: true }),
-  rc(AUTH, ["update"], { tune: [{ default_lease_ttl: "1m", allowed_response_headers: null, token_type: "" }] }, { tune: [{ default_lease_ttl: "1m", allowed_response_headers: [], token_type: "" }] }),
+  rc(
+    AUTH,
+    ["update"],
+    { tune: [{ default_lease_ttl: "1m", allowed_response_headers: null, token_type: "" }] },
+    { tune: [{ default_lease_ttl: "1m", allowed_response_headers: [], token_type: "" }] },
+  ),
   rc(KV, ["update"], { options: null, path: "secret" }, { options: {}, path: "secret" }),
 ];
 
@@ -29,11 +34,21 @@ describe("normalizeValue", () => {
 
 describe("changedAttributes", () => {
   test("names the attributes whose values differ, sorted", () => {
-    expect(changedAttributes(rc(ROLE, ["update"], { client_flag: true, allow_any_name: true, name: "cpRole" }, { client_flag: false, allow_any_name: false, name: "cpRole" }).change)).toEqual(["allow_any_name", "client_flag"]);
+    expect(
+      changedAttributes(
+        rc(ROLE, ["update"], { client_flag: true, allow_any_name: true, name: "cpRole" }, { client_flag: false, allow_any_name: false, name: "cpRole" }).change,
+      ),
+    ).toEqual(["allow_any_name", "client_flag"]);
   });
 
   test("names attributes only known after apply", () => {
-    const change = rc(CERT, ["delete", "create"], { serial_number: "1a", certificate: "PEM", ttl: "180s" }, { ttl: "180s" }, { serial_number: true, certificate: true }).change;
+    const change = rc(
+      CERT,
+      ["delete", "create"],
+      { serial_number: "1a", certificate: "PEM", ttl: "180s" },
+      { ttl: "180s" },
+      { serial_number: true, certificate: true },
+    ).change;
     expect(changedAttributes(change)).toEqual(["certificate", "serial_number"]);
   });
 
@@ -75,8 +90,13 @@ describe("buildDriftReport", () => {
 
   test("a difference the plan cannot see is added, or merged into the resource's entry", () => {
     const blind = [{ address: AUTH, attribute: "tune.default_lease_ttl" }];
-    expect(buildDriftReport({ resource_drift: NOISE }, blind)).toEqual({ inSync: false, drifted: [{ address: AUTH, actions: ["update"], attributes: ["tune.default_lease_ttl"] }] });
-    const plan: PlanJson = { resource_changes: [rc(AUTH, ["update"], { description: "a" }, { description: "b" }), rc(POLICY, ["update"], { policy: "x" }, { policy: "y" })] };
+    expect(buildDriftReport({ resource_drift: NOISE }, blind)).toEqual({
+      inSync: false,
+      drifted: [{ address: AUTH, actions: ["update"], attributes: ["tune.default_lease_ttl"] }],
+    });
+    const plan: PlanJson = {
+      resource_changes: [rc(AUTH, ["update"], { description: "a" }, { description: "b" }), rc(POLICY, ["update"], { policy: "x" }, { policy: "y" })],
+    };
     expect(buildDriftReport(plan, blind).drifted).toEqual([
       { address: AUTH, actions: ["update"], attributes: ["description", "tune.default_lease_ttl"] },
       { address: POLICY, actions: ["update"], attributes: ["policy"] },
@@ -85,7 +105,9 @@ describe("buildDriftReport", () => {
 
   test("the report and its text never carry values", () => {
     const key = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----";
-    const plan: PlanJson = { resource_changes: [rc(CERT, ["delete", "create"], { private_key: key, serial_number: "1a" }, {}, { private_key: true, serial_number: true })] };
+    const plan: PlanJson = {
+      resource_changes: [rc(CERT, ["delete", "create"], { private_key: key, serial_number: "1a" }, {}, { private_key: true, serial_number: true })],
+    };
     const report = buildDriftReport(plan);
     expect(report.drifted).toEqual([{ address: CERT, actions: ["delete", "create"], attributes: ["private_key", "serial_number"] }]);
     expect(JSON.stringify(report)).not.toContain("BEGIN");
@@ -95,7 +117,13 @@ describe("buildDriftReport", () => {
 
 describe("formatDriftReport", () => {
   test("one line per drifted resource with its construct path", () => {
-    const report = { inSync: false, drifted: [{ address: KV, actions: ["create"], attributes: [] }, { address: ROLE, actions: ["update"], attributes: ["allow_any_name", "client_flag"] }] };
+    const report = {
+      inSync: false,
+      drifted: [
+        { address: KV, actions: ["create"], attributes: [] },
+        { address: ROLE, actions: ["update"], attributes: ["allow_any_name", "client_flag"] },
+      ],
+    };
     expect(formatDriftReport(report, new Map([[KV, "keystore/kv/mount"]]))).toBe(
       `drift: ${KV} (keystore/kv/mount): create: whole resource\n` + `drift: ${ROLE}: update: allow_any_name, client_flag\n`,
     );

@@ -27,7 +27,9 @@ test("an engine killed by a signal is reported as killed, with no empty tail", a
   const d = deploymentWith("echo 'Acquiring state lock' >&2; kill -KILL $$");
   const result = await d.tofu(["apply"]);
   expect(result.signal).toBe("SIGKILL");
-  await expect(d.tofuOk(["apply"])).rejects.toThrow(/^tofu apply was killed by SIGKILL \(.*\); the state may hold a lock or a partial result: run the command again:\nAcquiring state lock$/);
+  await expect(d.tofuOk(["apply"])).rejects.toThrow(
+    /^tofu apply was killed by SIGKILL \(.*\); the state may hold a lock or a partial result: run the command again:\nAcquiring state lock$/,
+  );
 });
 
 test("an engine that fails says its exit code and its last lines", async () => {

@@ -7,7 +7,9 @@ const { policy: POLICY, role: ROLE, kv: KV, adminCert: CERT } = ADDRESS;
 const configured = { name: "crashplanPolicy", policy: 'path "pki/issue/*" {}' };
 const editedOnce = { name: "crashplanPolicy", policy: 'path "first/*" {}' };
 const editedTwice = { name: "crashplanPolicy", policy: 'path "second/*" {}' };
-const policyRepair = (before: Record<string, unknown>): PlanJson => ({ resource_changes: [rc(POLICY, ["update"], before, configured), rc(KV, ["no-op"], { path: "secret" }, { path: "secret" })] });
+const policyRepair = (before: Record<string, unknown>): PlanJson => ({
+  resource_changes: [rc(POLICY, ["update"], before, configured), rc(KV, ["no-op"], { path: "secret" }, { path: "secret" })],
+});
 
 describe("comparePlans", () => {
   test("the same changes agree", () => {
@@ -67,7 +69,9 @@ describe("isStale (the engine's rule)", () => {
 
 describe("formatPlanSummary", () => {
   test("one line per change: actions, address and, for updates, the attributes", () => {
-    const plan: PlanJson = { resource_changes: [rc(POLICY, ["update"], editedOnce, configured), rc(KV, ["create"], null, { path: "secret" }), rc(ROLE, ["no-op"], {}, {})] };
+    const plan: PlanJson = {
+      resource_changes: [rc(POLICY, ["update"], editedOnce, configured), rc(KV, ["create"], null, { path: "secret" }), rc(ROLE, ["no-op"], {}, {})],
+    };
     expect(formatPlanSummary(plan)).toBe(`  update ${POLICY} (policy)\n  create ${KV}\n`);
     expect(formatPlanSummary({})).toBe("no changes\n");
   });

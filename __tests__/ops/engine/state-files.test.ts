@@ -2,7 +2,14 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { explainStateError, isEncryptedState, isPlainState, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "../../../ops/engine/state-files";
+import {
+  explainStateError,
+  isEncryptedState,
+  isPlainState,
+  looseStateFileWarning,
+  removePlainBackup,
+  statePassphraseEnv,
+} from "../../../ops/engine/state-files";
 
 describe("looseStateFileWarning", () => {
   let dir: string;
@@ -31,10 +38,12 @@ describe("looseStateFileWarning", () => {
 
 describe("statePassphraseEnv", () => {
   test("maps the C42 passphrases to the TF_VAR inputs of the encryption block, and nothing else", () => {
-    expect(statePassphraseEnv({ C42_STATE_PASSPHRASE: "new passphrase 0123", C42_STATE_PASSPHRASE_PREVIOUS: "old passphrase 4567", VAULT_TOKEN: "t" })).toEqual({
-      TF_VAR_c42_state_passphrase: "new passphrase 0123",
-      TF_VAR_c42_state_passphrase_previous: "old passphrase 4567",
-    });
+    expect(statePassphraseEnv({ C42_STATE_PASSPHRASE: "new passphrase 0123", C42_STATE_PASSPHRASE_PREVIOUS: "old passphrase 4567", VAULT_TOKEN: "t" })).toEqual(
+      {
+        TF_VAR_c42_state_passphrase: "new passphrase 0123",
+        TF_VAR_c42_state_passphrase_previous: "old passphrase 4567",
+      },
+    );
   });
 
   test("is empty without passphrases", () => {
@@ -45,18 +54,24 @@ describe("statePassphraseEnv", () => {
 // The engine texts below are OpenTofu 1.10.10's, as printed (with its line wrapping).
 describe("explainStateError", () => {
   test("an encrypted state without C42_STATE_PASSPHRASE", () => {
-    const engine = "Error: Error acquiring the state lock\n\nError message: Unsupported state file format: This state file is encrypted\nand can not be read without an encryption configuration\n";
-    expect(explainStateError(engine)).toBe("the state is encrypted, but C42_STATE_PASSPHRASE is not set: set it to the passphrase the state was encrypted with. The state was not changed.");
+    const engine =
+      "Error: Error acquiring the state lock\n\nError message: Unsupported state file format: This state file is encrypted\nand can not be read without an encryption configuration\n";
+    expect(explainStateError(engine)).toBe(
+      "the state is encrypted, but C42_STATE_PASSPHRASE is not set: set it to the passphrase the state was encrypted with. The state was not changed.",
+    );
   });
 
   test("a wrong passphrase", () => {
-    const engine = "Error: Error acquiring the state lock\n\nError message: decryption failed for all provided methods\nattempted decryption failed for state: decryption failed: cipher: message\nauthentication failed\n";
+    const engine =
+      "Error: Error acquiring the state lock\n\nError message: decryption failed for all provided methods\nattempted decryption failed for state: decryption failed: cipher: message\nauthentication failed\n";
     expect(explainStateError(engine)).toMatch(/^the state cannot be decrypted with C42_STATE_PASSPHRASE .*wrong passphrase\? The state was not changed\.$/);
   });
 
   test("a plain state with a passphrase set", () => {
     const engine = "Error message: encountered unencrypted payload without unencrypted method\nconfigured\n";
-    expect(explainStateError(engine)).toMatch(/^C42_STATE_PASSPHRASE is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true/);
+    expect(explainStateError(engine)).toMatch(
+      /^C42_STATE_PASSPHRASE is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true/,
+    );
   });
 
   test("a lock held by another run", () => {
@@ -70,7 +85,13 @@ describe("explainStateError", () => {
 });
 
 describe("removePlainBackup", () => {
-  const ENCRYPTED = JSON.stringify({ serial: 3, lineage: "l", meta: { "key_provider.pbkdf2.c42_state": "e30=" }, encrypted_data: "AAAA", encryption_version: "v0" });
+  const ENCRYPTED = JSON.stringify({
+    serial: 3,
+    lineage: "l",
+    meta: { "key_provider.pbkdf2.c42_state": "e30=" },
+    encrypted_data: "AAAA",
+    encryption_version: "v0",
+  });
   const PLAIN = JSON.stringify({ version: 4, terraform_version: "1.10.10", serial: 2, lineage: "l", outputs: {}, resources: [] });
   let dir: string;
   let state: string;

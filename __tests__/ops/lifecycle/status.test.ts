@@ -18,8 +18,31 @@ const DAY = 86400;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "c42-status-test-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
-    "-subj", "/CN=localhost", "-days", "10", "-set_serial", "0x1a2b3c", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "cert.pem",
+      "-subj",
+      "/CN=localhost",
+      "-days",
+      "10",
+      "-set_serial",
+      "0x1a2b3c",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+  );
   pem = readFileSync(join(dir, "cert.pem"), "utf8");
   keyPem = readFileSync(join(dir, "key.pem"), "utf8");
   cert = new X509Certificate(pem);
@@ -33,7 +56,14 @@ const before = (seconds: number) => new Date(notAfter().getTime() - seconds * 10
 describe("certificateStatus", () => {
   test("subject, serial as Vault writes it, expiry and time left", () => {
     const s = certificateStatus(cert, before(5 * DAY + 3600), 30 * DAY);
-    expect(s).toEqual({ subject: "CN=localhost", serial: "1a:2b:3c", notAfter: notAfter().toISOString(), daysLeft: 5, secondsLeft: 5 * DAY + 3600, insideWindow: true });
+    expect(s).toEqual({
+      subject: "CN=localhost",
+      serial: "1a:2b:3c",
+      notAfter: notAfter().toISOString(),
+      daysLeft: 5,
+      secondsLeft: 5 * DAY + 3600,
+      insideWindow: true,
+    });
   });
 
   test("outside the window when more time is left than the window", () => {
@@ -85,7 +115,9 @@ describe("serverCertificate", () => {
   });
 
   test("refuses a server its CA did not sign", async () => {
-    await expect(serverCertificate({ addr: `https://127.0.0.1:${port}` })).rejects.toThrow(/TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed: self[- ]signed certificate/);
+    await expect(serverCertificate({ addr: `https://127.0.0.1:${port}` })).rejects.toThrow(
+      /TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed: self[- ]signed certificate/,
+    );
   });
 
   test("refuses a plain http address", async () => {

@@ -16,8 +16,29 @@ let caPem: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "c42-vault-client-test-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
-    "-subj", "/CN=localhost", "-days", "2", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "cert.pem",
+      "-subj",
+      "/CN=localhost",
+      "-days",
+      "2",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+  );
   caPem = readFileSync(join(dir, "cert.pem"), "utf8");
   server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: caPem }, (req, res) => {
     if (req.url === "/v1/sys/health") res.end(JSON.stringify({ initialized: true, sealed: false, standby: false }));
@@ -47,19 +68,28 @@ async function closedPort(): Promise<number> {
 describe("connection errors name the variable to fix", () => {
   test("nothing listening: VAULT_ADDR", async () => {
     const addr = `https://127.0.0.1:${await closedPort()}`;
-    const error = await vaultCall({ addr, caPem }, { path: "sys/health" }).then(() => undefined, (e: unknown) => e);
+    const error = await vaultCall({ addr, caPem }, { path: "sys/health" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(VaultConnectionError);
     expect(error).toMatchObject({ code: "ECONNREFUSED" });
     expect((error as Error).message).toMatch(new RegExp(`^cannot reach Vault at ${addr} \\(connect ECONNREFUSED .*\\): check VAULT_ADDR`));
   });
 
   test("an unknown host name: VAULT_ADDR", async () => {
-    const error = await vaultCall({ addr: "https://vault.invalid:8200" }, { path: "sys/health" }).then(() => undefined, (e: unknown) => e);
+    const error = await vaultCall({ addr: "https://vault.invalid:8200" }, { path: "sys/health" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/cannot reach Vault at https:\/\/vault\.invalid:8200 .*check VAULT_ADDR/);
   });
 
   test("a certificate the client does not trust: VAULT_CACERT", async () => {
-    const error = await vaultCall({ addr: `https://127.0.0.1:${port}` }, { path: "sys/health" }).then(() => undefined, (e: unknown) => e);
+    const error = await vaultCall({ addr: `https://127.0.0.1:${port}` }, { path: "sys/health" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(VaultConnectionError);
     expect((error as Error).message).toMatch(/self[- ]signed certificate .*set VAULT_CACERT to the PEM file of the CA/);
   });
@@ -76,7 +106,9 @@ describe("connection errors name the variable to fix", () => {
   });
 
   test("VAULT_CACERT naming a missing file, and VAULT_ADDR unset", () => {
-    expect(() => endpointFromEnv({ VAULT_ADDR: "https://x:8200", VAULT_CACERT: join(dir, "missing.pem") })).toThrow(/VAULT_CACERT names .*missing\.pem, which does not exist/);
+    expect(() => endpointFromEnv({ VAULT_ADDR: "https://x:8200", VAULT_CACERT: join(dir, "missing.pem") })).toThrow(
+      /VAULT_CACERT names .*missing\.pem, which does not exist/,
+    );
     expect(() => endpointFromEnv({})).toThrow(/VAULT_ADDR is not set/);
   });
 });
