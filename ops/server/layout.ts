@@ -12,6 +12,8 @@ export const LAYOUT = {
   env: "vault.env",
   tls: "tls",
   data: "data",
+  /** The file audit device's log, declared in server.hcl (see audit.ts). */
+  audit: "audit.log",
   /** Written with `*`: nothing in a server directory ever shows in `git status`. */
   gitignore: ".gitignore",
 } as const;

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { parseEnvFile } from "../common/env-file";
 import { ensureDir } from "../common/private-files";
 import { VaultEndpoint } from "../vault/client";
+import { auditStanza } from "./audit";
 import { health, initialise, isLeader, unseal, writeEnvFile } from "./init";
 import { LAYOUT, ServerMeta, TLS, assertServerDir, logTail, readMeta } from "./layout";
 import {
@@ -241,7 +242,7 @@ cluster_addr  = "https://127.0.0.1:${clusterPort}"
 # OpenBao 2 has no mlock and warns about this line; HashiCorp Vault, the fallback, needs it without CAP_IPC_LOCK.
 disable_mlock = true
 ui            = false
-`;
+${auditStanza(join(dir, LAYOUT.audit))}`;
 }
 
 /**
@@ -260,7 +261,7 @@ function ensureServerDir(dir: string): boolean {
 }
 
 /** Polls `probe` until it returns a value; probe errors count as "not yet". */
-async function waitFor<T>(dir: string, what: string, timeoutMs: number, exited: () => string | undefined, probe: () => Promise<T | undefined>): Promise<T> {
+export async function waitFor<T>(dir: string, what: string, timeoutMs: number, exited: () => string | undefined, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "";
   for (;;) {

@@ -1,0 +1,466 @@
+import { ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ensureDir } from "../common/private-files";
+import { AutopilotState, autopilotState, isFullyReplicated } from "../vault/autopilot";
+import { VaultEndpoint, vaultCall } from "../vault/client";
+import { readSealStatus, requireSuccess } from "../vault/readers";
+import { auditStanza } from "./audit";
+import { health, initialise, writeEnvFile } from "./init";
+import { LAYOUT, TLS } from "./layout";
+import {
+  KILL_TIMEOUT_MS,
+  STOP_TIMEOUT_MS,
+  findServerPid,
+  freePorts,
+  isAlive,
+  killQuietly,
+  portIsFree,
+  signal,
+  spawnServer,
+  waitForExit,
+  watchExit,
+} from "./process";
+import { waitFor } from "./server";
+import { makeCertificates } from "./tls";
+
+/*
+ * A raft cluster of OpenBao nodes on loopback. The cluster directory holds
+ * what the nodes share (TLS material, the unseal key, the root token,
+ * vault.env, the audit log every node declares) and one directory per node
+ * laid out like a single server's (server.hcl, server.json, server.log,
+ * server.pid, data/), so
+ * every helper that takes a server directory works on a node directory.
+ */
+
+/** Names a cluster directory may hold besides {@link LAYOUT}'s shared files. */
+export const CLUSTER_LAYOUT = {
+  meta: "cluster.json",
+  /** `node-1`, `node-2`, …; node 1 is the one initialised. */
+  nodePrefix: "node-",
+} as const;
+
+/** The largest cluster `server start --nodes` makes: raft tolerates (N-1)/2 failures, and a loopback cluster larger than 5 proves nothing more. */
+export const MAX_NODES = 5;
+/** Raft's timing multiplier: 1 is the fastest (production-tuned hardware), 10 the slowest OpenBao allows. */
+export const MAX_PERFORMANCE_MULTIPLIER = 10;
+/** What a cluster uses unless told otherwise: fast leader elections on loopback. */
+export const DEFAULT_PERFORMANCE_MULTIPLIER = 1;
+
+/** What the cluster's first start recorded; reused on every restart. */
+export interface ClusterMeta {
+  readonly nodes: number;
+  readonly performanceMultiplier: number;
+  /** Whether the first start created the directory (purge removes it then; else only the cluster's files). */
+  readonly createdDir: boolean;
+}
+
+/** The ports a node listens on, from its server.json. */
+interface NodeMeta {
+  readonly apiPort: number;
+  readonly clusterPort: number;
+}
+
+/** One node of a running cluster. */
+export interface ClusterNode {
+  /** 1-based. */
+  readonly index: number;
+  /** Its raft node id, e.g. `c42-node-1`. */
+  readonly nodeId: string;
+  /** Its directory (a server directory: server.hcl, server.log, server.pid, data/). */
+  readonly dir: string;
+  /** e.g. "https://127.0.0.1:41234" */
+  readonly addr: string;
+}
+
+/** A running cluster: every node unsealed, every node a healthy voter. */
+export interface LocalCluster {
+  readonly dir: string;
+  readonly nodes: readonly ClusterNode[];
+  /** The CA of every node's certificate (VAULT_CACERT). */
+  readonly caCertFile: string;
+  /** KEY=VALUE file with VAULT_ADDR (the node active at the first start), VAULT_CACERT and VAULT_TOKEN (0600). */
+  readonly envFile: string;
+  readonly performanceMultiplier: number;
+}
+
+/** How to start a {@link LocalCluster}. */
+export interface StartClusterOptions {
+  readonly dir: string;
+  readonly baoBinary: string;
+  /** Odd, 1 to {@link MAX_NODES}; a restart must give the recorded number. */
+  readonly nodes: number;
+  /** @default - the recorded value on a restart, else {@link DEFAULT_PERFORMANCE_MULTIPLIER} */
+  readonly performanceMultiplier?: number;
+  /** Progress lines (never secrets). @default - silent */
+  readonly log?: (line: string) => void;
+}
+
+/** One node's line of `server status`. */
+export interface NodeStatus {
+  readonly index: number;
+  readonly nodeId: string;
+  readonly addr: string;
+  readonly pid?: number;
+  /** `active`, `standby`, `sealed`, `uninitialized`, `unreachable` (running, no answer) or `stopped`. */
+  readonly role: "active" | "standby" | "sealed" | "uninitialized" | "unreachable" | "stopped";
+}
+
+/** `server status` of a cluster. */
+export interface ClusterStatus {
+  readonly nodes: NodeStatus[];
+  /** Absent when no node answers, or before the cluster is initialised. */
+  readonly autopilot?: AutopilotState;
+  /** Why the autopilot state is absent. */
+  readonly autopilotError?: string;
+}
+
+const REACHABLE_TIMEOUT_MS = 30_000;
+const ACTIVE_TIMEOUT_MS = 60_000;
+/** Joining needs autopilot's server stabilization time (10 s by default) before a node is promoted to voter. */
+const VOTERS_TIMEOUT_MS = 120_000;
+const UNSEAL_RETRY_MS = 1_000;
+/**
+ * Autopilot promotes a joined node to voter once it has been healthy this long
+ * (OpenBao's default is 10 s). A loopback cluster has no flaky network to wait
+ * out, so its first start asks for less.
+ */
+const STABILIZATION_TIME = "3s";
+
+export const nodeId = (index: number) => `c42-node-${index}`;
+const nodeDir = (dir: string, index: number) => join(dir, `${CLUSTER_LAYOUT.nodePrefix}${index}`);
+
+/** Whether `dir` holds a cluster (rather than a single server or nothing). */
+export function isClusterDir(dir: string): boolean {
+  return existsSync(join(resolve(dir), CLUSTER_LAYOUT.meta));
+}
+
+/** Checks a node count; the message names the option. */
+export function checkNodeCount(option: string, nodes: number): number {
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES || nodes % 2 === 0) {
+    throw new Error(
+      `${option}: ${nodes} is not a cluster size; expected an odd number from 1 to ${MAX_NODES} (raft needs a majority: 3 nodes survive the loss of 1, 5 of 2)`,
+    );
+  }
+  return nodes;
+}
+
+/** Checks a raft performance multiplier; the message names the option. */
+export function checkPerformanceMultiplier(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PERFORMANCE_MULTIPLIER) {
+    throw new Error(`${option}: ${value} is not a raft performance multiplier; expected an integer from 1 (fastest failover) to ${MAX_PERFORMANCE_MULTIPLIER}`);
+  }
+  return value;
+}
+
+export function readClusterMeta(dir: string): ClusterMeta {
+  return JSON.parse(readFileSync(join(dir, CLUSTER_LAYOUT.meta), "utf8")) as ClusterMeta;
+}
+
+function readNodeMeta(dir: string): NodeMeta {
+  return JSON.parse(readFileSync(join(dir, LAYOUT.meta), "utf8")) as NodeMeta;
+}
+
+/** The nodes of the cluster in `dir`, from its files (running or not). */
+export function clusterNodes(dir: string): ClusterNode[] {
+  dir = resolve(dir);
+  const meta = readClusterMeta(dir);
+  return Array.from({ length: meta.nodes }, (_, i) => {
+    const index = i + 1;
+    const d = nodeDir(dir, index);
+    return { index, nodeId: nodeId(index), dir: d, addr: `https://127.0.0.1:${readNodeMeta(d).apiPort}` };
+  });
+}
+
+/**
+ * Starts the cluster in `dir`: sets it up on the first start (shared TLS,
+ * one directory, two ports and a config per node), starts every node that
+ * is not running, initialises node 1 once, unseals every sealed node (the
+ * others join node 1 through retry_join), and waits until autopilot counts
+ * every node as a healthy voter. A node that was killed is started again
+ * and rejoins the same way.
+ */
+export async function startCluster(options: StartClusterOptions): Promise<LocalCluster> {
+  const log = options.log ?? (() => undefined);
+  const dir = resolve(options.dir);
+  checkNodeCount("--nodes", options.nodes);
+  const started = Date.now();
+  const createdDir = ensureDir(dir, "cluster directory (--dir)");
+  const st = statSync(dir);
+  if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
+    throw new Error(`${dir} belongs to another user (uid ${st.uid}); give a directory of your own`);
+  }
+  if (!isClusterDir(dir)) {
+    if (existsSync(join(dir, LAYOUT.config))) {
+      throw new Error(`${dir} holds a single server, not a cluster; stop it with --purge first or give another --dir`);
+    }
+    await setUpCluster(
+      dir,
+      createdDir,
+      options.nodes,
+      checkPerformanceMultiplier("--performance-multiplier", options.performanceMultiplier ?? DEFAULT_PERFORMANCE_MULTIPLIER),
+      log,
+    );
+  }
+  const meta = readClusterMeta(dir);
+  if (meta.nodes !== options.nodes) {
+    throw new Error(
+      `--nodes: ${options.nodes} differs from the ${meta.nodes} nodes of the cluster in ${dir}; give --nodes ${meta.nodes}, or remove the cluster with server stop --purge`,
+    );
+  }
+  if (options.performanceMultiplier !== undefined && options.performanceMultiplier !== meta.performanceMultiplier) {
+    throw new Error(
+      `--performance-multiplier: ${options.performanceMultiplier} differs from the cluster's ${meta.performanceMultiplier} (in its nodes' server.hcl); leave the option out, or remove the cluster with server stop --purge`,
+    );
+  }
+  const caPem = readFileSync(join(dir, LAYOUT.tls, TLS.caCert), "utf8");
+  const nodes = clusterNodes(dir);
+  const endpoint = (n: ClusterNode): VaultEndpoint => ({ addr: n.addr, caPem });
+
+  const children: ChildProcess[] = [];
+  const exits = new Map<number, () => string | undefined>();
+  try {
+    for (const n of nodes) {
+      const pid = findServerPid(n.dir);
+      if (pid !== undefined) {
+        exits.set(n.index, () => (isAlive(pid) ? undefined : "gone"));
+        continue;
+      }
+      const { apiPort, clusterPort } = readNodeMeta(n.dir);
+      for (const port of [apiPort, clusterPort]) {
+        if (!(await portIsFree(port))) {
+          throw new Error(
+            `cannot start ${n.nodeId} in ${n.dir}: port 127.0.0.1:${port} from its config is taken by another process; stop it, or remove the cluster with --purge`,
+          );
+        }
+      }
+      const child = spawnServer(n.dir, options.baoBinary);
+      children.push(child);
+      exits.set(n.index, watchExit(child));
+      log(`started ${n.nodeId} (pid ${child.pid}) on ${n.addr}; log: ${join(n.dir, LAYOUT.log)}`);
+    }
+    const exited = (n: ClusterNode) => exits.get(n.index) as () => string | undefined;
+    for (const n of nodes) await waitFor(n.dir, `${n.nodeId}'s API to answer`, REACHABLE_TIMEOUT_MS, exited(n), () => health(endpoint(n)));
+
+    const first = nodes[0];
+    const initialising = !existsSync(join(dir, LAYOUT.unsealKey));
+    if (initialising) {
+      if ((await health(endpoint(first))).initialized) {
+        throw new Error(`the cluster in ${dir} is initialised but ${LAYOUT.unsealKey} is missing; remove it with --purge`);
+      }
+      log(`initialising through ${first.nodeId} (1 key share, threshold 1)`);
+      await initialise(dir, endpoint(first));
+    }
+    // Node 1 first: on a first start the others can only join an unsealed leader.
+    for (const n of nodes) {
+      await unsealNode(dir, n, endpoint(n), exited(n));
+      if (n === first) {
+        await waitFor(n.dir, "a node to become active", ACTIVE_TIMEOUT_MS, exited(n), () => activeNode(nodes, caPem));
+      }
+    }
+    const token = readFileSync(join(dir, LAYOUT.rootToken), "utf8").trim();
+    if (initialising) {
+      const active = (await activeNode(nodes, caPem)) ?? first;
+      const answer = await vaultCall(endpoint(active), {
+        method: "POST",
+        path: "sys/storage/raft/autopilot/configuration",
+        token,
+        body: { server_stabilization_time: STABILIZATION_TIME },
+      });
+      requireSuccess(answer, "setting autopilot's server_stabilization_time");
+    }
+    log(`waiting for autopilot to count ${nodes.length} healthy voters`);
+    await waitFor(
+      first.dir,
+      `${nodes.length} healthy voters with failure tolerance ${(nodes.length - 1) / 2}`,
+      VOTERS_TIMEOUT_MS,
+      () => undefined,
+      async () => {
+        const active = await activeNode(nodes, caPem);
+        if (active === undefined) return undefined;
+        return isFullyReplicated(await autopilotState(endpoint(active), token), nodes.length) ? true : undefined;
+      },
+    );
+  } catch (e) {
+    children.forEach(killQuietly);
+    throw e;
+  }
+  if (!existsSync(join(dir, LAYOUT.env))) writeEnvFile(dir, ((await activeNode(nodes, caPem)) ?? nodes[0]).addr);
+  log(`${nodes.length} voters after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { dir, nodes, caCertFile: join(dir, LAYOUT.tls, TLS.caCert), envFile: join(dir, LAYOUT.env), performanceMultiplier: meta.performanceMultiplier };
+}
+
+/** The node that is active now, if any answers so. */
+export async function activeNode(nodes: readonly ClusterNode[], caPem: string): Promise<ClusterNode | undefined> {
+  for (const n of nodes) {
+    try {
+      const h = await health({ addr: n.addr, caPem });
+      if (h.initialized && !h.sealed && !h.standby) return n;
+    } catch {
+      // a stopped node: ask the next
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Unseals one node with the stored key and waits until it says it is. A node
+ * joining through retry_join answers the unseal before it has joined (sealed,
+ * and sometimes already initialised) and stays sealed until the join is
+ * done; the key is offered again until it is unsealed.
+ */
+async function unsealNode(dir: string, n: ClusterNode, endpoint: VaultEndpoint, exited: () => string | undefined): Promise<void> {
+  const h = await health(endpoint);
+  if (h.initialized && !h.sealed) return;
+  const key = readFileSync(join(dir, LAYOUT.unsealKey), "utf8").trim();
+  let offered = 0;
+  await waitFor(n.dir, `${n.nodeId} to join and unseal`, ACTIVE_TIMEOUT_MS, exited, async () => {
+    const now = await health(endpoint);
+    if (now.initialized && !now.sealed) return true;
+    if (Date.now() - offered > UNSEAL_RETRY_MS) {
+      offered = Date.now();
+      const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/unseal", body: { key } });
+      // Only the status is read: a joining node's answer says nothing secret, but the key must never reach a message.
+      if (answer.status === 200 && !readSealStatus(answer).sealed) return true;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * Stops every node (SIGTERM, then SIGKILL after a bound). With `purge`,
+ * removes the cluster's files, and the directory when its first start made it.
+ */
+export async function stopCluster(dir: string, options: { purge?: boolean } = {}): Promise<void> {
+  dir = resolve(dir);
+  const meta = readClusterMeta(dir);
+  if (options.purge) assertClusterDir(dir, meta.nodes);
+  const nodes = Array.from({ length: meta.nodes }, (_, i) => nodeDir(dir, i + 1));
+  const pids = nodes.map((d) => findServerPid(d)).filter((p): p is number => p !== undefined);
+  pids.forEach((pid) => signal(pid, "SIGTERM"));
+  for (const pid of pids) {
+    if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
+      signal(pid, "SIGKILL");
+      if (!(await waitForExit(pid, KILL_TIMEOUT_MS))) throw new Error(`bao (pid ${pid}) did not exit after SIGKILL`);
+    }
+  }
+  for (const d of nodes) rmSync(join(d, LAYOUT.pid), { force: true });
+  if (!options.purge) return;
+  if (meta.createdDir) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const d of nodes) rmSync(d, { recursive: true, force: true });
+  for (const name of [...Object.values(LAYOUT), CLUSTER_LAYOUT.meta]) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/** Every node's role and pid, and autopilot's view; reads the root token from the directory to ask autopilot, never prints it. */
+export async function clusterStatus(dir: string): Promise<ClusterStatus> {
+  dir = resolve(dir);
+  const nodes = clusterNodes(dir);
+  const caPem = readFileSync(join(dir, LAYOUT.tls, TLS.caCert), "utf8");
+  const statuses: NodeStatus[] = [];
+  for (const n of nodes) {
+    const pid = findServerPid(n.dir);
+    const base = { index: n.index, nodeId: n.nodeId, addr: n.addr, pid };
+    if (pid === undefined) {
+      statuses.push({ ...base, role: "stopped" });
+      continue;
+    }
+    try {
+      const h = await health({ addr: n.addr, caPem });
+      statuses.push({ ...base, role: !h.initialized ? "uninitialized" : h.sealed ? "sealed" : h.standby ? "standby" : "active" });
+    } catch {
+      statuses.push({ ...base, role: "unreachable" });
+    }
+  }
+  const tokenFile = join(dir, LAYOUT.rootToken);
+  const answering = statuses.find((s) => s.role === "active") ?? statuses.find((s) => s.role === "standby");
+  if (!answering || !existsSync(tokenFile)) return { nodes: statuses, autopilotError: "no unsealed node answers" };
+  try {
+    return { nodes: statuses, autopilot: await autopilotState({ addr: answering.addr, caPem }, readFileSync(tokenFile, "utf8").trim()) };
+  } catch (e) {
+    return { nodes: statuses, autopilotError: (e as Error).message };
+  }
+}
+
+/** First start: shared TLS, ports, one directory and config per node, then cluster.json (its presence marks a complete setup). */
+async function setUpCluster(dir: string, createdDir: boolean, nodes: number, performanceMultiplier: number, log: (line: string) => void): Promise<void> {
+  const known = new Set<string>([LAYOUT.tls, LAYOUT.log, LAYOUT.gitignore]);
+  const leftovers = readdirSync(dir);
+  const interrupted = leftovers.every((name) => known.has(name) || name.startsWith(CLUSTER_LAYOUT.nodePrefix));
+  if (!interrupted) throw new Error(`${dir} has no ${CLUSTER_LAYOUT.meta} but is not empty (${leftovers.join(", ")}); give an empty or new directory`);
+  for (const name of leftovers) {
+    // A node directory with raft data is not an interrupted setup: it ran.
+    if (existsSync(join(dir, name, LAYOUT.data, "raft")))
+      throw new Error(`${join(dir, name)} holds raft data but ${dir} has no ${CLUSTER_LAYOUT.meta}; give an empty or new directory`);
+    rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  log(`setting up a ${nodes}-node cluster in ${dir} (performance_multiplier ${performanceMultiplier})`);
+  makeCertificates(join(dir, LAYOUT.tls));
+  writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao cluster's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
+  const ports = await freePorts(2 * nodes);
+  const metas: NodeMeta[] = Array.from({ length: nodes }, (_, i) => ({ apiPort: ports[2 * i], clusterPort: ports[2 * i + 1] }));
+  metas.forEach((m, i) => {
+    const d = nodeDir(dir, i + 1);
+    ensureDir(d, "cluster node directory");
+    ensureDir(join(d, LAYOUT.data), "node data directory");
+    writeFileSync(join(d, LAYOUT.config), nodeConfig(dir, i + 1, metas, performanceMultiplier), { mode: 0o600, flag: "wx" });
+    writeFileSync(join(d, LAYOUT.meta), JSON.stringify(m) + "\n", { mode: 0o600, flag: "wx" });
+  });
+  writeFileSync(join(dir, CLUSTER_LAYOUT.meta), JSON.stringify({ nodes, performanceMultiplier, createdDir } satisfies ClusterMeta) + "\n", {
+    mode: 0o600,
+    flag: "wx",
+  });
+}
+
+function nodeConfig(dir: string, index: number, metas: readonly NodeMeta[], performanceMultiplier: number): string {
+  const q = (s: string) => JSON.stringify(s);
+  const tls = join(dir, LAYOUT.tls);
+  const d = nodeDir(dir, index);
+  const { apiPort, clusterPort } = metas[index - 1];
+  const peers = metas
+    .filter((_, i) => i !== index - 1)
+    .map((m) => `  retry_join {\n    leader_api_addr     = "https://127.0.0.1:${m.apiPort}"\n    leader_ca_cert_file = ${q(join(tls, TLS.caCert))}\n  }\n`)
+    .join("");
+  return `# Written by ops/server/cluster.ts: node ${index} of ${metas.length} of a local raft cluster.
+storage "raft" {
+  path    = ${q(join(d, LAYOUT.data))}
+  node_id = ${q(nodeId(index))}
+  # Scales raft's heartbeat and election timeouts: 1 fails over in ~2-3 s, OpenBao's default (5) in ~10 s but rides out a slow machine.
+  performance_multiplier = ${performanceMultiplier}
+${peers}}
+
+listener "tcp" {
+  address         = "127.0.0.1:${apiPort}"
+  cluster_address = "127.0.0.1:${clusterPort}"
+  tls_cert_file   = ${q(join(tls, TLS.cert))}
+  tls_key_file    = ${q(join(tls, TLS.key))}
+  tls_min_version = "tls12"
+}
+
+api_addr      = "https://127.0.0.1:${apiPort}"
+cluster_addr  = "https://127.0.0.1:${clusterPort}"
+disable_mlock = true
+ui            = false
+# The same file on every node: OpenBao refuses to become active when a node's audit declaration differs from the
+# one the cluster stored ("modifications to audit devices are not allowed"). Only the active node writes to it.
+${auditStanza(join(dir, LAYOUT.audit))}`;
+}
+
+/** Refuses to purge a cluster directory holding anything the cluster did not put there. */
+function assertClusterDir(dir: string, nodes: number): void {
+  const nodeNames = Array.from({ length: nodes }, (_, i) => `${CLUSTER_LAYOUT.nodePrefix}${i + 1}`);
+  const known = new Set<string>([...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, ...nodeNames]);
+  const foreign = readdirSync(dir).filter((name) => !known.has(name));
+  const nodeKnown = new Set<string>(Object.values(LAYOUT));
+  for (const n of nodeNames) {
+    if (existsSync(join(dir, n)))
+      foreign.push(
+        ...readdirSync(join(dir, n))
+          .filter((name) => !nodeKnown.has(name))
+          .map((name) => join(n, name)),
+      );
+  }
+  if (foreign.length > 0) throw new Error(`refusing to purge ${dir}: it holds files that are not the cluster's (${foreign.join(", ")})`);
+}
