@@ -7,7 +7,7 @@ import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
 import { ensureDir } from "../common/private-files";
 import { PlanJson } from "./plan-json";
-import { explainStateError, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
+import { explainStateError, looseStateDirWarning, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
 import { Toolchain, loadToolchain } from "./toolchain";
 
 /**
@@ -260,6 +260,8 @@ export class Deployment {
 
   private prepareStateDir(): void {
     ensureDir(this.config.stateDir, "stateDir (C42_STATE_DIR)");
+    const looseDir = looseStateDirWarning(this.config.stateDir);
+    if (looseDir) process.stderr.write(looseDir + "\n");
     for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
       const warning = looseStateFileWarning(file);
       if (warning) {

@@ -14,6 +14,19 @@ export function looseStateFileWarning(file: string): string | undefined {
 }
 
 /**
+ * The warning for a state directory that users other than its owner can list,
+ * or `undefined` when it is private. It is never chmodded: it may be a shared
+ * directory the project did not create (the state files in it are 0600
+ * whatever the directory's mode), so the owner is told what to do instead.
+ */
+export function looseStateDirWarning(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const mode = statSync(dir).mode & 0o7777;
+  if ((mode & 0o077) === 0) return undefined;
+  return `warning: the state directory ${dir} is open to other users (mode ${mode.toString(8).padStart(4, "0")}): they cannot read the state files (0600) but can see them. Left as it is; make it private with: chmod 700 ${dir}`;
+}
+
+/**
  * The engine's environment entries that carry the state passphrases: the
  * `C42_*` variables the user sets become the `TF_VAR_*` inputs the
  * synthesized encryption block refers to. Nothing else ever sees them.
