@@ -6,6 +6,7 @@ import { DEMO, demoMain } from "./demo";
 import { DEPLOY, deployMain } from "./deploy";
 import { DESTROY, destroyMain } from "./destroy";
 import { DRIFT, driftMain } from "./drift";
+import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
 import { SERVER, serverMain } from "./server";
 import { STATUS, statusMain } from "./status";
@@ -19,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   plan: { spec: PLAN, main: (argv, io) => planMain(argv, () => new Deployment(), io) },
   "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: true }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
+  health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },

@@ -62,7 +62,12 @@ export const HEALTH: CommandSpec<{
  * Vault connection; with `--drift` it is called again with a signal that
  * stops the engine. Resolves to the Nagios exit code.
  */
-export function healthMain(argv: readonly string[], makeDeployment: (signal?: AbortSignal) => Deployment, io: CommandIo, now: () => Date = () => new Date()): Promise<number> {
+export function healthMain(
+  argv: readonly string[],
+  makeDeployment: (signal?: AbortSignal) => Deployment,
+  io: CommandIo,
+  now: () => Date = () => new Date(),
+): Promise<number> {
   return runCommand(HEALTH, argv, io, async ({ values }) => {
     const format = values.format ?? (values.json ? "json" : "human");
     if (!(format in FORMATS)) throw new UsageError(`--format: ${JSON.stringify(format)} is not a format; expected human, json or prometheus`);
@@ -96,7 +101,10 @@ export function healthMain(argv: readonly string[], makeDeployment: (signal?: Ab
       return NAGIOS_EXIT.UNKNOWN;
     }
 
-    const report = await runProbe({ context, drift: values.drift ? { makeDeployment: (signal) => makeDeployment(signal), timeoutMs: driftTimeoutMs } : undefined });
+    const report = await runProbe({
+      context,
+      drift: values.drift ? { makeDeployment: (signal) => makeDeployment(signal), timeoutMs: driftTimeoutMs } : undefined,
+    });
     const text = FORMATS[format](report);
     if (out === undefined) {
       io.stdout(text);

@@ -47,6 +47,11 @@ export class VaultConnectionError extends Error {
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "ETIMEOUT"]);
 const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
 
+/** True for an error that says nothing answered at the address (refused, unknown host, timed out, reset). */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof VaultConnectionError && error.code !== undefined && UNREACHABLE.has(error.code);
+}
+
 /** Turns a transport error into one that says which variable to check and how. */
 export function explainTransportError(addr: string, error: NodeJS.ErrnoException): VaultConnectionError {
   const code = error.code;
