@@ -1,4 +1,6 @@
-import { formatHuman, formatPrometheus } from "../../../ops/health/format";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GAUGES, formatHuman, formatPrometheus } from "../../../ops/health/format";
 import { CheckResult, HealthState, buildReport, worstState } from "../../../ops/health/report";
 import { parsePrometheus, sampleValue } from "../../helpers/prometheus";
 
@@ -73,4 +75,13 @@ describe("Prometheus output", () => {
     const down = buildReport(new Date(0), [result("tls", "CRIT")]);
     expect(sampleValue(parsePrometheus(formatPrometheus(down)), "c42_keystore_up")).toBe(0);
   });
+});
+
+test("every metric the example alert rules use is one the probe writes", () => {
+  const everything = buildReport(new Date(0), [result("tls", "OK", Object.fromEntries(Object.keys(GAUGES).map((g) => [g, 1])))]);
+  const written = new Set(parsePrometheus(formatPrometheus(everything)).map((f) => f.name));
+  const rules = readFileSync(join(__dirname, "..", "..", "..", "examples", "monitoring", "c42-keystore-alerts.yml"), "utf8");
+  const used = [...new Set(rules.match(/c42_keystore_[a-z_]+/g))];
+  expect(used.length).toBeGreaterThanOrEqual(6);
+  expect(used.filter((m) => !written.has(m))).toEqual([]);
 });
