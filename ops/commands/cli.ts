@@ -6,6 +6,7 @@ import { DEMO, demoMain } from "./demo";
 import { DEPLOY, deployMain } from "./deploy";
 import { DESTROY, destroyMain } from "./destroy";
 import { DRIFT, driftMain } from "./drift";
+import { LOAD, loadMain } from "./load";
 import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
 import { SERVER, serverMain } from "./server";
@@ -24,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },
+  load: { spec: LOAD, main: (argv, io) => loadMain(argv, io) },
   destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: true, env }), io) },
 };
 

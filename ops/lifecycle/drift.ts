@@ -24,6 +24,8 @@ export async function planJson(deployment: Deployment): Promise<PlanJson> {
 
 /** Synthesizes, inits, plans and asks Vault what the plan cannot see. Changes nothing. */
 export async function checkDrift(deployment: Deployment): Promise<DriftReport> {
-  const plan = await planJson(deployment);
-  return buildDriftReport(plan, await probeBlindSpots(deployment));
+  await deployment.ensureInit();
+  // The probe first: it is one API call, and when Vault cannot be reached its error names the variable to fix.
+  const blind = await probeBlindSpots(deployment);
+  return buildDriftReport(await planJson(deployment), blind);
 }
