@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Deployment } from "../../ops/engine/deployment";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { loadToolchain } from "../../ops/engine/toolchain";
+import { ClusterNode, startCluster, stopCluster } from "../../ops/server/cluster";
 import { readServerEnv, startServer, stopServer } from "../../ops/server/server";
 import { VaultCall, VaultEndpoint, vaultCall } from "../../ops/vault/client";
 
@@ -52,6 +53,43 @@ export async function startTestServer(): Promise<TestServer> {
     dir,
     call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
     stop: () => stopServer(dir, { purge: true }),
+  };
+}
+
+/** A real OpenBao raft cluster on loopback (TLS, production mode), owned by one test file. */
+export interface TestCluster extends TestServer {
+  /** The cluster directory (`node-1`, … inside). */
+  readonly dir: string;
+  readonly nodes: readonly ClusterNode[];
+  /** VAULT_ADDR of `node`, with the cluster's CA and root token. */
+  envFor(node: ClusterNode): Record<string, string>;
+  /** Starts the nodes that are down again (a killed node rejoins) and waits for every voter. */
+  restart(): Promise<void>;
+}
+
+/** Starts a cluster of `nodes` nodes in a temporary directory; `env` points at the node active after the start. */
+export async function startTestCluster(nodes: number, performanceMultiplier = 1): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "c42-cluster-"));
+  const start = () => startCluster({ dir, baoBinary: loadToolchain().bao, nodes, performanceMultiplier });
+  let cluster;
+  try {
+    cluster = await start();
+  } catch (e) {
+    await stopCluster(dir, { purge: true }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const env = readServerEnv(dir);
+  const endpoint: VaultEndpoint = { addr: env.VAULT_ADDR, caPem: readFileSync(env.VAULT_CACERT, "utf8") };
+  return {
+    dir,
+    nodes: cluster.nodes,
+    env,
+    endpoint,
+    envFor: (node) => ({ ...env, VAULT_ADDR: node.addr }),
+    call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
+    restart: async () => void (await start()),
+    stop: () => stopCluster(dir, { purge: true }),
   };
 }
 

@@ -1,0 +1,176 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeBundle } from "../../ops/bundle/bundle";
+import { readPkcs12 } from "../../ops/bundle/pkcs12";
+import { serverMain } from "../../ops/commands/server";
+import { isolatedDeployment } from "../../ops/engine/scratch";
+import { deploy } from "../../ops/lifecycle/deploy";
+import { LoadRun, WriteRecord, runLoad } from "../../ops/load/load";
+import { Code42Session, Endpoints } from "../../ops/load/session";
+import { AUDIT_DEVICE_PATH } from "../../ops/server/audit";
+import { ClusterNode, clusterStatus } from "../../ops/server/cluster";
+import { isAlive } from "../../ops/server/process";
+import { TestCluster, callApi, ok, startTestCluster } from "./fixtures";
+
+/*
+ * A 3-node raft cluster on loopback (performance_multiplier 1): the stack
+ * deploys through a standby and a second deploy through another node changes
+ * nothing; Code42-style traffic lands in the declared audit log with tokens
+ * and values hashed; the active node is SIGKILLed under load and every
+ * acknowledged write reads back from the survivors; the killed node rejoins.
+ */
+describe("3-node OpenBao raft cluster", () => {
+  let cluster: TestCluster;
+  let work: string;
+  let identity: { pfx: Buffer; passphrase: string };
+  let certificatePem: string;
+
+  const roles = async () => Object.fromEntries((await clusterStatus(cluster.dir)).nodes.map((n) => [n.nodeId, n.role]));
+  const byRole = async (role: string): Promise<ClusterNode[]> => {
+    const r = await roles();
+    return cluster.nodes.filter((n) => r[n.nodeId] === role);
+  };
+  const endpointOf = (n: ClusterNode) => ({ addr: n.addr, caPem: cluster.endpoint.caPem });
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(3, 1);
+    work = mkdtempSync(join(tmpdir(), "c42-cluster-work-"));
+  });
+
+  afterAll(async () => {
+    if (work) rmSync(work, { recursive: true, force: true });
+    await cluster?.stop();
+  });
+
+  test("three healthy voters with failure tolerance 1; status prints one line per node with its address, pid and role", async () => {
+    const status = await clusterStatus(cluster.dir);
+    expect(status.autopilot).toMatchObject({ healthy: true, failureTolerance: 1, voters: ["c42-node-1", "c42-node-2", "c42-node-3"] });
+    expect(status.nodes.map((n) => n.role).sort()).toEqual(["active", "standby", "standby"]);
+    let printed = "";
+    const code = await serverMain(["status", "--dir", cluster.dir], { stdout: (s) => (printed += s), stderr: (s) => (printed += s) });
+    expect(code).toBe(0);
+    for (const n of status.nodes) expect(printed).toContain(`${n.nodeId}  ${n.addr}  pid ${n.pid}  ${n.role}\n`);
+    expect(printed).toContain("autopilot: healthy, leader c42-node-");
+    expect(printed).toContain("3 voters (c42-node-1, c42-node-2, c42-node-3), failure tolerance 1");
+  });
+
+  test("the stack deploys unchanged through a standby, and a second deploy through another node changes nothing", async () => {
+    const [standby, other] = await byRole("standby");
+    // The CA and CRL URLs name the cluster's one public address (a load balancer in production), not the node a deploy goes through.
+    const settings = { C42_PUBLIC_URL: cluster.env.VAULT_ADDR };
+    const first = isolatedDeployment(work, cluster.envFor(standby), settings);
+    const applied = await deploy(first);
+    expect(applied.apply.stdout).toMatch(/Apply complete! Resources: \d+ added, 0 changed, 0 destroyed/);
+    const again = await deploy(isolatedDeployment(work, cluster.envFor(other), settings));
+    expect(again.repaired).toEqual([]);
+    expect(again.apply.stdout).toContain("Resources: 0 added, 0 changed, 0 destroyed");
+
+    const written = await writeBundle({ outputs: await first.outputs(), outDir: join(work, "bundle") });
+    identity = { pfx: readFileSync(written.p12Path), passphrase: readFileSync(written.passwordPath, "utf8").trimEnd() };
+    certificatePem = (await readPkcs12(identity.pfx, identity.passphrase)).certificatePem;
+  });
+
+  test("a Code42-style login and key write are in the declared audit log, token and key hashed, never in clear text", async () => {
+    const devices = ok(await cluster.call({ path: "sys/audit" }));
+    expect(devices.json.data[`${AUDIT_DEVICE_PATH}/`]).toMatchObject({ type: "file", options: { file_path: join(cluster.dir, "audit.log") } });
+    // The load's own grant (policy + cert role through crashplanPolicy), then one login and one write we can look for.
+    const run = await runLoad({ ...loadOptions(), users: 3, readsPerWrite: 1, prefix: "c42-audit" });
+    expect(run.report.usersWritten).toBe(3);
+    const endpoints = new Endpoints([cluster.endpoint]);
+    const token = await new Code42Session(endpoints, identity, "cert", "c42-audit-client").login();
+    const archiveKey = Buffer.alloc(32, 7).toString("base64");
+    const path = "secret/c42-audit/audit-check";
+    ok(await callApi(cluster.endpoint, { method: "PUT", path, token, body: { archiveKey } }));
+
+    const hash = async (input: string) =>
+      ok(await cluster.call({ method: "POST", path: `sys/audit-hash/${AUDIT_DEVICE_PATH}`, body: { input } })).json.data.hash as string;
+    const [tokenHash, keyHash] = [await hash(token), await hash(archiveKey)];
+    expect(tokenHash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    const file = join(cluster.dir, "audit.log");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, "utf8");
+    const entries = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    const login = entries.find((e) => e.type === "response" && e.request?.path === "auth/cert/login" && e.auth?.client_token === tokenHash);
+    expect(login?.auth).toMatchObject({ display_name: "cert-c42-audit-client", policies: expect.arrayContaining(["c42-audit-keys"]) });
+    const write = entries.find((e) => e.type === "request" && e.request?.path === path && ["create", "update"].includes(e.request?.operation));
+    expect(write?.request).toMatchObject({ client_token: tokenHash, data: { archiveKey: keyHash } });
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(archiveKey);
+    expect(text).not.toContain(cluster.env.VAULT_TOKEN);
+  });
+
+  test("SIGKILL of the active node under load: writes resume on a new leader and no acknowledged write is lost", async () => {
+    const [active] = await byRole("active");
+    const pid = (await clusterStatus(cluster.dir)).nodes.find((n) => n.nodeId === active.nodeId)?.pid as number;
+    const order = [active, ...cluster.nodes.filter((n) => n !== active)];
+    let killedAt = 0;
+    let ackedBeforeKill = 0;
+    const run: LoadRun = await runLoad({
+      ...loadOptions(),
+      endpoints: order.map(endpointOf),
+      users: 400,
+      readsPerWrite: 2,
+      concurrency: 4,
+      durationMs: 60_000,
+      prefix: "c42-failover",
+      onWriteAcknowledged: (acked) => {
+        if (acked === 100 && killedAt === 0) {
+          process.kill(pid, "SIGKILL");
+          killedAt = Date.now();
+          ackedBeforeKill = acked;
+        }
+      },
+    });
+    const r = run.report;
+    console.log(
+      `failover (performance_multiplier 1): killed ${active.nodeId} after ${ackedBeforeKill} writes; longest write gap ${r.longestWriteGapMs} ms; ` +
+        `failed requests ${r.write.failed + r.read.failed + r.login.failed} (${JSON.stringify(r.errors)}); ${r.usersWritten} writes acknowledged in ${r.seconds} s`,
+    );
+    expect(killedAt).toBeGreaterThan(0);
+    expect(isAlive(pid)).toBe(false);
+    expect(r.usersWritten).toBe(400);
+    expect(r.wrongReads).toBe(0);
+    expect(r.longestWriteGapMs).toBeGreaterThan(0);
+    expect((await byRole("active")).map((n) => n.nodeId)).not.toContain(active.nodeId);
+
+    const acknowledged = run.writes.filter((w) => w.acknowledged);
+    expect(acknowledged).toHaveLength(400);
+    const survivors = cluster.nodes.filter((n) => n !== active);
+    const lost: string[] = [];
+    for (const node of survivors) {
+      for (const w of acknowledged as WriteRecord[]) {
+        const answer = await callApi(endpointOf(node), { path: w.path, token: cluster.env.VAULT_TOKEN });
+        if (answer.status !== 200 || answer.json.data.archiveKey !== w.archiveKey) lost.push(`${node.nodeId} ${w.path} HTTP ${answer.status}`);
+      }
+    }
+    expect(lost).toEqual([]);
+  });
+
+  test("the killed node restarts and rejoins: three healthy voters again", async () => {
+    await cluster.restart();
+    const status = await clusterStatus(cluster.dir);
+    expect(status.autopilot).toMatchObject({ healthy: true, failureTolerance: 1 });
+    expect(status.autopilot?.voters.sort()).toEqual(["c42-node-1", "c42-node-2", "c42-node-3"]);
+    expect(status.nodes.map((n) => n.role).sort()).toEqual(["active", "standby", "standby"]);
+  });
+
+  function loadOptions() {
+    return {
+      endpoints: [cluster.endpoint],
+      identity,
+      certificatePem,
+      kvPath: "secret",
+      certAuthPath: "cert",
+      adminRole: "crashplanUser",
+      prefix: "c42-load",
+      users: 10,
+      readsPerWrite: 1,
+      concurrency: 2,
+      durationMs: 30_000,
+    };
+  }
+});

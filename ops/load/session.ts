@@ -1,0 +1,182 @@
+import { VaultAnswer, VaultConnectionError, VaultEndpoint, vaultCall } from "../vault/client";
+import { readErrors, readLogin, requireSuccess } from "../vault/readers";
+
+/** Renew this long before the token runs out, so that no request carries a token expiring in flight. */
+export const RENEW_MARGIN_MS = 5_000;
+
+/** The addresses a client may use, and which one it uses now: it moves on when a node stops answering. */
+export class Endpoints {
+  private current = 0;
+
+  public constructor(public readonly all: readonly VaultEndpoint[]) {
+    if (all.length === 0) throw new Error("no address to send load to");
+  }
+
+  public get now(): VaultEndpoint {
+    return this.all[this.current];
+  }
+
+  /** The configured endpoint at `url`'s origin, if any. */
+  public find(url: string): VaultEndpoint | undefined {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      return undefined;
+    }
+    return this.all.find((e) => new URL(e.addr).origin === origin);
+  }
+
+  /** Uses `endpoint` from now on (a redirect named it the active node). */
+  public moveTo(endpoint: VaultEndpoint): void {
+    const i = this.all.indexOf(endpoint);
+    if (i >= 0) this.current = i;
+  }
+
+  /** Moves to the next address, unless another request already moved away from `failed`. */
+  public failed(failed: VaultEndpoint): void {
+    if (this.all[this.current] === failed) this.current = (this.current + 1) % this.all.length;
+  }
+}
+
+/** Whether an answer or error means "this node cannot serve now; try another": transport errors, 5xx (sealed, standby without a leader). */
+export function isNodeFailure(outcome: VaultAnswer | unknown): boolean {
+  if (outcome instanceof VaultConnectionError) return true;
+  const status = (outcome as VaultAnswer | undefined)?.status;
+  return typeof status === "number" && status >= 500;
+}
+
+/** A certificate login failed (refused, or no address answered). */
+export class LoginError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "LoginError";
+  }
+}
+
+/** The PKCS#12 bundle Code42 holds: the file and its password. Secrets: never logged. */
+export interface Code42Identity {
+  readonly pfx: Buffer;
+  readonly passphrase: string;
+}
+
+/**
+ * Code42's side of the keystore: one client identity (the bundle), one token
+ * at a time from a certificate login through a named cert role, logged in
+ * again shortly before the token's lease (60 s) runs out or when Vault says
+ * it is no longer valid. Concurrent callers share one login in flight.
+ */
+export class Code42Session {
+  private token?: string;
+  private expiresAt = 0;
+  private pending?: Promise<string>;
+  /** Every login attempt, with how long it took and whether it succeeded. */
+  public readonly logins: { ms: number; ok: boolean; error?: string }[] = [];
+
+  public constructor(
+    private readonly endpoints: Endpoints,
+    private readonly identity: Code42Identity,
+    private readonly certAuthPath: string,
+    private readonly role: string,
+  ) {}
+
+  /** A valid token, logging in when there is none or it is about to run out. */
+  public async current(): Promise<string> {
+    if (this.token && Date.now() < this.expiresAt - RENEW_MARGIN_MS) return this.token;
+    this.pending ??= this.login().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Forgets `token` (Vault refused it), so the next {@link current} logs in again. */
+  public invalidate(token: string): void {
+    if (this.token === token) this.token = undefined;
+  }
+
+  /** Logs in once through the role, trying each address in turn; throws the last failure. */
+  public async login(): Promise<string> {
+    let last = "";
+    for (let i = 0; i < this.endpoints.all.length; i++) {
+      const endpoint = this.endpoints.now;
+      const started = Date.now();
+      let outcome: VaultAnswer | unknown;
+      try {
+        outcome = await vaultCall(endpoint, {
+          method: "POST",
+          path: `auth/${this.certAuthPath}/login`,
+          body: { name: this.role },
+          pfx: { pfx: this.identity.pfx, passphrase: this.identity.passphrase },
+        });
+      } catch (e) {
+        if (!(e instanceof VaultConnectionError)) throw e;
+        outcome = e;
+      }
+      const ms = Date.now() - started;
+      if (!isNodeFailure(outcome)) {
+        const answer = outcome as VaultAnswer;
+        if (answer.status !== 200) {
+          this.logins.push({ ms, ok: false, error: `HTTP ${answer.status}` });
+          throw new LoginError(`certificate login through auth/${this.certAuthPath} role ${this.role} failed: HTTP ${answer.status} ${readErrors(answer)}`);
+        }
+        const login = readLogin(answer);
+        this.logins.push({ ms, ok: true });
+        this.token = login.clientToken;
+        this.expiresAt = started + login.leaseDuration * 1000;
+        return login.clientToken;
+      }
+      last = outcome instanceof Error ? outcome.message : `HTTP ${(outcome as VaultAnswer).status}`;
+      this.logins.push({ ms, ok: false, error: outcome instanceof VaultConnectionError ? (outcome.code ?? "transport") : last });
+      this.endpoints.failed(endpoint);
+    }
+    throw new LoginError(`certificate login failed on every address: ${last}`);
+  }
+}
+
+/** What {@link grantLoadAccess} made. */
+export interface LoadGrant {
+  readonly policyName: string;
+  readonly roleName: string;
+}
+
+/**
+ * Gives the load its own access the way Code42 does with the keystore's
+ * crashplanPolicy: logs in with the bundle through the deployed role (the
+ * admin token), writes a policy for `<kv>/<prefix>/*` and a cert role for the
+ * bundle's own certificate carrying that policy with `tokenTtlSeconds`
+ * tokens, then revokes the admin token. Idempotent.
+ */
+export async function grantLoadAccess(options: {
+  readonly endpoints: Endpoints;
+  readonly identity: Code42Identity;
+  readonly certificatePem: string;
+  readonly certAuthPath: string;
+  readonly adminRole: string;
+  readonly kvPath: string;
+  readonly prefix: string;
+  readonly grant: LoadGrant;
+  readonly tokenTtlSeconds: number;
+}): Promise<void> {
+  const admin = new Code42Session(options.endpoints, options.identity, options.certAuthPath, options.adminRole);
+  const token = await admin.login();
+  const endpoint = options.endpoints.now;
+  const policy = `# Written by c42-keystore load, as Code42 writes its own through crashplanPolicy.\npath "${options.kvPath}/${options.prefix}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`;
+  requireSuccess(
+    await vaultCall(endpoint, { method: "PUT", path: `sys/policy/${options.grant.policyName}`, token, body: { policy } }),
+    `writing policy ${options.grant.policyName} with the bundle's admin token`,
+  );
+  requireSuccess(
+    await vaultCall(endpoint, {
+      method: "PUT",
+      path: `auth/${options.certAuthPath}/certs/${options.grant.roleName}`,
+      token,
+      body: {
+        certificate: options.certificatePem,
+        display_name: options.grant.roleName,
+        token_policies: [options.grant.policyName],
+        token_ttl: options.tokenTtlSeconds,
+        token_max_ttl: options.tokenTtlSeconds,
+      },
+    }),
+    `writing cert role ${options.grant.roleName} with the bundle's admin token`,
+  );
+  await vaultCall(endpoint, { method: "POST", path: "auth/token/revoke-self", token });
+}
