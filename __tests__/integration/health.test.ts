@@ -135,6 +135,27 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     expect(check(report, "audit").reason).toMatch(/^sys\/audit needs a token that may read it: set VAULT_TOKEN/);
   });
 
+  test("a token with only examples/monitoring/health-probe-policy.hcl grades every check", async () => {
+    const policy = readFileSync(join(__dirname, "..", "..", "examples", "monitoring", "health-probe-policy.hcl"), "utf8");
+    ok(await server.call({ method: "PUT", path: "sys/policies/acl/c42-health", body: { policy } }));
+    const created = ok(
+      await server.call({ method: "POST", path: "auth/token/create", body: { policies: ["c42-health"], no_default_policy: true, ttl: "5m" } }),
+    );
+    const token = created.json.auth.client_token as string;
+    try {
+      const { run, report } = await probeJson([], {}, { ...server.env, VAULT_TOKEN: token });
+      expect(run.code).toBe(0);
+      expect(states(report)).toEqual(Object.fromEntries(CHECK_NAMES.map((n) => [n, "OK"])));
+      // Without sudo, listing audit devices is refused: the policy file is the least that works.
+      ok(await server.call({ method: "PUT", path: "sys/policies/acl/c42-health", body: { policy: policy.replace('["read", "sudo"]', '["read"]') } }));
+      const { report: noSudo } = await probeJson([], {}, { ...server.env, VAULT_TOKEN: token });
+      expect(check(noSudo, "audit")).toMatchObject({ state: "UNKNOWN" });
+      expect(check(noSudo, "audit").reason).toMatch(/may not read sys\/audit \(HTTP 403\)/);
+    } finally {
+      ok(await server.call({ method: "PUT", path: "auth/token/revoke", body: { token } }));
+    }
+  });
+
   test("certificates inside the warning window are WARN, inside the critical window CRIT (windows longer than the certificates' lives)", async () => {
     const warn = await probeJson([], { C42_HEALTH_CERT_WARN_BEFORE: "87600h" });
     expect(warn.run.code).toBe(1);
