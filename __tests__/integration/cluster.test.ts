@@ -117,6 +117,8 @@ describe("3-node OpenBao raft cluster", () => {
       concurrency: 4,
       durationMs: 60_000,
       prefix: "c42-failover",
+      // Short tokens, so that the run logs in again as Code42 does when its 60 s token runs out.
+      tokenTtlSeconds: 7,
       onWriteAcknowledged: (acked) => {
         if (acked === 100 && killedAt === 0) {
           process.kill(pid, "SIGKILL");
@@ -134,6 +136,7 @@ describe("3-node OpenBao raft cluster", () => {
     expect(isAlive(pid)).toBe(false);
     expect(r.usersWritten).toBe(400);
     expect(r.wrongReads).toBe(0);
+    expect(r.login.ok).toBeGreaterThan(1);
     expect(r.longestWriteGapMs).toBeGreaterThan(0);
     expect((await byRole("active")).map((n) => n.nodeId)).not.toContain(active.nodeId);
 
