@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { applyPlanMain } from "../../ops/commands/apply-plan";
 import { bundleMain } from "../../ops/commands/bundle";
 import { deployMain } from "../../ops/commands/deploy";
 import { planMain } from "../../ops/commands/plan";
@@ -248,6 +249,14 @@ describe("touch only what is ours", () => {
       /vault_cert_auth_backend_role\.\S+ is keystore\/certRole\/role, made from the settings certRole\.name \(C42_CERT_ROLE_NAME\), certRole\.tokenTtl \(C42_CERT_ROLE_TOKEN_TTL\)/,
     );
     expect((await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data.token_ttl).toBe(60);
+    expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
+
+    // The same through a saved plan.
+    const planFile = join(work, "limited.tfplan");
+    expect((await run(planMain, ["--out", planFile], withLimitedToken)).code).toBe(0);
+    const applied = await run(applyPlanMain, [planFile], withLimitedToken);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(/^apply-plan: tofu apply failed \(exit 1\)[\s\S]*permission denied[\s\S]*the state was refreshed from Vault/);
     expect(await checkDrift(d)).toEqual({ inSync: true, drifted: [] });
   });
 });

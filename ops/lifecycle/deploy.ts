@@ -1,8 +1,7 @@
 import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
-import { errorMessage } from "../common/errors";
 import { Deployment, TofuResult } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
-import { settingsBehind } from "../engine/synthesized";
+import { applyOrRefresh } from "./after-failure";
 
 /** What a deploy did. */
 export interface DeployResult {
@@ -22,16 +21,5 @@ export interface DeployResult {
 export async function deploy(deployment: Deployment): Promise<DeployResult> {
   await deployment.ensureInit();
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
-  try {
-    return { apply: await deployment.apply(), repaired };
-  } catch (applyError) {
-    let after = "the state was refreshed from Vault, so `drift` shows what is really there";
-    try {
-      await deployment.refreshState();
-    } catch (refreshError) {
-      after = `refreshing the state from Vault failed too, so \`drift\` may show changes that never happened: ${errorMessage(refreshError)}`;
-    }
-    const behind = settingsBehind(deployment.stackDir, errorMessage(applyError));
-    throw new Error(`${errorMessage(applyError)}\n${behind ? `${behind}\n` : ""}${after}`);
-  }
+  return { apply: await applyOrRefresh(deployment, () => deployment.apply()), repaired };
 }

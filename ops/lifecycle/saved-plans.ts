@@ -6,6 +6,7 @@ import { Deployment } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
 import { PlanJson, changedAttributes, pendingChanges } from "../engine/plan-json";
 import { comparePlans, currentStateStamp, engineMessage, formatPlanSummary, isStale, planStateStamp } from "../engine/saved-plans";
+import { applyOrRefresh } from "./after-failure";
 import { planJson } from "./drift";
 
 /** The message `apply-plan` refuses with when Vault moved since the plan. */
@@ -60,7 +61,8 @@ export type ApplyPlanOutcome = { readonly applied: true } | { readonly applied: 
  *    changes differ from the saved plan's (see {@link comparePlans}), or Vault
  *    has a change no plan can see that the saved plan did not record, nothing
  *    is applied.
- * 3. Otherwise the recorded blind-spot repairs are written, then the plan is applied.
+ * 3. Otherwise the recorded blind-spot repairs are written, then the plan is
+ *    applied; when Vault refuses it, the state is refreshed (see {@link applyOrRefresh}).
  */
 export async function applySavedPlan(deployment: Deployment, file: string): Promise<ApplyPlanOutcome> {
   if (!existsSync(file)) throw new Error(`no saved plan at ${file}; make one with \`npm run plan\``);
@@ -91,6 +93,6 @@ export async function applySavedPlan(deployment: Deployment, file: string): Prom
     return { applied: false, reason: "server-changed", message: `${SERVER_CHANGED}:\n${differences.map((d) => `  ${d}\n`).join("")}nothing was applied` };
   }
   await repairBlindSpots(deployment, toRepair);
-  await deployment.applyPlan(file);
+  await applyOrRefresh(deployment, () => deployment.applyPlan(file));
   return { applied: true };
 }
