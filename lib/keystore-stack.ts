@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { join } from "node:path";
 import { AdminCertificate } from "./admin-certificate";
+import { FileAuditDevice } from "./audit-device";
 import { CrashplanBundleOutputs } from "./bundle-outputs";
 import { IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
@@ -31,6 +32,8 @@ export interface KeystoreStackProps {
 export class KeystoreStack extends TerraformStack {
   public readonly kv: KvV1Mount;
   public readonly certAuth: CertAuthBackend;
+  /** The file audit device, with `audit.mode` `enable` only. */
+  public readonly audit?: FileAuditDevice;
   /** The root's mount; none when the root CA is outside Vault (`rootCa.external`). */
   public readonly rootPki?: TunedPkiMount;
   public readonly intermediatePki: TunedPkiMount;
@@ -55,6 +58,7 @@ export class KeystoreStack extends TerraformStack {
 
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
+    if (c.audit.mode === "enable") this.audit = new FileAuditDevice(this, "audit", { filePath: c.audit.filePath });
     const urls = { publicUrl: c.publicUrl, allowInsecureHttp: c.allowInsecureHttp };
     // With the root outside Vault, the intermediate's key is what its signature
     // binds to: losing the mount or the key needs a new signature by that root.

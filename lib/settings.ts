@@ -14,6 +14,9 @@ import {
 /** What the Vault CLI assumes when VAULT_ADDR is unset. */
 export const DEFAULT_VAULT_ADDR = "https://127.0.0.1:8200";
 
+/** `audit.mode`: check for a config-declared device (OpenBao), enable one through the API (HashiCorp Vault), or neither. */
+export const AUDIT_MODES = ["require", "enable", "off"] as const;
+
 /** The backends a user can choose with `backend.type`. */
 export const BACKEND_TYPES = ["local", "pg", "s3", "gcs", "azurerm", "consul", "http"] as const;
 
@@ -156,6 +159,15 @@ export const SCHEMA = {
     certCritBefore: duration("7d", "`health` is critical when a certificate expires within this (shorter than `health.certWarnBefore`)"),
     checkTimeout: boundedDuration("10s", 300, "Longest one `health` check may take (at most 5m); a server that has not answered by then is critical"),
     driftTimeout: boundedDuration("10m", 3600, "Longest `health --drift` lets the drift check run (at most 1h); it is stopped then and reported UNKNOWN"),
+  },
+  audit: {
+    mode: choice(
+      "require",
+      AUDIT_MODES,
+      "audit mode",
+      "`require`: deploy and drift check that the server has an audit device (OpenBao ≥ 2.3.2 takes them from its server config only); `enable`: the stack enables a file audit device through the API (HashiCorp Vault); `off`: no check",
+    ),
+    filePath: text("", "With `audit.mode` `enable`: absolute path of the audit log on the Vault server's host", undefined, 4096),
   },
   stateDir: path(".local/state", "Directory of the local Terraform state (relative to the project directory)"),
   stateEncryption: {

@@ -15,7 +15,7 @@ import { CheckOutcome } from "./report";
 /** Everything the checks read; no check writes anything but the login's own token, which it revokes. */
 export interface ProbeContext {
   readonly endpoint: VaultEndpoint;
-  /** A token that may read sys/audit and the autopilot state; without one those checks are UNKNOWN. */
+  /** A token that may read sys/audit and the autopilot state; without one the audit check is UNKNOWN (OpenBao answers the autopilot state to anyone). */
   readonly adminToken?: string;
   readonly config: KeystoreConfig;
   /** The Code42 bundle and its password file. */
@@ -29,7 +29,7 @@ export interface ProbeContext {
   readonly now: () => Date;
 }
 
-/** One check: looks, never throws for what it finds (the runner turns a throw into CRIT). */
+/** One check: grades what it finds; a throw is graded by the runner (a transport error CRIT, anything else UNKNOWN). */
 export type Check = (ctx: ProbeContext, signal: AbortSignal) => Promise<CheckOutcome>;
 
 const bit = (b: boolean) => (b ? 1 : 0);
