@@ -164,7 +164,7 @@ export const SCHEMA = {
     mode: choice(
       "require",
       AUDIT_MODES,
-      "audit mode",
+      "valid audit mode",
       "`require`: deploy and drift check that the server has an audit device (OpenBao ≥ 2.3.2 takes them from its server config only); `enable`: the stack enables a file audit device through the API (HashiCorp Vault); `off`: no check",
     ),
     filePath: text("", "With `audit.mode` `enable`: absolute path of the audit log on the Vault server's host", undefined, 4096),
