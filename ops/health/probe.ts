@@ -7,6 +7,9 @@ import { Check, ProbeContext, adminCertCheck, auditCheck, loginCheck, nodeCheck,
 import { driftOutcome } from "./drift-check";
 import { CheckOutcome, CheckResult, HealthReport, HealthState, buildReport } from "./report";
 
+/** How long a check that timed out may take to wind down (close a connection, stop the engine) once aborted. */
+export const ABORT_GRACE_MS = 5000;
+
 /** The checks every probe runs, in the order they are reported. */
 export const CHECKS: ReadonlyArray<readonly [string, Check]> = [
   ["tls", tlsCheck],
@@ -40,8 +43,10 @@ export async function runProbe(options: ProbeOptions): Promise<HealthReport> {
 
 /**
  * Runs one check with a deadline: past it the check's signal fires (ending
- * its calls and engine runs) and the result is `onTimeout`. Resolves only
- * once the check itself has settled, so nothing it started outlives the probe.
+ * its calls and engine runs) and the result is `onTimeout`. Resolves once the
+ * check itself has settled, so nothing it started outlives the probe; a check
+ * that ignored its signal is waited for {@link ABORT_GRACE_MS} more at most,
+ * so the probe never hangs.
  */
 export async function bounded(
   name: string,
@@ -62,7 +67,9 @@ export async function bounded(
   });
   const outcome = await Promise.race([work, deadline]);
   clearTimeout(timer);
-  await work;
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolvePromise) => (grace = setTimeout(resolvePromise, ABORT_GRACE_MS).unref()))]);
+  clearTimeout(grace);
   const seconds = Math.round(performance.now() - t0) / 1000;
   return { name, state: outcome.state, reason: outcome.reason, values: outcome.values ?? {}, seconds };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../../lib/config";
 import { ProbeContext, gradeExpiry, gradeRaft } from "../../../ops/health/checks";
-import { bounded, runProbe } from "../../../ops/health/probe";
+import { ABORT_GRACE_MS, bounded, runProbe } from "../../../ops/health/probe";
 import { CheckOutcome } from "../../../ops/health/report";
 import { writeAtomically } from "../../../ops/health/textfile";
 import { AutopilotState } from "../../../ops/vault/autopilot";
@@ -123,6 +123,18 @@ describe("every check is bounded in time", () => {
     const result = await bounded("x", never, 200, "CRIT", "no answer");
     expect(aborted).toBe(true);
     expect(result).toMatchObject({ name: "x", state: "CRIT", reason: "no answer: no result within 1s", values: {} });
+  });
+
+  test("a check that ignores its signal is given up on after the grace period: the probe never hangs", async () => {
+    jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate"] });
+    try {
+      const deaf = () => new Promise<CheckOutcome>(() => undefined);
+      const pending = bounded("x", deaf, 1000, "CRIT", "no answer");
+      await jest.advanceTimersByTimeAsync(1000 + ABORT_GRACE_MS);
+      await expect(pending).resolves.toMatchObject({ state: "CRIT", reason: "no answer: no result within 1s" });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test("a check that throws something unexpected is UNKNOWN with the first line of the error", async () => {
