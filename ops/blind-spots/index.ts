@@ -1,13 +1,15 @@
 import { Deployment } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
+import { auditDevice } from "./audit-device";
 import { BlindSpot } from "./blind-spot";
 import { certAuthTune } from "./cert-auth-tune";
 
 export { BlindSpot } from "./blind-spot";
+export { AUDIT_DEVICE_ADDRESS, AUDIT_DEVICE_ATTRIBUTE } from "./audit-device";
 export { CERT_AUTH_TUNE_ATTRIBUTE } from "./cert-auth-tune";
 
 /** Every quirk of the provider this project knows about. A new one is one file and one entry here. */
-export const BLIND_SPOTS: readonly BlindSpot[] = [certAuthTune];
+export const BLIND_SPOTS: readonly BlindSpot[] = [certAuthTune, auditDevice];
 
 /** A difference one blind spot found, with the blind spot that can repair it. */
 export interface BlindSpotDrift extends AttributeDrift {
