@@ -186,7 +186,7 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     expect(sampleValue(parsePrometheus(prom.stdout), "c42_keystore_login_success")).toBe(0);
   });
 
-  test("no audit device: WARN", async () => {
+  test("no audit device: WARN (OK with audit.mode off)", async () => {
     // OpenBao refuses to disable a declared device through the API; dropping it from the config and reloading does.
     const config = join(server.dir, LAYOUT.config);
     writeFileSync(config, readFileSync(config, "utf8").replace(/\naudit "file"[\s\S]*?\n}\n/, "\n"));
@@ -205,6 +205,9 @@ describe("health: one probe for monitoring, on a real deployment", () => {
       reason: "no audit device is enabled: requests to the keystore leave no trace",
       values: { audit_devices: 0 },
     });
+    const off = await probeJson([], { C42_AUDIT_MODE: "off" });
+    expect(off.run.code).toBe(0);
+    expect(check(off.report, "audit")).toMatchObject({ state: "OK", reason: "no audit device is enabled, and audit.mode is off: none is required" });
   });
 
   test("a sealed server: CRIT with the reason", async () => {

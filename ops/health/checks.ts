@@ -124,7 +124,10 @@ export function gradeRaft(state: AutopilotState): CheckOutcome {
   return { state: "OK", reason: summary, values };
 }
 
-/** At least one audit device is enabled; reading sys/audit needs a token, so without one the answer is UNKNOWN. */
+/**
+ * At least one audit device is enabled (none is OK only with `audit.mode`
+ * `off`); reading sys/audit needs a token, so without one the answer is UNKNOWN.
+ */
 export const auditCheck: Check = async (ctx, signal) => {
   if (!ctx.adminToken) return { state: "UNKNOWN", reason: "sys/audit needs a token that may read it: set VAULT_TOKEN (the other checks need none)" };
   const answer = await vaultCall(ctx.endpoint, { path: "sys/audit", token: ctx.adminToken, signal });
@@ -133,6 +136,8 @@ export const auditCheck: Check = async (ctx, signal) => {
   if (answer.status !== 200) return { state: "UNKNOWN", reason: `sys/audit answered HTTP ${answer.status}: ${readErrors(answer)}` };
   const devices = readAuditDevices(answer);
   const values = { audit_devices: devices.length };
+  if (devices.length === 0 && ctx.config.audit.mode === "off")
+    return { state: "OK", reason: "no audit device is enabled, and audit.mode is off: none is required", values };
   if (devices.length === 0) return { state: "WARN", reason: "no audit device is enabled: requests to the keystore leave no trace", values };
   return { state: "OK", reason: `${devices.length} enabled: ${devices.map((d) => `${d.path} (${d.type})`).join(", ")}`, values };
 };
