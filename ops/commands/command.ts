@@ -48,7 +48,7 @@ export interface Parsed<O extends Options> {
 
 /** The usage text of a command: synopsis, then details. */
 export function usage(spec: CommandSpec<Options>): string {
-  return `usage: ${spec.name} ${spec.synopsis}\n${spec.details.replace(/\n?$/, "\n")}`;
+  return `usage: ${spec.name}${spec.synopsis ? ` ${spec.synopsis}` : ""}\n${spec.details.replace(/\n?$/, "\n")}`;
 }
 
 /**
@@ -88,7 +88,9 @@ export async function runCommand<O extends Options>(
     }
     parsed = { values: result.values as Parsed<O>["values"], positionals: result.positionals };
   } catch (e) {
-    io.stderr(`${spec.name}: ${errorMessage(e)}\n${usage(spec)}`);
+    // node:util suggests passing an unknown option after `--`; no command here takes such an argument.
+    const message = errorMessage(e).replace(/\. To specify a positional argument starting with a '-'.*$/s, "");
+    io.stderr(`${spec.name}: ${message}\n${usage(spec)}`);
     return EXIT.usage;
   }
   try {
