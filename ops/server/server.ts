@@ -94,7 +94,9 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   if (pid === undefined) {
     for (const port of [meta.apiPort, meta.clusterPort]) {
       if (!(await portIsFree(port))) {
-        throw new Error(`cannot start the server in ${dir}: port 127.0.0.1:${port} from its config is taken by another process; stop it, or remove this server with --purge`);
+        throw new Error(
+          `cannot start the server in ${dir}: port 127.0.0.1:${port} from its config is taken by another process; stop it, or remove this server with --purge`,
+        );
       }
     }
     child = spawnServer(dir, options.baoBinary);
@@ -242,7 +244,12 @@ cluster_addr  = "https://127.0.0.1:${clusterPort}"
 # OpenBao 2 has no mlock and warns about this line; HashiCorp Vault, the fallback, needs it without CAP_IPC_LOCK.
 disable_mlock = true
 ui            = false
-${auditStanza(join(dir, LAYOUT.audit))}`;
+${
+  // Relative to the server's working directory, which is its own directory (spawnServer): the declaration is then the
+  // same text in every server, so a snapshot of one restores into another. OpenBao refuses to become active when a
+  // declared audit device differs from the restored table's ("modifications to audit devices are not allowed").
+  auditStanza(LAYOUT.audit)
+}`;
 }
 
 /**
@@ -261,7 +268,13 @@ function ensureServerDir(dir: string): boolean {
 }
 
 /** Polls `probe` until it returns a value; probe errors count as "not yet". */
-export async function waitFor<T>(dir: string, what: string, timeoutMs: number, exited: () => string | undefined, probe: () => Promise<T | undefined>): Promise<T> {
+export async function waitFor<T>(
+  dir: string,
+  what: string,
+  timeoutMs: number,
+  exited: () => string | undefined,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "";
   for (;;) {
@@ -280,4 +293,3 @@ export async function waitFor<T>(dir: string, what: string, timeoutMs: number, e
     await sleep(POLL_MS);
   }
 }
-
