@@ -16,17 +16,17 @@ import { SYNTH, synthMain } from "./synth";
 /** Every command of `c42-keystore`, with the real surroundings: process environment, project directory. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   synth: { spec: SYNTH, main: (argv, io) => synthMain(argv, () => new Deployment(), io) },
-  deploy: { spec: DEPLOY, main: (argv, io) => deployMain(argv, () => new Deployment({ echo: true }), io) },
+  deploy: { spec: DEPLOY, main: (argv, io) => deployMain(argv, () => new Deployment({ echo: io }), io) },
   drift: { spec: DRIFT, main: (argv, io) => driftMain(argv, () => new Deployment(), io) },
   plan: { spec: PLAN, main: (argv, io) => planMain(argv, () => new Deployment(), io) },
-  "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: true }), io) },
+  "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: io }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
   health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },
   load: { spec: LOAD, main: (argv, io) => loadMain(argv, io) },
-  destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: true, env }), io) },
+  destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: io, env }), io) },
 };
 
 /** The list of commands, for `c42-keystore --help` and a wrong command name. */

@@ -32,7 +32,7 @@ export function demoMain(argv: readonly string[], io: CommandIo): Promise<number
       if ((await serverMain(["start"], io)) !== 0) return EXIT.failed;
     }
     step("deploy");
-    const deployment = new Deployment({ echo: true });
+    const deployment = new Deployment({ echo: io });
     await deploy(deployment);
     step("PKCS#12 bundle");
     const outDir = join(LOCAL_DIR, "bundle");

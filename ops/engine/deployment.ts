@@ -26,6 +26,14 @@ export interface TofuResult {
   readonly stderr: string;
 }
 
+/** Where the engine's output goes while it runs; a command's CommandIo is one. */
+export interface EngineOutput {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const PROCESS_OUTPUT: EngineOutput = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
+
 /** How a {@link Deployment} talks to its surroundings. */
 export interface DeploymentOptions {
   /** Base environment: settings (`C42_*`) and the Vault connection. @default process.env */
@@ -34,8 +42,12 @@ export interface DeploymentOptions {
   readonly outdir?: string;
   /** The project directory (config file and relative paths). @default the repository root */
   readonly projectDir?: string;
-  /** Echo the engine's output while it runs (progress on long applies). @default false */
-  readonly echo?: boolean;
+  /**
+   * Echo the engine's output while it runs (progress on long applies): to the
+   * given writers (a command passes its CommandIo), or with `true` to this
+   * process's stdout and stderr. @default false
+   */
+  readonly echo?: boolean | EngineOutput;
   /** The toolchain. @default read from the cache's toolchain.env */
   readonly toolchain?: Toolchain;
   /** Stops any engine run (SIGTERM) when aborted; the run then rejects. @default - runs are never stopped */
@@ -64,7 +76,7 @@ export class Deployment {
   public readonly outdir: string;
   public readonly stackDir: string;
   public readonly config: KeystoreConfig;
-  private readonly echo: boolean;
+  private readonly echo?: EngineOutput;
   private readonly toolchainOverride?: Toolchain;
   private readonly signal?: AbortSignal;
   private initialized = false;
@@ -74,7 +86,7 @@ export class Deployment {
     this.env = resolveVaultEnv(options.env ?? process.env, this.projectDir);
     this.outdir = options.outdir ?? join(this.projectDir, "cdktf.out");
     this.stackDir = join(this.outdir, "stacks", KEYSTORE_STACK);
-    this.echo = options.echo ?? false;
+    this.echo = options.echo === true ? PROCESS_OUTPUT : options.echo || undefined;
     this.toolchainOverride = options.toolchain;
     this.signal = options.signal;
     this.config = loadConfig({ env: this.env, cwd: this.projectDir });
@@ -228,7 +240,7 @@ export class Deployment {
       CHECKPOINT_DISABLE: "1",
       ...statePassphraseEnv(this.env),
     };
-    const echo = this.echo && !options.quiet;
+    const echo = options.quiet ? undefined : this.echo;
     return new Promise((resolvePromise, reject) => {
       const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', toolchain.tofu, ...args], {
         cwd: this.stackDir,
@@ -242,11 +254,11 @@ export class Deployment {
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => {
         stdout += d.toString();
-        if (echo) process.stdout.write(d);
+        echo?.stdout(d.toString());
       });
       child.stderr.on("data", (d: Buffer) => {
         stderr += d.toString();
-        if (echo) process.stderr.write(d);
+        echo?.stderr(d.toString());
       });
       child.on("error", reject);
       child.on("close", (code, signal) => resolvePromise(signal ? { code: code ?? 1, signal, stdout, stderr } : { code: code ?? 1, stdout, stderr }));
