@@ -1,0 +1,83 @@
+import { readFileSync } from "node:fs";
+import { VaultEndpoint } from "../vault/client";
+import { uploadSnapshot } from "../vault/snapshot";
+import { BackupCheckError } from "./errors";
+import { CheckedBackup, checkBackupFiles, uploadRefused } from "./integrity";
+import { ContentReport, LoginBundle, checkContents, generateRootToken, revokeSelf, sealStatus, unsealWith, waitActive, waitUntil } from "./keystore";
+import { UnsealKeySources, resolveUnsealKeys } from "./unseal-keys";
+import { withScratchServer } from "./scratch-server";
+
+/** How long a scratch server may take to load a snapshot (it seals once loaded: the keyring is the snapshot's). */
+export const LOAD_TIMEOUT_MS = 180_000;
+
+/** How to verify a backup. */
+export interface VerifyOptions {
+  /** The backup's .snap file (or its manifest). */
+  readonly file: string;
+  /** Where the original cluster's unseal keys come from (never argv). */
+  readonly unsealKeys: UnsealKeySources;
+  /** The `bao` binary for the scratch server. */
+  readonly baoBinary: string;
+  /** crashplan.p12 to log in with; undefined skips the login. */
+  readonly bundle: LoginBundle | undefined;
+  /** Progress lines (never secrets). @default - silent */
+  readonly log?: (line: string) => void;
+  /** Parent of the scratch server's temporary directory. @default os.tmpdir() */
+  readonly scratchParent?: string;
+}
+
+/** A verified backup. */
+export interface VerifyReport extends CheckedBackup {
+  readonly content: ContentReport;
+  /** The scratch server's version. */
+  readonly serverVersion: string;
+  readonly seconds: number;
+}
+
+/**
+ * Proves a backup restores: checks its checksums, starts a scratch server,
+ * restores the snapshot there (snapshot-force: the scratch server is another
+ * cluster), unseals it with the original cluster's keys, makes a temporary
+ * root token with them, and checks every archive key, the CA chain, the
+ * admin certificate and a login with crashplan.p12. The scratch server is
+ * stopped and deleted on every path. Verdicts about the backup are
+ * {@link BackupCheckError}s (exit 3 damaged, 4 unseal keys, 5 content).
+ */
+export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const checked = await checkBackupFiles(options.file);
+  const { files, manifest } = checked;
+  log(`${files.snapshot}: checksum matches (${manifest.bytes} bytes, taken ${manifest.createdAt} from cluster ${manifest.server.clusterId})`);
+  const keys = resolveUnsealKeys(options.unsealKeys, manifest);
+
+  return withScratchServer(
+    options.baoBinary,
+    log,
+    async (server, scratchToken) => {
+      const endpoint: VaultEndpoint = { addr: server.addr, caPem: readFileSync(server.caCertFile, "utf8") };
+      const answer = await uploadSnapshot(endpoint, scratchToken, files.snapshot, true);
+      if (answer.status !== 204 && answer.status !== 200) throw uploadRefused(files.snapshot, answer);
+      log("snapshot accepted by the scratch server; waiting for it to load");
+      await waitUntil("the scratch server to load the snapshot", LOAD_TIMEOUT_MS, async () => ((await sealStatus(endpoint)).sealed ? true : undefined));
+      await unsealWith(endpoint, keys.keys, keys.source, manifest.server.clusterId);
+      await waitActive(endpoint);
+      const restored = await sealStatus(endpoint);
+      if (restored.clusterId !== manifest.server.clusterId) {
+        throw new BackupCheckError(
+          "content",
+          `the restored server reports cluster ${restored.clusterId ?? "none"}; the manifest records ${manifest.server.clusterId}`,
+        );
+      }
+      log(`unsealed with ${keys.source}: cluster ${restored.clusterId}, OpenBao ${restored.version}`);
+      const token = await generateRootToken(endpoint, keys.keys, keys.source);
+      try {
+        const content = await checkContents(endpoint, token, manifest, options.bundle, log);
+        return { ...checked, content, serverVersion: restored.version, seconds: (Date.now() - started) / 1000 };
+      } finally {
+        await revokeSelf(endpoint, token);
+      }
+    },
+    options.scratchParent,
+  );
+}
