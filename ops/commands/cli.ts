@@ -1,5 +1,6 @@
 import { Deployment } from "../engine/deployment";
 import { APPLY_PLAN, applyPlanMain } from "./apply-plan";
+import { BACKUP, backupMain } from "./backup";
 import { BUNDLE, bundleMain } from "./bundle";
 import { Command, CommandIo, EXIT, processIo } from "./command";
 import { DEMO, demoMain } from "./demo";
@@ -9,9 +10,11 @@ import { DRIFT, driftMain } from "./drift";
 import { LOAD, loadMain } from "./load";
 import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
+import { RESTORE, restoreMain } from "./restore";
 import { SERVER, serverMain } from "./server";
 import { STATUS, statusMain } from "./status";
 import { SYNTH, synthMain } from "./synth";
+import { VERIFY_BACKUP, verifyBackupMain } from "./verify-backup";
 
 /** Every command of `c42-keystore`, with the real surroundings: process environment, project directory. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -26,6 +29,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },
   load: { spec: LOAD, main: (argv, io) => loadMain(argv, io) },
+  backup: { spec: BACKUP, main: (argv, io) => backupMain(argv, io) },
+  "verify-backup": { spec: VERIFY_BACKUP, main: (argv, io) => verifyBackupMain(argv, io) },
+  restore: { spec: RESTORE, main: (argv, io) => restoreMain(argv, io) },
   destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: io, env }), io) },
 };
 
