@@ -35,7 +35,7 @@ const START: CommandSpec<typeof START_OPTIONS> = {
              slow network without needless elections. Fixed at the first start.
   A missing DIR is created 0700; an existing one must be empty or hold a server (or a cluster),
   and is never chmodded. Secrets inside are 0600 files. Every server and node declares a file
-  audit device (DIR/audit.log, 0600). Starting a cluster again starts the nodes that are down
+  audit device (DIR/audit.log, a node's DIR/node-N/audit.log, 0600). Starting a cluster again starts the nodes that are down
   (a killed node rejoins) and unseals them.
 `,
   options: START_OPTIONS,

@@ -43,8 +43,8 @@ export interface LoadOptions {
   readonly tokenTtlSeconds?: number;
   /** A raft data directory (a server's `data/`) whose files are measured before and after. @default - not measured */
   readonly storageDir?: string;
-  /** Called after each acknowledged write (the failover test kills the leader from here). */
-  readonly onWriteAcknowledged?: (acknowledged: number) => void;
+  /** Called after each acknowledged write with the count so far and when its request was sent (the failover test kills the leader from here). */
+  readonly onWriteAcknowledged?: (acknowledged: number, sentAt: number) => void;
 }
 
 /** One archive key written: the value, and whether Vault acknowledged it (2xx). */
@@ -202,12 +202,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const document = { archiveKey: record.archiveKey, algorithm: "AES-256", user: `user-${user}`, created: new Date().toISOString() };
     while (!record.acknowledged && timeLeft()) {
       record.attempts++;
+      const sentAt = Date.now();
       const answer = await request("write", "PUT", record.path, document);
       if (answer && answer.status >= 200 && answer.status < 300) {
         record.acknowledged = true;
         written.push(record);
         acknowledgedAt.push(Date.now());
-        options.onWriteAcknowledged?.(written.length);
+        options.onWriteAcknowledged?.(written.length, sentAt);
       } else if (timeLeft()) {
         await new Promise((ok) => setTimeout(ok, RETRY_PAUSE_MS));
       }

@@ -111,7 +111,9 @@ export class Code42Session {
         outcome = e;
       }
       const ms = Date.now() - started;
-      if (!isNodeFailure(outcome)) {
+      // A 307 comes from a standby that cannot forward while the cluster elects a leader: try the next address.
+      const redirected = !(outcome instanceof VaultConnectionError) && (outcome as VaultAnswer).status === 307;
+      if (!isNodeFailure(outcome) && !redirected) {
         const answer = outcome as VaultAnswer;
         if (answer.status !== 200) {
           this.logins.push({ ms, ok: false, error: `HTTP ${answer.status}` });

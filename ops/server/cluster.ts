@@ -27,9 +27,8 @@ import { makeCertificates } from "./tls";
 /*
  * A raft cluster of OpenBao nodes on loopback. The cluster directory holds
  * what the nodes share (TLS material, the unseal key, the root token,
- * vault.env, the audit log every node declares) and one directory per node
- * laid out like a single server's (server.hcl, server.json, server.log,
- * server.pid, data/), so
+ * vault.env) and one directory per node laid out like a single server's
+ * (server.hcl, server.json, server.log, server.pid, data/, audit.log), so
  * every helper that takes a server directory works on a node directory.
  */
 
@@ -67,7 +66,7 @@ export interface ClusterNode {
   readonly index: number;
   /** Its raft node id, e.g. `c42-node-1`. */
   readonly nodeId: string;
-  /** Its directory (a server directory: server.hcl, server.log, server.pid, data/). */
+  /** Its directory (a server directory: server.hcl, server.log, server.pid, data/, audit.log). */
   readonly dir: string;
   /** e.g. "https://127.0.0.1:41234" */
   readonly addr: string;
@@ -443,9 +442,13 @@ api_addr      = "https://127.0.0.1:${apiPort}"
 cluster_addr  = "https://127.0.0.1:${clusterPort}"
 disable_mlock = true
 ui            = false
-# The same file on every node: OpenBao refuses to become active when a node's audit declaration differs from the
-# one the cluster stored ("modifications to audit devices are not allowed"). Only the active node writes to it.
-${auditStanza(join(dir, LAYOUT.audit))}`;
+${
+  // The same declaration on every node (OpenBao refuses to become active when a node's audit declaration differs from
+  // the stored one: "modifications to audit devices are not allowed"), and the same as a single server's (server.ts),
+  // so a snapshot of either restores into the other. Relative to the node's working directory, its own directory:
+  // each node writes the entries it serves while active to its own DIR/node-N/audit.log.
+  auditStanza(LAYOUT.audit)
+}`;
 }
 
 /** Refuses to purge a cluster directory holding anything the cluster did not put there. */
