@@ -158,6 +158,7 @@ export const SCHEMA = {
     certWarnBefore: duration("30d", "`health` warns when the Vault server's or the admin certificate expires within this"),
     certCritBefore: duration("7d", "`health` is critical when a certificate expires within this (shorter than `health.certWarnBefore`)"),
     checkTimeout: boundedDuration("10s", 300, "Longest one `health` check may take (at most 5m); a server that has not answered by then is critical"),
+    backupMaxAge: duration("26h", "`health` warns when the newest complete backup is older than this (daily backups plus slack)"),
     driftTimeout: boundedDuration("10m", 3600, "Longest `health --drift` lets the drift check run (at most 1h); it is stopped then and reported UNKNOWN"),
   },
   audit: {

@@ -13,7 +13,7 @@ import { TestCluster, startTestCluster } from "./fixtures";
 /*
  * The node and raft checks on a real three-node raft cluster: probed through
  * a standby, then with one voter killed. No stack is deployed (the login
- * checks have their own test file), so the bundle checks are UNKNOWN here.
+ * checks have their own test file), so the bundle and backup checks are UNKNOWN here.
  */
 describe("health on a three-node raft cluster", () => {
   let cluster: TestCluster;
@@ -32,7 +32,11 @@ describe("health on a three-node raft cluster", () => {
   async function probe(node: ClusterNode): Promise<HealthReport> {
     let stdout = "";
     const io = { stdout: (s: string) => void (stdout += s), stderr: () => undefined };
-    await healthMain(["--json", "--bundle", join(work, "no-bundle")], () => isolatedDeployment(work, cluster.envFor(node)), io);
+    await healthMain(
+      ["--json", "--bundle", join(work, "no-bundle"), "--backups", join(work, "no-backups")],
+      () => isolatedDeployment(work, cluster.envFor(node)),
+      io,
+    );
     return JSON.parse(stdout) as HealthReport;
   }
   const check = (report: HealthReport, name: string) => report.checks.find((c) => c.name === name)!;
@@ -71,6 +75,6 @@ describe("health on a three-node raft cluster", () => {
     const report = await probe(survivor);
     expect(check(report, "raft").state).toBe("WARN");
     expect(check(report, "raft").reason).toMatch(new RegExp(`^3 voters, failure tolerance 0; autopilot calls ${victim.nodeId} unhealthy$`));
-    expect(report.exitCode).toBe(1); // the bundle checks are UNKNOWN: WARN outranks UNKNOWN
+    expect(report.exitCode).toBe(1); // the bundle and backup checks are UNKNOWN: WARN outranks UNKNOWN
   });
 });

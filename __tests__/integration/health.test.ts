@@ -3,6 +3,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { takeBackup } from "../../ops/backup/backup";
+import { keystorePaths } from "../../ops/backup/keystore";
+import { BackupManifest } from "../../ops/backup/manifest";
 import { bundleMain } from "../../ops/commands/bundle";
 import { healthMain } from "../../ops/commands/health";
 import { isolatedDeployment } from "../../ops/engine/scratch";
@@ -20,7 +23,7 @@ interface Run {
   readonly stderr: string;
 }
 
-const CHECK_NAMES = ["tls", "node", "raft", "audit", "login", "admin_cert"];
+const CHECK_NAMES = ["tls", "node", "raft", "audit", "login", "admin_cert", "backup"];
 
 describe("health: one probe for monitoring, on a real deployment", () => {
   let server: TestServer;
@@ -28,6 +31,8 @@ describe("health: one probe for monitoring, on a real deployment", () => {
   let scratch: string;
   let bundleDir: string;
   let password: string;
+  let backupsDir: string;
+  let backup: BackupManifest;
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -38,6 +43,15 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     const quiet = { stdout: () => undefined, stderr: () => undefined };
     expect(await bundleMain(["--out", bundleDir], () => td.deployment.outputs(), quiet)).toBe(0);
     password = readFileSync(join(bundleDir, "crashplan.p12.password"), "utf8").trim();
+    backupsDir = join(scratch, "backups");
+    const taken = await takeBackup({
+      endpoint: server.endpoint,
+      token: server.env.VAULT_TOKEN,
+      paths: keystorePaths(td.deployment.config),
+      outDir: backupsDir,
+    });
+    // Read back as any other reader of the manifest would.
+    backup = JSON.parse(readFileSync(taken.files.manifest, "utf8")) as BackupManifest;
   });
 
   afterAll(async () => {
@@ -51,7 +65,7 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     let stdout = "";
     let stderr = "";
     const io = { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s) };
-    const code = await healthMain(args, (abort) => isolatedDeployment(td.work, vaultEnv, settings, { signal: abort }), io);
+    const code = await healthMain(["--backups", backupsDir, ...args], (abort) => isolatedDeployment(td.work, vaultEnv, settings, { signal: abort }), io);
     return { code, stdout, stderr };
   }
 
@@ -89,7 +103,7 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     const file = join(scratch, "c42_keystore.prom");
     const run = await probe(["--bundle", bundleDir, "--format", "prometheus", "--out", file]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`KEYSTORE OK - all 6 checks OK (wrote ${file})\n`);
+    expect(run.stdout).toBe(`KEYSTORE OK - all 7 checks OK (wrote ${file})\n`);
     expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(await accessors()).toEqual(before);
 
@@ -102,6 +116,11 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     const value = (name: string, labels?: Record<string, string>) => sampleValue(families, `c42_keystore_${name}`, labels);
     expect(value("admin_cert_expiry_seconds")).toBe(adminExpiry);
     expect(value("server_cert_expiry_seconds")).toBe(serverExpiry);
+    const probedAt = value("probe_timestamp_seconds")!;
+    const backupAge = probedAt - Math.floor(Date.parse(backup.createdAt) / 1000);
+    expect(value("backup_age_seconds")).toBeGreaterThanOrEqual(backupAge - 1);
+    expect(value("backup_age_seconds")).toBeLessThanOrEqual(backupAge + 1);
+    expect(value("backup_verified")).toBe(0);
     expect({
       up: value("up"),
       status: value("status"),
@@ -164,6 +183,19 @@ describe("health: one probe for monitoring, on a real deployment", () => {
     const crit = await probeJson([], { C42_HEALTH_CERT_WARN_BEFORE: "87600h", C42_HEALTH_CERT_CRIT_BEFORE: "43800h" });
     expect(crit.run.code).toBe(2);
     expect(states(crit.report)).toMatchObject({ tls: "CRIT", admin_cert: "CRIT" });
+  });
+
+  test("a newest backup older than health.backupMaxAge is WARN", async () => {
+    // Awaited, not slept: the backup must be more than a second old for a 1 s limit.
+    for (let i = 0; i < 40 && Date.now() - Date.parse(backup.createdAt) <= 1500; i++) await new Promise((r) => setTimeout(r, 100));
+    const { run, report } = await probeJson([], { C42_HEALTH_BACKUP_MAX_AGE: "1s" });
+    expect(run.code).toBe(1);
+    expect(check(report, "backup").state).toBe("WARN");
+    expect(check(report, "backup").reason).toMatch(
+      new RegExp(
+        `^newest backup c42-keystore-\\d{8}T\\d{9}Z taken ${backup.createdAt} \\(.* ago\\), not verified .*: older than health\\.backupMaxAge \\(1s\\)$`,
+      ),
+    );
   });
 
   test("a wrong bundle password: CRIT on the login, and neither password in any output", async () => {

@@ -21,6 +21,10 @@ describe("health thresholds", () => {
     expect(withEnv({ C42_HEALTH_CERT_CRIT_BEFORE: "60d" })).toThrow(KeystoreValidationError);
   });
 
+  test("a backup age that is not a duration", () => {
+    expect(withEnv({ C42_HEALTH_BACKUP_MAX_AGE: "daily" })).toThrow(/^health\.backupMaxAge: "daily" is not a duration/);
+  });
+
   test("a zero window is refused (a certificate is critical at the latest when it expires)", () => {
     expect(withEnv({ C42_HEALTH_CERT_CRIT_BEFORE: "0s" })).toThrow(/^health\.certCritBefore: "0s" is not a duration/);
   });
@@ -43,6 +47,6 @@ describe("health thresholds", () => {
       },
       cwd,
     });
-    expect(config.health).toEqual({ certWarnBefore: "876000h", certCritBefore: "1s", checkTimeout: "5m", driftTimeout: "1h" });
+    expect(config.health).toEqual({ certWarnBefore: "876000h", certCritBefore: "1s", checkTimeout: "5m", backupMaxAge: "26h", driftTimeout: "1h" });
   });
 });

@@ -22,7 +22,7 @@ describe("defaults", () => {
       adminCert: { commonName: "crashplan-admin", ttl: "8760h", renewBefore: "30d" },
       policy: { name: "crashplanPolicy", extraPaths: [], allowBroadPaths: false },
       certRole: { name: "crashplanUser", tokenTtl: "60s" },
-      health: { certWarnBefore: "30d", certCritBefore: "7d", checkTimeout: "10s", driftTimeout: "10m" },
+      health: { certWarnBefore: "30d", certCritBefore: "7d", checkTimeout: "10s", backupMaxAge: "26h", driftTimeout: "10m" },
       stateDir: join(cwd, ".local/state"),
       backend: {
         type: "local",
@@ -106,6 +106,7 @@ describe("environment variables", () => {
         C42_HEALTH_CERT_WARN_BEFORE: "45d",
         C42_HEALTH_CERT_CRIT_BEFORE: "14d",
         C42_HEALTH_CHECK_TIMEOUT: "3s",
+        C42_HEALTH_BACKUP_MAX_AGE: "50h",
         C42_HEALTH_DRIFT_TIMEOUT: "2m",
         C42_STATE_DIR: "/var/lib/keystore",
         C42_STATE_PASSPHRASE: "a passphrase of 27 characters",
@@ -142,7 +143,7 @@ describe("environment variables", () => {
       adminCert: { commonName: "backup-admin", ttl: "720h", renewBefore: "7d" },
       policy: { name: "code42Policy", extraPaths: ["secret/code42/*"], allowBroadPaths: false },
       certRole: { name: "code42User", tokenTtl: "5m" },
-      health: { certWarnBefore: "45d", certCritBefore: "14d", checkTimeout: "3s", driftTimeout: "2m" },
+      health: { certWarnBefore: "45d", certCritBefore: "14d", checkTimeout: "3s", backupMaxAge: "50h", driftTimeout: "2m" },
       stateDir: "/var/lib/keystore",
       backend: {
         type: "s3",

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KeystoreValidationError } from "../../lib";
 import { parseDuration } from "../../lib/duration";
@@ -11,6 +12,7 @@ import { runProbe } from "../health/probe";
 import { HealthReport, NAGIOS_EXIT } from "../health/report";
 import { writeAtomically } from "../health/textfile";
 import { endpointFromEnv, vaultToken } from "../vault/client";
+import { DEFAULT_BACKUP_DIR } from "./backup";
 import { CommandIo, CommandSpec, UsageError, nonEmptyPath, runCommand } from "./command";
 
 const FORMATS: Readonly<Record<string, (report: HealthReport) => string>> = { human: formatHuman, json: formatJson, prometheus: formatPrometheus };
@@ -22,10 +24,11 @@ export const HEALTH: CommandSpec<{
   bundle: { type: "string" };
   p12: { type: "string" };
   "password-file": { type: "string" };
+  backups: { type: "string" };
   drift: { type: "boolean"; default: false };
 }> = {
   name: "health",
-  synopsis: "[--json | --format human|json|prometheus] [--out FILE] [--bundle DIR | --p12 FILE --password-file FILE] [--drift]",
+  synopsis: "[--json | --format human|json|prometheus] [--out FILE] [--bundle DIR | --p12 FILE --password-file FILE] [--backups DIR] [--drift]",
   summary: "can Code42 use the keystore now? TLS, seal, raft, audit, a real login; Nagios exit codes",
   details: `  Runs every check at once, each bounded by health.checkTimeout (10s): the
   server's TLS certificate (trusted by VAULT_CACERT, days left), initialised /
@@ -41,6 +44,8 @@ export const HEALTH: CommandSpec<{
   --bundle DIR           directory of ${P12_FILE} and ${PASSWORD_FILE} (default ${DEFAULT_BUNDLE_DIR})
   --p12 FILE             the bundle itself (default DIR/${P12_FILE})
   --password-file FILE   its password file (default DIR/${PASSWORD_FILE})
+  --backups DIR          grade the newest backup there: WARN past health.backupMaxAge (26h)
+                         (default ${DEFAULT_BACKUP_DIR}, checked only when it exists)
   --drift                also run the drift check (needs the state and a token that may plan;
                          bounded by health.driftTimeout, 10m)
   Exit codes (Nagios): 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (also: the probe could not run,
@@ -53,6 +58,7 @@ export const HEALTH: CommandSpec<{
     bundle: { type: "string" },
     p12: { type: "string" },
     "password-file": { type: "string" },
+    backups: { type: "string" },
     drift: { type: "boolean", default: false },
   },
 };
@@ -76,9 +82,13 @@ export function healthMain(
     const p12File = resolve(nonEmptyPath("--p12", values.p12) ?? join(dir, P12_FILE));
     const passwordFile = resolve(nonEmptyPath("--password-file", values["password-file"]) ?? join(dir, PASSWORD_FILE));
     const out = nonEmptyPath("--out", values.out);
+    const backupsOption = nonEmptyPath("--backups", values.backups);
+    // The default directory is checked only when it exists: backups may well be taken on another host.
+    const backupsDir = backupsOption !== undefined ? resolve(backupsOption) : existsSync(DEFAULT_BACKUP_DIR) ? DEFAULT_BACKUP_DIR : undefined;
 
     let context: ProbeContext;
     let driftTimeoutMs: number;
+    let backupMaxAgeSeconds: number;
     try {
       const deployment = makeDeployment();
       const health = deployment.config.health;
@@ -94,6 +104,7 @@ export function healthMain(
         now,
       };
       driftTimeoutMs = parseDuration("health.driftTimeout", health.driftTimeout) * 1000;
+      backupMaxAgeSeconds = parseDuration("health.backupMaxAge", health.backupMaxAge);
     } catch (e) {
       // A probe that cannot run reports UNKNOWN, as monitoring systems expect, not a failure of the keystore.
       io.stderr(`health: ${e instanceof KeystoreValidationError ? "configuration error: " : ""}${errorMessage(e)}\n`);
@@ -103,6 +114,7 @@ export function healthMain(
 
     const report = await runProbe({
       context,
+      backups: backupsDir === undefined ? undefined : { dir: backupsDir, maxAgeSeconds: backupMaxAgeSeconds, now },
       drift: values.drift ? { makeDeployment: (signal) => makeDeployment(signal), timeoutMs: driftTimeoutMs } : undefined,
     });
     const text = FORMATS[format](report);

@@ -4,6 +4,7 @@ import { Deployment } from "../engine/deployment";
 import { formatWindow } from "../lifecycle/status";
 import { VaultConnectionError } from "../vault/client";
 import { Check, ProbeContext, adminCertCheck, auditCheck, loginCheck, nodeCheck, raftCheck, tlsCheck, transportFailure } from "./checks";
+import { BackupCheckOptions, backupOutcome } from "./backup-check";
 import { driftOutcome } from "./drift-check";
 import { CheckOutcome, CheckResult, HealthReport, HealthState, buildReport } from "./report";
 
@@ -23,6 +24,8 @@ export const CHECKS: ReadonlyArray<readonly [string, Check]> = [
 /** What {@link runProbe} needs. */
 export interface ProbeOptions {
   readonly context: ProbeContext;
+  /** Grade the newest backup in this directory. @default - no backup check */
+  readonly backups?: BackupCheckOptions;
   /** Run the drift check too (it needs the state and a token that may plan). @default - no drift check */
   readonly drift?: {
     /** A deployment whose engine runs stop when the signal fires. */
@@ -36,6 +39,8 @@ export async function runProbe(options: ProbeOptions): Promise<HealthReport> {
   const ctx = options.context;
   const started = ctx.now();
   const runs = CHECKS.map(([name, check]) => bounded(name, (signal) => check(ctx, signal), ctx.checkTimeoutMs, "CRIT", "the server did not answer in time"));
+  const backups = options.backups;
+  if (backups) runs.push(bounded("backup", () => backupOutcome(backups), ctx.checkTimeoutMs, "UNKNOWN", "reading the backups took too long"));
   const drift = options.drift;
   if (drift) runs.push(bounded("drift", (signal) => driftOutcome(drift.makeDeployment, signal), drift.timeoutMs, "UNKNOWN", "the drift check was stopped"));
   return buildReport(started, await Promise.all(runs));
