@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 
 /*
@@ -46,6 +46,26 @@ export function ensureDir(dir: string, what: string): boolean {
 export function ensureParentDir(file: string, what: string): void {
   if (file.trim() === "") throw new Error(`${what}: the path is empty; give a file name`);
   ensureDir(dirname(resolve(file)), what);
+}
+
+/**
+ * Refuses a file name a secret must not be written through: a symbolic link
+ * (someone else's, in a shared directory, could point it anywhere) or a file
+ * of another user. A missing file is fine.
+ */
+export function assertOwnTarget(file: string, what: string): void {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new Error(`${what}: ${fileSystemError(e, file, "inspect")}`);
+  }
+  if (st.isSymbolicLink()) throw new Error(`${what}: ${file} is a symbolic link; refusing to write a secret through it: give a new file name`);
+  if (!st.isFile()) throw new Error(`${what}: ${file} exists and is not a regular file`);
+  if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
+    throw new Error(`${what}: ${file} belongs to another user (uid ${st.uid}); refusing to overwrite it: give a new file name`);
+  }
 }
 
 /** Writes a new file created 0600 (never widening an existing one), then checks the mode. */

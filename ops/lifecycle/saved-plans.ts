@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { BlindSpotDrift, probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { errorMessage } from "../common/errors";
-import { ensureParentDir } from "../common/private-files";
+import { assertOwnTarget, ensureParentDir } from "../common/private-files";
 import { Deployment } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
 import { PlanJson, changedAttributes, pendingChanges } from "../engine/plan-json";
@@ -38,6 +38,7 @@ const sameSpot = (a: AttributeDrift, b: AttributeDrift) => a.address === b.addre
  */
 export async function writeSavedPlan(deployment: Deployment, file: string): Promise<string> {
   ensureParentDir(file, "plan --out");
+  assertOwnTarget(file, "plan --out");
   await deployment.ensureInit();
   const blind = await probeBlindSpots(deployment);
   const notes: PlanNotes = { blindSpots: blind.map(({ address, attribute }) => ({ address, attribute })) };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMMANDS, main } from "../../../ops/commands/cli";
@@ -110,4 +110,19 @@ test('server stop --dir on a directory that does not exist is an error, not "sto
   expect(out.stderr).toBe(`server stop: there is no server directory at ${missing}; nothing to stop (check --dir)\n`);
   expect(out.stdout).toBe("");
   expect(existsSync(missing)).toBe(false);
+});
+
+test("plan --out through a symbolic link (planted in a shared directory) is refused before anything runs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "c42-cli-link-"));
+  try {
+    const target = join(dir, "target");
+    writeFileSync(target, "untouched\n");
+    symlinkSync(target, join(dir, "x.tfplan"));
+    const r = await run(["plan", "--out", join(dir, "x.tfplan")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`plan: plan --out: ${join(dir, "x.tfplan")} is a symbolic link; refusing to write a secret through it: give a new file name\n`);
+    expect(readFileSync(target, "utf8")).toBe("untouched\n");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

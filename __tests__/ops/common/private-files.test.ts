@@ -1,7 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureDir, ensureParentDir, fileSystemError } from "../../../ops/common/private-files";
+import { assertOwnTarget, ensureDir, ensureParentDir, fileSystemError } from "../../../ops/common/private-files";
 
 let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), "c42-private-files-"))));
@@ -46,4 +46,17 @@ test("empty paths, files in the way and errors say which path and what to do", (
   expect(fileSystemError(erofs, "/ro/crashplan.p12", "write")).toBe(
     "cannot write /ro/crashplan.p12: the file system is read-only; choose a writable location (EROFS)",
   );
+});
+
+test("a secret is never written through a symbolic link, or over another user's file", () => {
+  const dir = mkdtempSync(join(work, "targets-"));
+  expect(() => assertOwnTarget(join(dir, "new.tfplan"), "plan --out")).not.toThrow();
+  writeFileSync(join(dir, "mine.tfplan"), "");
+  expect(() => assertOwnTarget(join(dir, "mine.tfplan"), "plan --out")).not.toThrow();
+  symlinkSync("/etc/passwd", join(dir, "planted.tfplan"));
+  expect(() => assertOwnTarget(join(dir, "planted.tfplan"), "plan --out")).toThrow(
+    `plan --out: ${join(dir, "planted.tfplan")} is a symbolic link; refusing to write a secret through it: give a new file name`,
+  );
+  mkdirSync(join(dir, "a-dir"));
+  expect(() => assertOwnTarget(join(dir, "a-dir"), "plan --out")).toThrow("exists and is not a regular file");
 });
