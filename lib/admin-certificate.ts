@@ -39,6 +39,26 @@ export interface AdminCertificateProps {
    * @default "30d"
    */
   readonly renewBefore?: string;
+  /**
+   * Whether a deploy inside `renewBefore` re-issues it in place (one-step
+   * rotation: Code42 cannot log in until the new bundle is uploaded). When
+   * false, nothing re-issues it and the provider is told a window of 0 s, so
+   * that a refresh never flags it as due before it expires; a two-phase
+   * rotation issues the next certificate beside it instead.
+   * @default true
+   */
+  readonly autoRenew?: boolean;
+  /**
+   * The config file section its settings come from, as error messages name them.
+   * @default the construct id
+   */
+  readonly settingsSection?: string;
+  /**
+   * Name of the underlying resource in the Terraform address, fixed so that a
+   * \`moved\` block can name it.
+   * @default - derived from the construct path
+   */
+  readonly resourceName?: string;
 }
 
 /**
@@ -66,11 +86,12 @@ export class AdminCertificate extends Construct implements IIssuedCertificate {
 
   public constructor(scope: Construct, id: string, props: AdminCertificateProps) {
     super(scope, id);
-    const commonName = checkCommonName(settingName(this, "commonName"), props.commonName ?? "crashplan-admin", this.node.path);
+    const setting = (prop: string) => (props.settingsSection === undefined ? settingName(this, prop) : `${props.settingsSection}.${prop}`);
+    const commonName = checkCommonName(setting("commonName"), props.commonName ?? "crashplan-admin", this.node.path);
     const ttl = props.ttl ?? "8760h";
     const renewBefore = props.renewBefore ?? "30d";
-    const ttlSetting = settingName(this, "ttl");
-    const renewBeforeSetting = settingName(this, "renewBefore");
+    const ttlSetting = setting("ttl");
+    const renewBeforeSetting = setting("renewBefore");
     this.ttlSeconds = parseDuration(ttlSetting, ttl, this.node.path);
     this.renewBeforeSeconds = parseDuration(renewBeforeSetting, renewBefore, this.node.path);
     // The issuer already fits its mount's maximum lease, so fitting the
@@ -88,16 +109,18 @@ export class AdminCertificate extends Construct implements IIssuedCertificate {
       );
     }
 
+    const autoRenew = props.autoRenew ?? true;
     this.certificate = new PkiSecretBackendCert(this, "certificate", {
       backend: props.role.backend,
       name: props.role.roleName,
       commonName,
       ttl: formatHours(this.ttlSeconds),
-      autoRenew: true,
-      minSecondsRemaining: this.renewBeforeSeconds,
+      autoRenew,
+      minSecondsRemaining: autoRenew ? this.renewBeforeSeconds : 0,
       // Revoke the old certificate when it is replaced, so a leaked key dies with it.
       revoke: true,
     });
+    if (props.resourceName !== undefined) this.certificate.overrideLogicalId(props.resourceName);
     this.certificatePem = this.certificate.certificate;
     this.privateKeyPem = this.certificate.privateKey;
     this.caChainPem = this.certificate.caChain;

@@ -14,6 +14,22 @@ export const BUNDLE_OUTPUTS = {
   password: "crashplan_p12_password",
 } as const;
 
+/** The names a set of bundle outputs is written under. */
+export type BundleOutputNames = { readonly [K in keyof typeof BUNDLE_OUTPUTS]: string };
+
+/**
+ * Names of the outputs of the next admin certificate while a two-phase
+ * rotation is in progress: the bundle Code42 should be given next.
+ */
+export const NEXT_BUNDLE_OUTPUTS: BundleOutputNames = {
+  certificate: "admin_next_certificate_pem",
+  privateKey: "admin_next_private_key_pem",
+  caChain: "admin_next_ca_chain_pem",
+  serialNumber: "admin_next_certificate_serial",
+  expiration: "admin_next_certificate_expiration",
+  password: "crashplan_next_p12_password",
+};
+
 /** Properties of a {@link CrashplanBundleOutputs}. */
 export interface CrashplanBundleOutputsProps {
   /** The certificate to hand to Code42. */
@@ -23,6 +39,17 @@ export interface CrashplanBundleOutputsProps {
    * @default 32
    */
   readonly passwordLength?: number;
+  /**
+   * Names of the outputs.
+   * @default BUNDLE_OUTPUTS
+   */
+  readonly outputNames?: BundleOutputNames;
+  /**
+   * Name of the password resource in the Terraform address, fixed so that a
+   * \`moved\` block can name it.
+   * @default - derived from the construct path
+   */
+  readonly resourceName?: string;
 }
 
 /**
@@ -55,15 +82,17 @@ export class CrashplanBundleOutputs extends Construct {
       minNumeric: 1,
       keepers: { certificate_serial: cert.serialNumber },
     });
+    if (props.resourceName !== undefined) this.passwordResource.overrideLogicalId(props.resourceName);
     this.password = this.passwordResource.result;
 
+    const names = props.outputNames ?? BUNDLE_OUTPUTS;
     const output = (name: string, value: unknown, description: string, sensitive = false) =>
       new TerraformOutput(this, name, { value, description, sensitive }).overrideLogicalId(name);
-    output(BUNDLE_OUTPUTS.certificate, cert.certificatePem, "Admin client certificate (PEM) that crashplanUser trusts");
-    output(BUNDLE_OUTPUTS.privateKey, cert.privateKeyPem, "Private key of the admin certificate (PEM)", true);
-    output(BUNDLE_OUTPUTS.caChain, cert.caChainPem, "CA chain of the admin certificate, intermediate first (PEM)");
-    output(BUNDLE_OUTPUTS.serialNumber, cert.serialNumber, "Serial number of the admin certificate");
-    output(BUNDLE_OUTPUTS.expiration, cert.expiration, "Expiry of the admin certificate (Unix time)");
-    output(BUNDLE_OUTPUTS.password, this.password, "Password of crashplan.p12; new whenever the certificate is re-issued", true);
+    output(names.certificate, cert.certificatePem, "Admin client certificate (PEM) that crashplanUser trusts");
+    output(names.privateKey, cert.privateKeyPem, "Private key of the admin certificate (PEM)", true);
+    output(names.caChain, cert.caChainPem, "CA chain of the admin certificate, intermediate first (PEM)");
+    output(names.serialNumber, cert.serialNumber, "Serial number of the admin certificate");
+    output(names.expiration, cert.expiration, "Expiry of the admin certificate (Unix time)");
+    output(names.password, this.password, "Password of crashplan.p12; new whenever the certificate is re-issued", true);
   }
 }

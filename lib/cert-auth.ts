@@ -100,6 +100,12 @@ export interface CertLoginRoleProps {
    * @default "60s"
    */
   readonly tokenTtl?: string;
+  /**
+   * Name of the underlying resource in the Terraform address, fixed so that a
+   * \`moved\` block can name it.
+   * @default - derived from the construct path
+   */
+  readonly resourceName?: string;
 }
 
 /**
@@ -126,6 +132,7 @@ export class CertLoginRole extends Construct {
       tokenPolicies: props.policies.map((p) => p.policyName),
       tokenTtl: this.tokenTtlSeconds,
     });
+    if (props.resourceName !== undefined) this.role.overrideLogicalId(props.resourceName);
     this.roleName = this.role.name;
   }
 }

@@ -1,4 +1,5 @@
 export * from "./admin-certificate";
+export * from "./admin-rotation";
 export * from "./audit-device";
 export * from "./bundle-outputs";
 export * from "./ca-chain";

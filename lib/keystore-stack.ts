@@ -3,6 +3,7 @@ import { TerraformStack } from "cdktf";
 import { join } from "node:path";
 import { AdminCertificate } from "./admin-certificate";
 import { FileAuditDevice } from "./audit-device";
+import { RotationInput, RotationMode, addAdminCertificates } from "./admin-rotation";
 import { CrashplanBundleOutputs } from "./bundle-outputs";
 import { IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
@@ -22,6 +23,12 @@ export const KEYSTORE_STACK = "keystore";
 export interface KeystoreStackProps {
   /** The validated configuration. */
   readonly config: KeystoreConfig;
+  /**
+   * Where a two-phase rotation of the admin certificate stands (the commands
+   * read it from the state's `admin_rotation_phase` output).
+   * @default { phase: "idle" }
+   */
+  readonly rotation?: RotationInput;
 }
 
 /**
@@ -43,9 +50,16 @@ export class KeystoreStack extends TerraformStack {
   public readonly policy: CrashplanPolicy;
   /** The issuing side, once the intermediate is signed (always, unless its outside signature is still missing). */
   public readonly role?: IssuingRole;
+  /** The certificate Code42 logs in with (during `finishing`, the new one). */
   public readonly adminCert?: AdminCertificate;
+  /** The next certificate while a rotation is `started`. */
+  public readonly adminCertNext?: AdminCertificate;
   public readonly certRole?: CertLoginRole;
+  /** The second login role (`crashplanUser-next`) while a rotation is in progress. */
+  public readonly certRoleNext?: CertLoginRole;
   public readonly bundle?: CrashplanBundleOutputs;
+  /** The next certificate's bundle outputs while a rotation is `started`. */
+  public readonly bundleNext?: CrashplanBundleOutputs;
 
   public constructor(scope: Construct, id: string, props: KeystoreStackProps) {
     super(scope, id);
@@ -79,7 +93,6 @@ export class KeystoreStack extends TerraformStack {
     const issuing = this.intermediateCa.signed !== undefined;
     if (issuing) {
       this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
-      this.adminCert = new AdminCertificate(this, "adminCert", { role: this.role, ...c.adminCert });
     }
     this.policy = new CrashplanPolicy(this, "policy", {
       issuingMount: this.rootPki,
@@ -87,14 +100,20 @@ export class KeystoreStack extends TerraformStack {
       name: c.policy.name,
       extraPaths: [...c.policy.extraPaths],
     });
-    if (this.adminCert) {
-      this.certRole = new CertLoginRole(this, "certRole", {
-        backend: this.certAuth,
-        certificate: this.adminCert,
-        policies: [this.policy],
-        ...c.certRole,
+    if (this.role) {
+      const { rotation: mode, ...certificate } = c.adminCert;
+      const admin = addAdminCertificates(this, {
+        certificate: { role: this.role, ...certificate },
+        login: { backend: this.certAuth, policies: [this.policy], ...c.certRole },
+        mode: mode as RotationMode,
+        rotation: props.rotation,
       });
-      this.bundle = new CrashplanBundleOutputs(this, "bundle", { certificate: this.adminCert });
+      this.adminCert = admin.current;
+      this.adminCertNext = admin.next;
+      this.certRole = admin.certRole;
+      this.certRoleNext = admin.certRoleNext;
+      this.bundle = admin.bundle;
+      this.bundleNext = admin.bundleNext;
     }
   }
 }

@@ -1,3 +1,4 @@
+import { ROTATION_MODES } from "./admin-rotation";
 import { parseDuration } from "./duration";
 import { KeystoreValidationError } from "./errors";
 import {
@@ -134,7 +135,16 @@ export const SCHEMA = {
   adminCert: {
     commonName: commonName("crashplan-admin", "Common name of the admin client certificate"),
     ttl: duration("8760h", "Validity of the admin certificate (at most `intermediateCa.ttl`)"),
-    renewBefore: duration("30d", "A deploy this close to expiry re-issues the admin certificate"),
+    renewBefore: duration(
+      "30d",
+      "A deploy this close to expiry starts a rotation of the admin certificate (with `adminCert.rotation` `one-step`: re-issues it)",
+    ),
+    rotation: choice(
+      "two-phase",
+      ROTATION_MODES,
+      "rotation mode",
+      "`two-phase`: a deploy inside the window issues the next certificate beside the current one, and `rotate finish` retires the old one once Code42 has the new bundle; `one-step`: the deploy replaces it at once (Code42 cannot log in until the new bundle is uploaded)",
+    ),
   },
   policy: {
     name: text("crashplanPolicy", "Name of the policy the admin certificate's tokens carry (not one of Vault's built-in `root`, `default`, …)", (key, v) => checkPolicyName(key, v)),

@@ -121,6 +121,6 @@ describe("KeystoreStack with rootCa.external and the signed certificate file", (
   });
 
   test("writes the CSR and every bundle output, and no next step", () => {
-    expect(Object.keys(s.json.output).sort()).toEqual([EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS)].sort());
+    expect(Object.keys(s.json.output).sort()).toEqual([EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS), "admin_rotation_phase"].sort());
   });
 });

@@ -117,15 +117,17 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
     });
   });
 
-  test("7. pki_int/issue/cpRole ttl=8760h, auto-renewed 30 days before expiry", () => {
+  test("7. pki_int/issue/cpRole ttl=8760h, never re-issued in place (two-phase rotation, the default)", () => {
     const role = idOf("vault_pki_secret_backend_role");
     expect(synth).toHaveResourceWithProperties(PkiSecretBackendCert, {
       backend: ref("vault_pki_secret_backend_role", role, "backend"),
       name: ref("vault_pki_secret_backend_role", role, "name"),
       common_name: "crashplan-admin",
       ttl: "8760h",
-      auto_renew: true,
-      min_seconds_remaining: 30 * 86400,
+      auto_renew: false,
+      // 0, so that a refresh never flags it as renew_pending (drift) before it expires.
+      min_seconds_remaining: 0,
+      revoke: true,
     });
   });
 
@@ -154,6 +156,7 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
       admin_certificate_serial: expect.objectContaining({ value: ref("vault_pki_secret_backend_cert", adminCert, "serial_number"), sensitive: false }),
       admin_certificate_expiration: expect.objectContaining({ value: ref("vault_pki_secret_backend_cert", adminCert, "expiration"), sensitive: false }),
       crashplan_p12_password: expect.objectContaining({ value: ref("random_password", idOf("random_password"), "result"), sensitive: true }),
+      admin_rotation_phase: expect.objectContaining({ value: "idle" }),
     });
   });
 
@@ -208,6 +211,7 @@ describe("KeystoreStack with non-default settings", () => {
     C42_CERT_ROLE_NAME: "code42User",
     C42_ADMIN_CERT_TTL: "720h",
     C42_ADMIN_CERT_RENEW_BEFORE: "7d",
+    C42_ADMIN_CERT_ROTATION: "one-step",
     C42_ROOT_CA_PREVENT_DESTROY: "false",
   });
 
@@ -237,7 +241,7 @@ describe("KeystoreStack with non-default settings", () => {
       display_name: "code42User",
       token_policies: [ref("vault_policy", custom.idOf("vault_policy"), "name")],
     });
-    expect(custom.synth).toHaveResourceWithProperties(PkiSecretBackendCert, { ttl: "720h", min_seconds_remaining: 7 * 86400 });
+    expect(custom.synth).toHaveResourceWithProperties(PkiSecretBackendCert, { ttl: "720h", auto_renew: true, min_seconds_remaining: 7 * 86400 });
     expect(custom.synth).toHaveResourceWithProperties(Mount, { path: "code42/kv", type: "kv" });
   });
 

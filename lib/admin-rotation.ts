@@ -1,0 +1,164 @@
+import { Construct } from "constructs";
+import { TerraformOutput } from "cdktf";
+import { AdminCertificate, AdminCertificateProps } from "./admin-certificate";
+import { BUNDLE_OUTPUTS, CrashplanBundleOutputs, NEXT_BUNDLE_OUTPUTS } from "./bundle-outputs";
+import { CertLoginRole, CertLoginRoleProps } from "./cert-auth";
+import { KeystoreValidationError } from "./errors";
+import { MAX_NAME_LENGTH } from "./validation";
+
+/**
+ * Where a two-phase rotation of the admin certificate stands.
+ * - `idle`: one certificate, pinned by the login role (`crashplanUser`).
+ * - `started`: the next certificate is issued and pinned by a second role
+ *   (`crashplanUser-next`, same policies and TTL); both log in.
+ * - `finishing`: the current certificate is revoked and gone; both roles pin
+ *   the next one. The next apply moves it into the current slot.
+ */
+export const ROTATION_PHASES = ["idle", "started", "finishing"] as const;
+export type RotationPhase = (typeof ROTATION_PHASES)[number];
+
+/** How a deploy inside the renewal window renews the admin certificate (`adminCert.rotation`). */
+export const ROTATION_MODES = ["two-phase", "one-step"] as const;
+export type RotationMode = (typeof ROTATION_MODES)[number];
+
+/** The output that records the phase in the state, so every later synth (any machine, any backend) knows it. */
+export const ROTATION_OUTPUT = "admin_rotation_phase";
+
+/** The suffix of the second login role's name while a rotation is in progress. */
+export const NEXT_ROLE_SUFFIX = "-next";
+
+/**
+ * Fixed addresses of the next slot's resources. The current slot keeps the
+ * ids it always had (`adminCert`, `bundle`, `certRole`), so existing states
+ * are untouched; the next slot's objects are moved onto those addresses when
+ * a rotation completes.
+ */
+export const NEXT_SLOT_ADDRESSES = {
+  certificate: "vault_pki_secret_backend_cert.admin_cert_next",
+  password: "random_password.bundle_password_next",
+  role: "vault_cert_auth_backend_role.cert_role_next",
+} as const;
+
+/** The phase to build, and the phase the state records (the last apply's). */
+export interface RotationInput {
+  /** The phase to synthesize. */
+  readonly phase: RotationPhase;
+  /**
+   * The phase recorded in the state. From `finishing` to `idle`, the next
+   * slot's certificate and password move to the current slot's addresses
+   * (`moved` blocks: no change in Vault).
+   * @default the same as `phase`
+   */
+  readonly recorded?: RotationPhase;
+}
+
+/** Properties of {@link addAdminCertificates}. */
+export interface AdminCertificatesProps {
+  /** What every certificate is issued with (`adminCert.*`). */
+  readonly certificate: Omit<AdminCertificateProps, "autoRenew">;
+  /** The login role (`certRole.*`) and what it grants; the next role copies it. */
+  readonly login: Omit<CertLoginRoleProps, "certificate">;
+  /**
+   * How a deploy inside the window renews: `one-step` lets the provider
+   * re-issue the current certificate in place (Code42 is locked out until the
+   * new bundle is uploaded); `two-phase` never re-issues it in place.
+   * @default "two-phase"
+   */
+  readonly mode?: RotationMode;
+  /**
+   * Where the rotation stands.
+   * @default { phase: "idle" }
+   */
+  readonly rotation?: RotationInput;
+}
+
+/** What {@link addAdminCertificates} made. */
+export interface AdminCertificates {
+  /** The certificate `crashplanUser` pins: the one Code42 logs in with now (in `finishing`, the new one). */
+  readonly current: AdminCertificate;
+  /** The next certificate, while a rotation is `started`. */
+  readonly next?: AdminCertificate;
+  /** `crashplanUser`. */
+  readonly certRole: CertLoginRole;
+  /** `crashplanUser-next`, while a rotation is in progress. */
+  readonly certRoleNext?: CertLoginRole;
+  /** Outputs of the current certificate's bundle. */
+  readonly bundle: CrashplanBundleOutputs;
+  /** Outputs of the next certificate's bundle, while a rotation is `started`. */
+  readonly bundleNext?: CrashplanBundleOutputs;
+}
+
+/**
+ * The admin certificate, its login role and bundle outputs in two slots, so
+ * that a rotation never leaves a certificate Code42 may use without a role
+ * that pins it. The construct ids are the stack's own (`adminCert`,
+ * `certRole`, `bundle`; `adminCertNext`, `certRoleNext`, `bundleNext`): they
+ * are part of every existing state's addresses and must not move under a
+ * parent construct.
+ *
+ * Roles pin one certificate each: OpenBao compares only the first certificate
+ * of a role's PEM, and a new `certificate` or `name` replaces the role
+ * (delete, then create). So the login role is only ever re-pointed at a
+ * certificate another role already pins (`finishing`), and the second role is
+ * removed only once the first pins the new certificate.
+ */
+export function addAdminCertificates(scope: Construct, props: AdminCertificatesProps): AdminCertificates {
+  const mode = props.mode ?? "two-phase";
+  const phase = props.rotation?.phase ?? "idle";
+  const recorded = props.rotation?.recorded ?? phase;
+  const roleName = props.login.name ?? "crashplanUser";
+  if (roleName.length > MAX_NAME_LENGTH - NEXT_ROLE_SUFFIX.length) {
+    throw new KeystoreValidationError(
+      "certRole.name",
+      roleName,
+      `is too long for a rotation; expected at most ${MAX_NAME_LENGTH - NEXT_ROLE_SUFFIX.length} characters (a rotation adds a role named "<name>${NEXT_ROLE_SUFFIX}")`,
+    );
+  }
+  const issue = (id: string, resourceName?: string) =>
+    new AdminCertificate(scope, id, { ...props.certificate, settingsSection: "adminCert", autoRenew: mode === "one-step" && phase === "idle", resourceName });
+
+  // In `finishing` the current certificate is gone and the next one is the
+  // only one: its bundle outputs are the current bundle's.
+  const current = phase === "finishing" ? undefined : issue("adminCert");
+  const bundle = current ? new CrashplanBundleOutputs(scope, "bundle", { certificate: current }) : undefined;
+  if (current && bundle && recorded === "finishing") {
+    current.certificate.moveFromId(NEXT_SLOT_ADDRESSES.certificate);
+    bundle.passwordResource.moveFromId(NEXT_SLOT_ADDRESSES.password);
+  }
+  let next: { certificate: AdminCertificate; bundle: CrashplanBundleOutputs; role: CertLoginRole } | undefined;
+  if (phase !== "idle") {
+    const certificate = issue("adminCertNext", localName(NEXT_SLOT_ADDRESSES.certificate));
+    const nextBundle = new CrashplanBundleOutputs(scope, "bundleNext", {
+      certificate,
+      outputNames: current ? NEXT_BUNDLE_OUTPUTS : BUNDLE_OUTPUTS,
+      resourceName: localName(NEXT_SLOT_ADDRESSES.password),
+    });
+    const role = new CertLoginRole(scope, "certRoleNext", {
+      ...props.login,
+      name: `${roleName}${NEXT_ROLE_SUFFIX}`,
+      certificate,
+      resourceName: localName(NEXT_SLOT_ADDRESSES.role),
+    });
+    next = { certificate, bundle: nextBundle, role };
+  }
+  const pinned = current ?? next?.certificate;
+  const pinnedBundle = bundle ?? next?.bundle;
+  if (!pinned || !pinnedBundle) throw new Error(`rotation phase ${phase}: no certificate to pin`);
+  const certRole = new CertLoginRole(scope, "certRole", { ...props.login, certificate: pinned });
+  new TerraformOutput(scope, ROTATION_OUTPUT, {
+    value: phase,
+    description: "Where a two-phase rotation of the admin certificate stands: idle, started or finishing",
+  }).overrideLogicalId(ROTATION_OUTPUT);
+  return {
+    current: pinned,
+    next: current ? next?.certificate : undefined,
+    certRole,
+    certRoleNext: next?.role,
+    bundle: pinnedBundle,
+    bundleNext: current ? next?.bundle : undefined,
+  };
+}
+
+function localName(address: string): string {
+  return address.slice(address.indexOf(".") + 1);
+}
