@@ -1,179 +1,284 @@
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../lib";
-import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../../ops/bundle/bundle";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib";
+import { P12_FILE, PASSWORD_FILE, TofuOutputs } from "../../ops/bundle/bundle";
 import { bundleMain } from "../../ops/commands/bundle";
+import { deployMain } from "../../ops/commands/deploy";
+import { driftMain } from "../../ops/commands/drift";
+import { rotateMain } from "../../ops/commands/rotate";
 import { statusMain } from "../../ops/commands/status";
 import { Deployment } from "../../ops/engine/deployment";
-import { constructPaths } from "../../ops/engine/synthesized";
-import { deploy } from "../../ops/lifecycle/deploy";
-import { checkDrift } from "../../ops/lifecycle/drift";
+import { isolatedDeployment } from "../../ops/engine/scratch";
+import { RotationView, rotationView } from "../../ops/lifecycle/rotation";
 import { StatusReport } from "../../ops/lifecycle/status";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { Bundle, LoopCounts, compileJavaLogin, javaLogin, readBundle, startLoginLoop } from "./login-clients";
 import { capture } from "../helpers/io";
 
-/** A 3 minute certificate renewed in its last 2 minutes: inside the window one minute after issue. */
-const TTL_SECONDS = 180;
-const WINDOW_SECONDS = 120;
+/** A 5 minute certificate whose renewal window (the last 150 s) opens 150 s after it is issued. */
+const SETTINGS = { C42_ADMIN_CERT_TTL: "5m", C42_ADMIN_CERT_RENEW_BEFORE: "150s" };
+const WINDOW_SECONDS = 150;
+const POLICY = "crashplanpolicy";
 
-
-describe("admin certificate rotation on a real OpenBao with real OpenTofu", () => {
+describe("two-phase rotation of the admin certificate: Code42 never stops logging in (real OpenBao, real OpenTofu)", () => {
   let server: TestServer;
   let td: TestDeployment;
-  let d: Deployment;
-  let bundles: string;
-  let before: TofuOutputs;
-  let after: TofuOutputs;
+  let work: string;
+  let javaDir: string;
+  const loops: { stop(): Promise<LoopCounts> }[] = [];
+  const bundles: Record<string, { dir: string; bundle: Bundle; serial: string }> = {};
 
-  const out = (outputs: TofuOutputs, name: string) => outputs[name].value as string;
-  const certOf = (outputs: TofuOutputs) => new X509Certificate(out(outputs, BUNDLE_OUTPUTS.certificate));
-  const status = async (args: string[] = []) => {
-    const { out: printed, io } = capture();
-    const code = await statusMain(args, () => d, io);
-    return { code, ...printed };
+  /** A fresh deployment per command, as each command is its own process: the rotation phase comes from the state. */
+  const fresh = (): Deployment => isolatedDeployment(td.work, server.env, SETTINGS);
+  const run = async (main: (argv: readonly string[], make: () => Deployment, io: ReturnType<typeof capture>["io"]) => Promise<number>, argv: string[] = []) => {
+    const { out, io } = capture();
+    const code = await main(argv, fresh, io);
+    return { code, ...out };
   };
-  const login = (outputs: TofuOutputs) =>
-    server.call({ method: "PUT", path: "auth/cert/login", token: undefined, clientCert: { cert: out(outputs, BUNDLE_OUTPUTS.certificate), key: out(outputs, BUNDLE_OUTPUTS.privateKey) } });
-  const noSecrets = (text: string, outputs: TofuOutputs) => {
-    expect(text.includes(out(outputs, BUNDLE_OUTPUTS.privateKey))).toBe(false);
-    expect(text.includes(out(outputs, BUNDLE_OUTPUTS.password))).toBe(false);
+  const outputs = () => fresh().outputs();
+  const value = (o: TofuOutputs, name: string) => o[name]?.value as string | undefined;
+  /** The cert roles (Vault lists role names in lower case). */
+  const roles = async () => {
+    const list = await server.call({ method: "LIST", path: "auth/cert/certs" });
+    return ((list.json?.data?.keys ?? []) as string[]).slice().sort();
+  };
+  const pinned = async (role: string) => new X509Certificate((await server.call({ path: `auth/cert/certs/${role}` })).json.data.certificate).serialNumber;
+  const hexOf = (colonSerial: string) => colonSerial.replace(/:/g, "").toUpperCase();
+  const nodeLogin = async (b: Bundle) => {
+    const answer = await server.call({ method: "PUT", path: "auth/cert/login", token: undefined, pfx: b });
+    if (answer.status === 200) await server.call({ method: "PUT", path: "auth/token/revoke-self", token: answer.json.auth.client_token });
+    return { status: answer.status, policies: (answer.json?.auth?.token_policies ?? []) as string[] };
+  };
+  const java = (name: string) => javaLogin(javaDir, join(bundles[name].dir, P12_FILE), bundles[name].bundle.passphrase, server);
+  /** Writes the bundle `npm run bundle` gives now into a directory named `name`. */
+  const writeBundleAs = async (name: string) => {
+    const dir = join(work, name);
+    const result = await run((argv, make, io) => bundleMain(argv, () => make().outputs(), io), ["--out", dir]);
+    expect(result.code).toBe(0);
+    const serial = /certificate serial ([0-9a-f:]+),/.exec(result.stdout)?.[1] ?? "";
+    bundles[name] = { dir, bundle: readBundle(dir, P12_FILE, PASSWORD_FILE), serial };
+    noSecrets(result.stdout + result.stderr);
+    return result;
+  };
+  const noSecrets = (text: string) => {
     expect(text).not.toContain("PRIVATE KEY");
+    for (const b of Object.values(bundles)) expect(text.includes(b.bundle.passphrase)).toBe(false);
   };
+  const report = (counts: LoopCounts) => {
+    process.stderr.write(
+      `rotation: ${counts.name} login loop: ${counts.ok} ok, ${counts.failed} failed of ${counts.attempts} in ${counts.seconds} s ` +
+        `(${counts.rate}/s, longest gap ${counts.maxGapMs} ms)${counts.failures.length ? `; first failures: ${counts.failures.join("; ")}` : ""}\n`,
+    );
+    return counts;
+  };
+  const expectClean = (counts: LoopCounts) => {
+    expect(counts.failures).toEqual([]);
+    expect(counts.failed).toBe(0);
+    expect(counts.ok).toBe(counts.attempts);
+    expect(counts.attempts).toBeGreaterThan(0);
+    expect(counts.rate).toBeGreaterThanOrEqual(2);
+  };
+  const stopLoop = async (loop: { stop(): Promise<LoopCounts> }) => {
+    loops.splice(loops.indexOf(loop), 1);
+    return report(await loop.stop());
+  };
+  const inSync = async () => {
+    const drift = await run(driftMain);
+    expect(drift.stdout).toBe("in sync: Vault matches the configuration\n");
+    expect(drift.code).toBe(0);
+  };
+  const planIsEmpty = async () => {
+    const plan = await fresh().plan();
+    expect(plan.stdout).toContain("No changes.");
+    expect(plan.code).toBe(0);
+  };
+  const view = async (): Promise<RotationView> => rotationView(await outputs());
 
   beforeAll(async () => {
     server = await startTestServer();
-    td = testDeployment(server, { C42_ADMIN_CERT_TTL: "3m", C42_ADMIN_CERT_RENEW_BEFORE: "2m" });
-    d = td.deployment;
-    bundles = mkdtempSync(join(tmpdir(), "c42-bundles-"));
-    await deploy(d);
-    before = await d.outputs();
+    td = testDeployment(server, SETTINGS);
+    work = mkdtempSync(join(tmpdir(), "c42-rotation-"));
+    javaDir = join(work, "java");
+    mkdirSync(javaDir, { mode: 0o700 });
+    await Promise.all([compileJavaLogin(javaDir), run(deployMain).then((r) => expect(r.code).toBe(0))]);
   });
 
   afterAll(async () => {
-    if (bundles) rmSync(bundles, { recursive: true, force: true });
+    await Promise.all(loops.splice(0).map((l) => l.stop()));
+    if (work) rmSync(work, { recursive: true, force: true });
     td?.cleanup();
     await server?.stop();
   });
 
-  test("a fresh 3 minute certificate is outside the 2 minute window: status exits 0 and prints no secret", async () => {
-    const cert = certOf(before);
-    expect((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 1000).toBeGreaterThanOrEqual(TTL_SECONDS);
+  test("before any rotation: status ok, finish and abort refuse and change nothing, drift in sync", async () => {
+    const v = await view();
+    expect(v.phase).toBe("idle");
+    expect(v.inProgress).toBe(false);
+    expect(v.next).toBeUndefined();
+    const status = await run(statusMain, ["--json"]);
+    expect(status.code).toBe(0);
+    const r = JSON.parse(status.stdout) as StatusReport;
+    expect(r.adminCertificate.serial).toBe(v.current?.serial);
+    expect(r.adminCertificate.secondsLeft).toBeGreaterThan(WINDOW_SECONDS);
+    expect(r.rotation?.phase).toBe("idle");
 
-    const human = await status();
-    expect(human.stderr).toBe("");
-    expect(human.code).toBe(0);
-    expect(human.stdout).toContain("admin certificate (Code42 login)\n  subject    CN=crashplan-admin\n");
-    expect(human.stdout).toContain(`  serial     ${out(before, BUNDLE_OUTPUTS.serialNumber)}\n`);
-    expect(human.stdout).toContain(`  not after  ${new Date(cert.validTo).toISOString()}\n`);
-    expect(human.stdout).toContain("Vault server TLS certificate\n  subject    CN=localhost\n");
-    expect(human.stdout).toContain("ok: both certificates are outside the renewal window\n");
-    noSecrets(human.stdout, before);
+    for (const action of ["finish", "abort"]) {
+      const refused = await run(rotateMain, [action]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        `rotate: no rotation in progress, nothing to ${action}: nothing was changed${action === "finish" ? ". Start one with `npm run rotate -- start`" : ""}\n`,
+      );
+    }
+    expect((await view()).current?.serial).toBe(v.current?.serial);
+    expect(await roles()).toEqual(["crashplanuser"]);
+    await inSync();
 
-    const json = await status(["--json"]);
-    const report = JSON.parse(json.stdout) as StatusReport;
-    expect(report.windowSeconds).toBe(WINDOW_SECONDS);
-    expect(report.adminCertificate.serial).toBe(out(before, BUNDLE_OUTPUTS.serialNumber));
-    expect(Date.parse(report.adminCertificate.notAfter) / 1000).toBe(Number(before[BUNDLE_OUTPUTS.expiration].value));
-    expect(report.adminCertificate.secondsLeft).toBeGreaterThan(WINDOW_SECONDS);
-    expect(report.adminCertificate.insideWindow).toBe(false);
-    // The test server's certificate (ops/server.ts) was issued for 825 days a moment ago.
-    expect(report.vaultServer.subject).toBe("CN=localhost");
-    expect(report.vaultServer.daysLeft).toBeGreaterThanOrEqual(824.9);
-    expect(report.vaultServer.daysLeft).toBeLessThanOrEqual(825);
-    expect(report.ok).toBe(true);
+    const bad = await run(rotateMain, ["begin"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('rotate: unknown action "begin"; expected start, finish or abort\nusage: rotate start|finish|abort');
   });
 
-  test("--window overrides the configured window: a 1 day window flags the 3 minute certificate", async () => {
-    const wide = await status(["--window", "1d", "--json"]);
-    expect(wide.code).toBe(1);
-    const report = JSON.parse(wide.stdout) as StatusReport;
-    expect(report.windowSeconds).toBe(86400);
-    expect(report.adminCertificate.insideWindow).toBe(true);
-    expect(report.vaultServer.insideWindow).toBe(false);
+  test("manual start, then abort: the current certificate logs in throughout, the next one only between start and abort", async () => {
+    await writeBundleAs("a");
+    expect(bundles.a.serial).toBe((await view()).current?.serial);
+    const loopA = startLoginLoop(server, "current (A)", bundles.a.bundle, POLICY);
+    loops.push(loopA);
+
+    const started = await run(rotateMain, ["start"]);
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
+    const v = await view();
+    expect(v.phase).toBe("started");
+    expect(v.current?.serial).toBe(bundles.a.serial);
+    expect(v.next?.serial).toMatch(/^[0-9a-f:]+$/);
+    expect(v.next?.serial).not.toBe(bundles.a.serial);
+    expect(started.stdout).toContain(
+      `started: the next certificate is issued and role crashplanUser-next lets it log in; crashplanUser still lets the current one (${bundles.a.serial}) log in\n`,
+    );
+    expect(await roles()).toEqual(["crashplanuser", "crashplanuser-next"]);
+    expect(await pinned("crashplanUser")).toBe(hexOf(bundles.a.serial));
+    expect(await pinned("crashplanUser-next")).toBe(hexOf(v.next?.serial ?? ""));
+
+    const written = await writeBundleAs("c");
+    expect(bundles.c.serial).toBe(v.next?.serial);
+    expect(written.stdout).toContain("this is the NEXT certificate of the rotation in progress: upload it, then run `npm run rotate -- finish`\n");
+    const loopC = startLoginLoop(server, "next (C, to be aborted)", bundles.c.bundle, POLICY);
+    loops.push(loopC);
+
+    const again = await run(rotateMain, ["start"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("a rotation was already in progress; nothing new was issued\n");
+    expect((await view()).next?.serial).toBe(bundles.c.serial);
+
+    const countsC = await stopLoop(loopC);
+    expectClean(countsC);
+    const aborted = await run(rotateMain, ["abort"]);
+    expect(aborted.code).toBe(0);
+    expect(aborted.stdout).toContain(`aborted: the next certificate ${bundles.c.serial}`);
+    expect(await roles()).toEqual(["crashplanuser"]);
+    expect((await view()).phase).toBe("idle");
+    expect((await view()).current?.serial).toBe(bundles.a.serial);
+    expect((await nodeLogin(bundles.c.bundle)).status).toBe(400);
+    const revoked = (await server.call({ path: `pki_int/cert/${bundles.c.serial}` })).json.data;
+    expect(revoked.revocation_time).toBeGreaterThan(0);
+    // A keeps logging in: its loop carries on into the unattended rotation below.
+    const a = await nodeLogin(bundles.a.bundle);
+    expect(a.status).toBe(200);
+    await inSync();
   });
 
-  test("inside the window: status exits 1 and the drift check names the certificate", async () => {
-    const windowOpens = Date.parse(certOf(before).validTo) - WINDOW_SECONDS * 1000 + 2000;
-    const wait = windowOpens - Date.now();
-    expect(wait).toBeLessThan(TTL_SECONDS * 1000);
-    const started = Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    process.stderr.write(`rotation: waited ${Math.round((Date.now() - started) / 1000)} s for the renewal window\n`);
-
-    const flagged = await status();
+  test("unattended: inside the window a deploy starts the rotation on its own; both certificates log in (Node and Java); drift is in sync", async () => {
+    const current = (await view()).current;
+    const opens = Date.parse(current?.notAfter ?? "") - WINDOW_SECONDS * 1000 + 1000;
+    const startedWaiting = Date.now();
+    // The window opens at a known instant; the status check below proves we are inside it.
+    if (opens > Date.now()) await new Promise((r) => setTimeout(r, opens - Date.now()));
+    process.stderr.write(`rotation: waited ${Math.round((Date.now() - startedWaiting) / 1000)} s for the renewal window\n`);
+    const flagged = await run(statusMain);
     expect(flagged.code).toBe(1);
-    expect(flagged.stdout).toContain(`RENEW: inside the 2m renewal window; run \`npm run deploy\``);
-    expect(flagged.stdout.match(/RENEW/g)).toHaveLength(1);
-    noSecrets(flagged.stdout, before);
+    expect(flagged.stdout).toContain("RENEW: inside the 150s renewal window; run `npm run deploy` or `npm run rotate -- start`");
 
-    // What the runbook tells the reviewer to expect in the plan: exactly these three.
-    const report = await checkDrift(d);
-    const paths = constructPaths(d.stackDir);
-    expect(Object.fromEntries(report.drifted.map((r) => [paths.get(r.address), r.actions]))).toEqual({
-      "keystore/adminCert/certificate": ["delete", "create"],
-      "keystore/bundle/password": ["delete", "create"],
-      "keystore/certRole/role": ["delete", "create"],
-    });
-    const attributes = (path: string) => report.drifted.find((r) => paths.get(r.address) === path)!.attributes;
-    expect(attributes("keystore/adminCert/certificate")).toEqual(expect.arrayContaining(["renew_pending", "serial_number", "certificate", "private_key"]));
-    expect(attributes("keystore/bundle/password")).toEqual(expect.arrayContaining(["keepers", "result"]));
-    expect(attributes("keystore/certRole/role")).toContain("certificate");
+    const deployed = await run(deployMain);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toContain(`started a rotation: the current admin certificate ${bundles.a.serial} expires`);
+    const v = await view();
+    expect(v.phase).toBe("started");
+    expect(v.current?.serial).toBe(bundles.a.serial);
+    expect(await roles()).toEqual(["crashplanuser", "crashplanuser-next"]);
+
+    await writeBundleAs("b");
+    expect(bundles.b.serial).toBe(v.next?.serial);
+    loops.push(startLoginLoop(server, "next (B)", bundles.b.bundle, POLICY));
+
+    for (const name of ["a", "b"]) {
+      const j = await java(name);
+      expect(j).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
+    }
+
+    const status = await run(statusMain);
+    expect(status.stdout).toContain("rotation in progress: next certificate issued, waiting for upload to Code42\n");
+    expect(status.stdout).toContain(`  serial     ${bundles.a.serial}\n`);
+    expect(status.stdout).toContain(
+      `next admin certificate (logs in beside the current one)\n  subject    CN=crashplan-admin\n  serial     ${bundles.b.serial}\n  not after  ${v.next?.notAfter}\n`,
+    );
+    expect(status.stdout).toContain(`  not after  ${v.current?.notAfter}\n`);
+    noSecrets(status.stdout);
+    const json = JSON.parse((await run(statusMain, ["--json"])).stdout) as StatusReport;
+    expect(json.rotation).toEqual(v);
+    expect(json.nextCertificate?.serial).toBe(bundles.b.serial);
+
+    await inSync();
+    // Another nightly deploy during the rotation changes nothing and finishes nothing.
+    const second = await run(deployMain);
+    expect(second.code).toBe(0);
+    expect(second.stdout).not.toContain("started a rotation");
+    expect(await view()).toEqual(v);
+    await planIsEmpty();
+    const out = await outputs();
+    expect(value(out, NEXT_BUNDLE_OUTPUTS.serialNumber)).toBe(bundles.b.serial);
+    expect(value(out, BUNDLE_OUTPUTS.serialNumber)).toBe(bundles.a.serial);
   });
 
-  test("the next deploy issues a new certificate and rebinds crashplanUser to it", async () => {
-    await writeBundle({ outputs: before, outDir: join(bundles, "old") });
-    await deploy(d);
-    after = await d.outputs();
+  test("finish after the upload: A's loop never failed until finish, B's never failed through finish; then only B logs in (Node and Java)", async () => {
+    expect(loops).toHaveLength(2);
+    const countsA = await stopLoop(loops[0]);
+    expectClean(countsA);
 
-    expect(out(after, BUNDLE_OUTPUTS.serialNumber)).not.toBe(out(before, BUNDLE_OUTPUTS.serialNumber));
-    expect(certOf(after).raw.equals(certOf(before).raw)).toBe(false);
-    const role = (await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data;
-    expect(role.certificate.trim()).toBe(out(after, BUNDLE_OUTPUTS.certificate).trim());
-    // Revoked on replacement, so a leaked old key is dead too.
-    const old = (await server.call({ path: `pki_int/cert/${out(before, BUNDLE_OUTPUTS.serialNumber)}` })).json.data;
-    expect(old.revocation_time).toBeGreaterThan(0);
-  });
+    const finished = await run(rotateMain, ["finish"]);
+    expect(finished.stderr).toBe("");
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toContain(`the old certificate ${bundles.a.serial} is revoked`);
+    const countsB = await stopLoop(loops[0]);
+    expectClean(countsB);
 
-  test("right after the rotation, outside the window: a deploy changes nothing and status is ok again", async () => {
-    expect(Date.parse(certOf(after).validTo) - WINDOW_SECONDS * 1000 - Date.now()).toBeGreaterThan(10_000);
-    const plan = await d.plan();
-    expect(plan.stdout).toContain("No changes.");
-    expect(plan.code).toBe(0);
-    await deploy(d);
-    expect(out(await d.outputs(), BUNDLE_OUTPUTS.serialNumber)).toBe(out(after, BUNDLE_OUTPUTS.serialNumber));
-    expect((await status()).code).toBe(0);
-  });
+    const v = await view();
+    expect(v).toEqual({ phase: "idle", inProgress: false, current: { serial: bundles.b.serial, notAfter: expect.any(String) }, next: undefined });
+    expect(await roles()).toEqual(["crashplanuser"]);
+    expect(await pinned("crashplanUser")).toBe(hexOf(bundles.b.serial));
+    expect((await server.call({ path: `pki_int/cert/${bundles.a.serial}` })).json.data.revocation_time).toBeGreaterThan(0);
 
-  test("the old certificate's TLS login fails and the new one's succeeds", async () => {
-    const refused = await login(before);
-    expect(refused.status).toBeGreaterThanOrEqual(400);
-    expect(refused.json.auth).toBeUndefined();
+    expect((await nodeLogin(bundles.a.bundle)).status).toBe(400);
+    expect(await nodeLogin(bundles.b.bundle)).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
+    expect((await java("a")).status).toBe(400);
+    expect(await java("b")).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
 
-    const accepted = await login(after);
-    expect(accepted.status).toBe(200);
-    expect(accepted.json.auth.token_policies).toEqual(["crashplanpolicy", "default"]);
-    await server.call({ method: "PUT", path: "auth/token/revoke-self", token: accepted.json.auth.client_token });
-  });
+    const again = await run(rotateMain, ["finish"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("rotate: no rotation in progress, nothing to finish");
 
-  test("the new bundle logs in with its new password; the old bundle no longer does", async () => {
-    const { out: printed, io } = capture();
-    expect(await bundleMain(["--out", join(bundles, "new")], after, io)).toBe(0);
-    noSecrets(printed.stdout + printed.stderr, after);
+    // The next deploy must not see B inside its window, or it would (rightly) start the next rotation.
+    expect(Date.parse(v.current?.notAfter ?? "") - WINDOW_SECONDS * 1000 - Date.now()).toBeGreaterThan(5_000);
+    await inSync();
+    const deployed = await run(deployMain);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).not.toContain("started a rotation");
+    expect(await view()).toEqual(v);
+    await planIsEmpty();
 
-    const read = (dir: string) => ({ pfx: readFileSync(join(bundles, dir, P12_FILE)), passphrase: readFileSync(join(bundles, dir, PASSWORD_FILE), "utf8").trim() });
-    const oldBundle = read("old");
-    const newBundle = read("new");
-    expect(newBundle.passphrase).toBe(out(after, BUNDLE_OUTPUTS.password));
-    expect(newBundle.passphrase === oldBundle.passphrase).toBe(false);
-
-    const accepted = await server.call({ method: "PUT", path: "auth/cert/login", token: undefined, pfx: newBundle });
-    expect(accepted.status).toBe(200);
-    expect(accepted.json.auth.token_policies).toEqual(["crashplanpolicy", "default"]);
-    await server.call({ method: "PUT", path: "auth/token/revoke-self", token: accepted.json.auth.client_token });
-
-    const refused = await server.call({ method: "PUT", path: "auth/cert/login", token: undefined, pfx: oldBundle });
-    expect(refused.status).toBeGreaterThanOrEqual(400);
+    const bundled = await writeBundleAs("b-again");
+    expect(bundles["b-again"].serial).toBe(bundles.b.serial);
+    expect(bundled.stdout).toContain("this is the current certificate (no rotation in progress)\n");
   });
 });

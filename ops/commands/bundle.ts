@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../bundle/bundle";
+import { bundleToGive } from "../bundle/bundle-choice";
 import { DEFAULT_BUNDLE_DIR } from "../common/paths";
 import { CommandIo, CommandSpec, EXIT, nonEmptyPath, runCommand } from "./command";
 
@@ -13,8 +14,10 @@ export const BUNDLE: CommandSpec<{
 }> = {
   name: "bundle",
   synopsis: "[--out DIR] [--force] [--legacy] [--show-password] [--friendly-name NAME]",
-  summary: "write crashplan.p12 and its password file from the deployed stack",
-  details: `  --out DIR             directory for ${P12_FILE} and ${PASSWORD_FILE} (default ${DEFAULT_BUNDLE_DIR});
+  summary: "write crashplan.p12 and its password file: the certificate Code42 should use next",
+  details: `  Writes the bundle of the certificate Code42 should use next: during a rotation
+  (\`rotate start\`) the next certificate, else the current one; says which, by serial.
+  --out DIR             directory for ${P12_FILE} and ${PASSWORD_FILE} (default ${DEFAULT_BUNDLE_DIR});
                         created 0700 when missing, an existing one is used as it is; both files 0600
   --force               replace existing files
   --legacy              3DES with a SHA-1 MAC, for old Java readers (default AES-256-CBC, PBKDF2, HMAC-SHA256)
@@ -38,8 +41,9 @@ export const BUNDLE: CommandSpec<{
 export function bundleMain(argv: readonly string[], outputs: TofuOutputs | (() => Promise<TofuOutputs>), io: CommandIo): Promise<number> {
   return runCommand(BUNDLE, argv, io, async ({ values }) => {
     const out = nonEmptyPath("--out", values.out) ?? DEFAULT_BUNDLE_DIR;
+    const choice = bundleToGive(typeof outputs === "function" ? await outputs() : outputs);
     const written = await writeBundle({
-      outputs: typeof outputs === "function" ? await outputs() : outputs,
+      outputs: choice.outputs,
       outDir: resolve(process.cwd(), out),
       force: values.force,
       legacy: values.legacy,
@@ -48,6 +52,11 @@ export function bundleMain(argv: readonly string[], outputs: TofuOutputs | (() =
     const encryption = values.legacy ? "3DES, SHA-1 MAC (legacy)" : "AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC";
     io.stdout(`wrote ${written.p12Path} (${written.bytes} bytes, ${encryption})\n`);
     io.stdout(`certificate serial ${written.serial}, expires ${written.notAfter.toISOString()}\n`);
+    io.stdout(
+      choice.which === "next"
+        ? "this is the NEXT certificate of the rotation in progress: upload it, then run `npm run rotate -- finish`\n"
+        : "this is the current certificate (no rotation in progress)\n",
+    );
     if (values["show-password"]) {
       const password = (await readFile(written.passwordPath, "utf8")).trimEnd();
       io.stdout(`password: ${password}\n`);

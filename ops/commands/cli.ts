@@ -11,6 +11,7 @@ import { LOAD, loadMain } from "./load";
 import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
 import { RESTORE, restoreMain } from "./restore";
+import { ROTATE, rotateMain } from "./rotate";
 import { SERVER, serverMain } from "./server";
 import { STATUS, statusMain } from "./status";
 import { SYNTH, synthMain } from "./synth";
@@ -25,6 +26,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: io }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
   health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },
+  rotate: { spec: ROTATE, main: (argv, io) => rotateMain(argv, () => new Deployment({ echo: io }), io) },
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },

@@ -9,6 +9,8 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
   details: `  Synthesizes, inits against the provider mirror, writes back through the Vault
   API what the provider cannot see (the cert auth tune), then applies. Takes no
   options: for a reviewed change use \`plan\` and \`apply-plan\`.
+  Inside the admin certificate's renewal window it starts a rotation (issues the
+  next certificate beside the current one; see \`rotate\`), never finishes one.
 `,
   options: {},
 };
@@ -17,11 +19,17 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
 export function deployMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(DEPLOY, argv, io, async () => {
     const deployment = makeDeployment();
-    const { repaired } = await deploy(deployment);
+    const { repaired, startedRotation } = await deploy(deployment);
     for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
     const backend = deployment.config.backend.type;
     const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;
     io.stdout(`deployed to ${deployment.env.VAULT_ADDR}; state in ${state}\n`);
+    if (startedRotation) {
+      io.stdout(
+        `started a rotation: the current admin certificate ${startedRotation.currentSerial} expires ${startedRotation.currentNotAfter}, inside the renewal window; ` +
+          "it keeps working and the next one is issued beside it. `npm run bundle` writes the next bundle: upload it to Code42, then run `npm run rotate -- finish`\n",
+      );
+    }
     return EXIT.ok;
   });
 }

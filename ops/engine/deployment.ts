@@ -2,11 +2,12 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { App, TerraformVariable } from "cdktf";
-import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, loadConfig } from "../../lib";
+import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, RotationPhase, loadConfig } from "../../lib";
 import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
 import { ensureDir } from "../common/private-files";
 import { PlanJson } from "./plan-json";
+import { recordedRotationPhase } from "./rotation-record";
 import { explainStateError, looseStateDirWarning, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
 import { Toolchain, loadToolchain } from "./toolchain";
 
@@ -80,6 +81,8 @@ export class Deployment {
   private readonly toolchainOverride?: Toolchain;
   private readonly signal?: AbortSignal;
   private initialized = false;
+  private recordedPhase: RotationPhase = "idle";
+  private targetPhase?: RotationPhase;
 
   public constructor(options: DeploymentOptions = {}) {
     this.projectDir = options.projectDir ?? PROJECT_DIR;
@@ -100,7 +103,10 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
-    const stack = new KeystoreStack(app, KEYSTORE_STACK, { config: this.config });
+    const stack = new KeystoreStack(app, KEYSTORE_STACK, {
+      config: this.config,
+      rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
+    });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
       default: "",
@@ -131,13 +137,40 @@ export class Deployment {
     }
     if (result.code !== 0) throw new Error(engineFailure(args, result));
     this.initialized = true;
+    // The rotation phase lives in the state, so that every machine and job
+    // sharing it builds the same stack: synthesize again with it.
+    this.recordedPhase = recordedRotationPhase(await this.outputs());
+    this.synth();
+  }
+
+  /**
+   * The rotation phase the state records (read by {@link init}), or, after
+   * {@link rotateTo}, the phase the next apply or plan builds.
+   */
+  public async rotationPhase(): Promise<{ readonly recorded: RotationPhase; readonly target: RotationPhase }> {
+    await this.ensureInit();
+    return { recorded: this.recordedPhase, target: this.targetPhase ?? this.recordedPhase };
+  }
+
+  /** Makes the next apply or plan build the stack in rotation phase `phase` (see lib/admin-rotation.ts). */
+  public async rotateTo(phase: RotationPhase): Promise<void> {
+    await this.ensureInit();
+    this.targetPhase = phase;
+    this.synth();
   }
 
   /** Applies the stack non-interactively. */
   public async apply(extraArgs: string[] = []): Promise<TofuResult> {
     await this.ensureInit();
-    const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
-    this.tightenState();
+    let result: TofuResult;
+    try {
+      result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
+    } finally {
+      this.tightenState();
+    }
+    this.recordedPhase = this.targetPhase ?? this.recordedPhase;
+    this.targetPhase = undefined;
+    this.synth();
     return result;
   }
 

@@ -1,7 +1,9 @@
+import { parseDuration } from "../../lib/duration";
 import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { Deployment, TofuResult } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
 import { applyOrRefresh } from "./after-failure";
+import { rotationView } from "../engine/rotation-record";
 
 /** What a deploy did. */
 export interface DeployResult {
@@ -9,6 +11,21 @@ export interface DeployResult {
   readonly apply: TofuResult;
   /** Differences the engine cannot see, written back through the Vault API before the apply. */
   readonly repaired: AttributeDrift[];
+  /** Set when this deploy started a two-phase rotation (the current certificate was inside its renewal window). */
+  readonly startedRotation?: { readonly currentSerial: string; readonly currentNotAfter: string };
+}
+
+/** Options of {@link deploy}. */
+export interface DeployOptions {
+  /**
+   * With `adminCert.rotation` `two-phase`: when no rotation is in progress and
+   * the current certificate is inside `adminCert.renewBefore`, start one (issue
+   * the next certificate beside it). A deploy never finishes a rotation.
+   * @default true
+   */
+  readonly autoStartRotation?: boolean;
+  /** The clock. @default the current time */
+  readonly now?: () => Date;
 }
 
 /**
@@ -18,8 +35,25 @@ export interface DeployResult {
  * the next drift check tells the truth. The apply's error is what is thrown,
  * with the settings behind each resource it names.
  */
-export async function deploy(deployment: Deployment): Promise<DeployResult> {
+export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
   await deployment.ensureInit();
+  const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
-  return { apply: await applyOrRefresh(deployment, () => deployment.apply()), repaired };
+  return { apply: await applyOrRefresh(deployment, () => deployment.apply()), repaired, startedRotation };
+}
+
+/**
+ * With two-phase rotation, an idle stack whose current certificate is inside
+ * its renewal window: the next apply starts a rotation.
+ */
+async function startIfDue(deployment: Deployment, now: Date): Promise<DeployResult["startedRotation"]> {
+  if (deployment.config.adminCert.rotation !== "two-phase") return undefined;
+  const { target } = await deployment.rotationPhase();
+  if (target !== "idle") return undefined;
+  const current = rotationView(await deployment.outputs()).current;
+  if (current === undefined) return undefined;
+  const windowSeconds = parseDuration("adminCert.renewBefore", deployment.config.adminCert.renewBefore);
+  if (Date.parse(current.notAfter) - now.getTime() > windowSeconds * 1000) return undefined;
+  await deployment.rotateTo("started");
+  return { currentSerial: current.serial, currentNotAfter: current.notAfter };
 }

@@ -1,7 +1,8 @@
 import { X509Certificate } from "node:crypto";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 import { colonHex } from "../common/serial";
 import { Deployment } from "../engine/deployment";
+import { RotationView, rotationView } from "../engine/rotation-record";
 import { endpointFromEnv } from "../vault/client";
 import { serverCertificate } from "../vault/server-certificate";
 
@@ -29,6 +30,10 @@ export interface StatusReport {
   readonly adminCertificate: CertificateStatus;
   /** The Vault server's own TLS certificate (from a handshake). */
   readonly vaultServer: CertificateStatus;
+  /** Where a two-phase rotation stands (`phase` `idle`: none in progress). */
+  readonly rotation?: RotationView;
+  /** The next admin certificate while a rotation is started: the one to upload to Code42. */
+  readonly nextCertificate?: CertificateStatus;
   /** False when either certificate is inside the window. */
   readonly ok: boolean;
 }
@@ -57,7 +62,10 @@ export async function checkStatus(deployment: Deployment, windowSeconds: number,
   const server = await serverCertificate(endpointFromEnv(deployment.env));
   const adminCertificate = certificateStatus(new X509Certificate(pem), now(), windowSeconds);
   const vaultServer = certificateStatus(server, now(), windowSeconds);
-  return { windowSeconds, adminCertificate, vaultServer, ok: !adminCertificate.insideWindow && !vaultServer.insideWindow };
+  const rotation = rotationView(outputs);
+  const nextPem = outputs[NEXT_BUNDLE_OUTPUTS.certificate]?.value;
+  const nextCertificate = typeof nextPem === "string" ? certificateStatus(new X509Certificate(nextPem), now(), windowSeconds) : undefined;
+  return { windowSeconds, adminCertificate, vaultServer, rotation, nextCertificate, ok: !adminCertificate.insideWindow && !vaultServer.insideWindow };
 }
 
 /** Human form of a report, one block per certificate. */
@@ -69,10 +77,29 @@ export function formatStatus(report: StatusReport): string {
     block(
       "admin certificate (Code42 login)",
       report.adminCertificate,
-      "run `npm run deploy`, then `npm run bundle -- --force` and upload the new crashplan.p12",
+      report.rotation?.inProgress
+        ? "a rotation is in progress (below)"
+        : "run `npm run deploy` or `npm run rotate -- start` (with adminCert.rotation two-phase both issue the next certificate beside this one), " +
+            "then `npm run bundle -- --force`, upload the new crashplan.p12 and run `npm run rotate -- finish`",
     ) +
+    formatRotation(report) +
     block("Vault server TLS certificate", report.vaultServer, "replace the server's certificate (outside this stack)") +
     (report.ok ? "ok: both certificates are outside the renewal window\n" : "")
+  );
+}
+
+function formatRotation(report: StatusReport): string {
+  const phase = report.rotation?.phase ?? "idle";
+  if (phase === "finishing") {
+    return "rotation being finished: the certificate above is the new one and the old one is revoked; run `npm run rotate -- finish` to complete it\n";
+  }
+  const next = report.nextCertificate;
+  if (phase !== "started" || next === undefined) return "";
+  return (
+    "rotation in progress: next certificate issued, waiting for upload to Code42\n" +
+    `next admin certificate (logs in beside the current one)\n  subject    ${next.subject}\n  serial     ${next.serial}\n  not after  ${next.notAfter}\n` +
+    `  days left  ${next.daysLeft.toFixed(1)} (${next.secondsLeft} s)\n` +
+    "  then: `npm run bundle` writes its crashplan.p12; upload it in the Code42 console and run `npm run rotate -- finish` (or `npm run rotate -- abort`)\n"
   );
 }
 
