@@ -85,7 +85,9 @@ async function steadyLoad(nodes: 1 | 3): Promise<LoadSample> {
     if (report.wrongReads > 0) throw new Error(`${report.wrongReads} reads returned another value`);
     return { scenario: `${nodes} node${nodes > 1 ? "s" : ""}`, report, load1m: [before, load1m()] };
   } finally {
-    await (nodes === 1 ? stopServer(dir, { purge: true }) : stopCluster(dir, { purge: true }).catch(() => rmSync(dir, { recursive: true, force: true })));
+    await (nodes === 1 ? stopServer(dir, { purge: true }) : stopCluster(dir, { purge: true }));
+    // mkdtemp made the directory, so purge leaves it (empty) behind.
+    rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -125,7 +127,8 @@ async function failover(performanceMultiplier: number): Promise<FailoverSample> 
     }
     return { performanceMultiplier, runs };
   } finally {
-    await stopCluster(dir, { purge: true }).catch(() => rmSync(dir, { recursive: true, force: true }));
+    await stopCluster(dir, { purge: true });
+    rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeBundle } from "../../ops/bundle/bundle";
 import { readPkcs12 } from "../../ops/bundle/pkcs12";
+import { loadMain } from "../../ops/commands/load";
 import { serverMain } from "../../ops/commands/server";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { deploy } from "../../ops/lifecycle/deploy";
@@ -103,6 +104,23 @@ describe("3-node OpenBao raft cluster", () => {
     expect(text).not.toContain(token);
     expect(text).not.toContain(archiveKey);
     expect(text).not.toContain(cluster.env.VAULT_TOKEN);
+  });
+
+  test("npm run load through the CLI: every node as --addr, the bundle and its password file; a JSON report with every key written and read back", async () => {
+    let stdout = "";
+    let stderr = "";
+    const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
+    const argv = ["--users", "20", "--reads-per-write", "3", "--concurrency", "2", "--duration", "60", "--prefix", "c42-cli", "--json"];
+    for (const n of cluster.nodes) argv.push("--addr", n.addr);
+    argv.push("--bundle", join(work, "bundle", "crashplan.p12"), "--password-file", join(work, "bundle", "crashplan.p12.password"));
+    argv.push("--storage-dir", join(cluster.nodes[0].dir, "data"));
+    const code = await loadMain(argv, io, { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_CACERT: cluster.env.VAULT_CACERT });
+    expect([code, stderr]).toEqual([0, expect.stringContaining("[load] 20 users, 3 reads per write, concurrency 2")]);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ usersWritten: 20, wrongReads: 0, errors: {}, write: { ok: 20, failed: 0 }, read: { ok: 60, failed: 0 }, login: { ok: 1 } });
+    expect(report.write.p99).toBeGreaterThanOrEqual(report.write.p50);
+    expect(report.storage.fsmBytes).toBeGreaterThanOrEqual(0);
+    expect(stdout).not.toContain(identity.passphrase);
   });
 
   test("SIGKILL of the active node under load: writes resume on a new leader and no acknowledged write is lost", async () => {

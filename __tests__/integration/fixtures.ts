@@ -89,7 +89,8 @@ export async function startTestCluster(nodes: number, performanceMultiplier = 1)
     envFor: (node) => ({ ...env, VAULT_ADDR: node.addr }),
     call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
     restart: async () => void (await start()),
-    stop: () => stopCluster(dir, { purge: true }),
+    // The directory came from mkdtemp, so purge leaves it (empty) behind: remove it too.
+    stop: () => stopCluster(dir, { purge: true }).then(() => rmSync(dir, { recursive: true, force: true })),
   };
 }
 

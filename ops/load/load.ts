@@ -110,9 +110,14 @@ export function checkLoadAddress(option: string, addr: string, allowRemote: bool
   return url.origin;
 }
 
-/** The raft files' sizes in a data directory: the FSM (vault.db) and the log (raft/raft.db). */
+/**
+ * The disk space the raft files of a data directory use: the FSM (vault.db)
+ * and the log (raft/raft.db). Allocated blocks, not the apparent size: bbolt
+ * grows its files in sparse steps (vault.db starts at 16 MiB of which a few
+ * hundred KiB are written), so only the blocks show what the data takes.
+ */
 export function raftFileSizes(dataDir: string): { fsm: number; log: number } {
-  const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+  const size = (f: string) => (existsSync(f) ? statSync(f).blocks * 512 : 0);
   return { fsm: size(join(dataDir, "vault.db")), log: size(join(dataDir, "raft", "raft.db")) };
 }
 
