@@ -130,6 +130,7 @@ describe("health: one probe for monitoring, on a real deployment", () => {
       raft_failure_tolerance: value("raft_failure_tolerance"),
       audit_devices: value("audit_devices"),
       sealed: value("sealed"),
+      admin_rotation_in_progress: value("admin_rotation_in_progress"),
       drift: value("drift"),
     }).toEqual({
       up: 1,
@@ -140,9 +141,40 @@ describe("health: one probe for monitoring, on a real deployment", () => {
       raft_failure_tolerance: 0,
       audit_devices: 1,
       sealed: 0,
+      admin_rotation_in_progress: 0,
       drift: undefined,
     });
     for (const name of CHECK_NAMES) expect(value("check_status", { check: name })).toBe(0);
+  });
+
+  test("a two-phase rotation in progress is reported by the login check, from Vault alone", async () => {
+    // What `rotate start` leaves in Vault: a second login role pinning the next certificate.
+    const issued = ok(await server.call({ method: "POST", path: "pki_int/issue/cpRole", body: { common_name: "crashplan-admin", ttl: "2h" } }));
+    const nextPem = issued.json.data.certificate as string;
+    const next = new X509Certificate(nextPem);
+    ok(
+      await server.call({
+        method: "PUT",
+        path: "auth/cert/certs/crashplanUser-next",
+        body: { certificate: nextPem, token_policies: ["crashplanPolicy"], token_ttl: 60 },
+      }),
+    );
+    try {
+      const run = await probe(["--bundle", bundleDir, "--format", "prometheus"]);
+      expect(run.code).toBe(0);
+      const families = parsePrometheus(run.stdout);
+      expect(sampleValue(families, "c42_keystore_admin_rotation_in_progress")).toBe(1);
+      expect(sampleValue(families, "c42_keystore_admin_next_cert_expiry_seconds")).toBe(Math.floor(Date.parse(next.validTo) / 1000));
+      const { report } = await probeJson([]);
+      expect(check(report, "login").state).toBe("OK");
+      expect(check(report, "login").reason).toContain(
+        `; a rotation is in progress: crashplanUser-next lets the next certificate (${issued.json.data.serial_number}, expires `,
+      );
+    } finally {
+      ok(await server.call({ method: "DELETE", path: "auth/cert/certs/crashplanUser-next" }));
+    }
+    const { report } = await probeJson([]);
+    expect(check(report, "login").values).toEqual({ login_success: 1, login_token_ttl_seconds: 60, admin_rotation_in_progress: 0 });
   });
 
   test("without an admin token: the audit check is UNKNOWN (exit 3), the login still works", async () => {

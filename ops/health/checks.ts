@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { KeystoreConfig } from "../../lib/config";
+import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation";
 import { parseDuration } from "../../lib/duration";
 import { BundleError } from "../bundle/bundle-error";
 import { readPkcs12 } from "../bundle/pkcs12";
@@ -8,7 +9,7 @@ import { errorMessage } from "../common/errors";
 import { certificateStatus, formatWindow } from "../lifecycle/status";
 import { AutopilotState, readAutopilotState } from "../vault/autopilot";
 import { VaultAnswer, VaultConnectionError, VaultEndpoint, isUnreachable, vaultCall } from "../vault/client";
-import { readAuditDevices, readErrors, readHealth, readLeader, readLogin } from "../vault/readers";
+import { readAuditDevices, readCertRoleCertificate, readErrors, readHealth, readLeader, readLogin } from "../vault/readers";
 import { serverCertificate } from "../vault/server-certificate";
 import { CheckOutcome } from "./report";
 
@@ -168,6 +169,7 @@ export const loginCheck: Check = async (ctx, signal) => {
   const failed = (reason: string): CheckOutcome => ({ state: "CRIT", reason, values: { login_success: 0 } });
   const path = `auth/${ctx.config.certAuth.path}/login`;
   let answer: VaultAnswer;
+  let revoked = false;
   try {
     answer = await vaultCall(ctx.endpoint, { method: "PUT", path, pfx: bundle, signal });
   } catch (e) {
@@ -182,10 +184,16 @@ export const loginCheck: Check = async (ctx, signal) => {
   }
   if (answer.status !== 200) return failed(`${path} refused the bundle: HTTP ${answer.status} ${readErrors(answer)}`);
   const login = readLogin(answer);
-  const revoked = await revokeSelf(ctx, login.clientToken);
+  let rotation: Rotation | undefined;
+  try {
+    rotation = await rotationInProgress(ctx, login.clientToken, signal);
+  } finally {
+    revoked = await revokeSelf(ctx, login.clientToken);
+  }
   const policy = ctx.config.policy.name.toLowerCase();
   const ttl = parseDuration("certRole.tokenTtl", ctx.config.certRole.tokenTtl);
-  const values = { login_success: 1, login_token_ttl_seconds: login.leaseDuration };
+  const values = { login_success: 1, login_token_ttl_seconds: login.leaseDuration, ...rotation?.values };
+  const note = rotation?.note ?? "";
   if (!login.policies.includes(policy)) {
     return { state: "CRIT", reason: `the login's token carries [${login.policies.join(", ")}], not ${policy}: Code42 could not manage its keys`, values };
   }
@@ -193,9 +201,36 @@ export const loginCheck: Check = async (ctx, signal) => {
     ...(login.leaseDuration !== ttl ? [`token TTL ${login.leaseDuration}s, expected ${ttl}s (certRole.tokenTtl): run \`npm run drift\``] : []),
     ...(revoked ? [] : [`its token could not be revoked and lives until its TTL ends (${login.leaseDuration}s)`]),
   ];
-  if (problems.length > 0) return { state: "WARN", reason: `logged in with ${policy}, but ${problems.join("; ")}`, values };
-  return { state: "OK", reason: `logged in over mTLS with ${policy}, token TTL ${login.leaseDuration}s; token revoked`, values };
+  if (problems.length > 0) return { state: "WARN", reason: `logged in with ${policy}, but ${problems.join("; ")}${note}`, values };
+  return { state: "OK", reason: `logged in over mTLS with ${policy}, token TTL ${login.leaseDuration}s; token revoked${note}`, values };
 };
+
+/** What the login's token saw of a two-phase rotation of the admin certificate. */
+interface Rotation {
+  readonly values: Readonly<Record<string, number>>;
+  /** Appended to the login's reason; empty when none is in progress. */
+  readonly note: string;
+}
+
+/**
+ * Whether a rotation is in progress: the second login role
+ * (`<certRole.name>-next`) exists while one is. Asked with the login's own
+ * token, which crashplanPolicy lets read the cert roles, so no admin token or
+ * state is needed. Undefined when the token may not read it.
+ */
+async function rotationInProgress(ctx: ProbeContext, token: string, signal: AbortSignal): Promise<Rotation | undefined> {
+  const role = `${ctx.config.certRole.name}${NEXT_ROLE_SUFFIX}`;
+  const answer = await vaultCall(ctx.endpoint, { path: `auth/${ctx.config.certAuth.path}/certs/${role}`, token, signal });
+  if (answer.status === 404) return { values: { admin_rotation_in_progress: 0 }, note: "" };
+  if (answer.status !== 200) return undefined;
+  const next = certificateStatus(new X509Certificate(readCertRoleCertificate(answer)), ctx.now(), ctx.warnSeconds);
+  return {
+    values: { admin_rotation_in_progress: 1, admin_next_cert_expiry_seconds: Math.floor(Date.parse(next.notAfter) / 1000) },
+    note:
+      `; a rotation is in progress: ${role} lets the next certificate (${next.serial}, expires ${next.notAfter}) log in too; ` +
+      "once Code42 has its bundle, run `npm run rotate -- finish`",
+  };
+}
 
 /** Revokes the login's token, bounded by its own timer: the check's signal may already have fired. */
 async function revokeSelf(ctx: ProbeContext, token: string): Promise<boolean> {

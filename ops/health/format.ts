@@ -16,6 +16,8 @@ export const GAUGES: Readonly<Record<string, string>> = {
   audit_devices: "Enabled audit devices",
   login_success: "1 when a login with crashplan.p12 over mTLS succeeded, else 0",
   login_token_ttl_seconds: "TTL of the token the login returned (revoked right after)",
+  admin_rotation_in_progress: "1 while a two-phase rotation of the admin certificate is in progress (its second login role exists)",
+  admin_next_cert_expiry_seconds: "Expiry of the next admin certificate during a rotation, Unix time",
   backup_age_seconds: "Age of the newest complete backup (its manifest's createdAt)",
   backup_verified: "1 when the newest backup was verified by a restore into a scratch server",
   drift: "1 when Vault differs from the configuration (only with --drift)",

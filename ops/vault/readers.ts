@@ -152,6 +152,11 @@ export function readLogin(answer: VaultAnswer): Login {
   };
 }
 
+/** `auth/<cert mount>/certs/<role>`: the PEM certificate the role pins. */
+export function readCertRoleCertificate(answer: VaultAnswer): string {
+  return field(data(answer, "auth/cert/certs"), "certificate", "auth/cert/certs", isString, "a string");
+}
+
 /** `sys/policies/acl/<name>`: the policy text. */
 export function readPolicy(answer: VaultAnswer): string {
   return field(data(answer, "sys/policies/acl"), "policy", "sys/policies/acl", isString, "a string");
