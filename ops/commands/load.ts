@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadConfig } from "../../lib/config";
 import { P12_FILE, PASSWORD_FILE } from "../bundle/bundle";
@@ -63,6 +63,12 @@ function count(option: string, value: string | undefined, def: number, bound: { 
   return asUsage(() => checkBound(option, Number(value.trim()), bound));
 }
 
+/** `file` when it exists; else an error naming the option and what to give. */
+function existing(option: string, file: string, hint: string): string {
+  if (!existsSync(file)) throw new Error(`${option}: ${file} does not exist; ${hint}`);
+  return file;
+}
+
 /** The `load` command. */
 export function loadMain(argv: readonly string[], io: CommandIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return runCommand(LOAD, argv, io, async ({ values }) => {
@@ -82,9 +88,9 @@ export function loadMain(argv: readonly string[], io: CommandIo, env: NodeJS.Pro
     const storageDir = nonEmptyPath("--storage-dir", values["storage-dir"]);
 
     const config = loadConfig({ env });
-    const caPem = caFile ? readFileSync(caFile, "utf8") : undefined;
-    const pfx = readFileSync(bundle);
-    const passphrase = readFileSync(passwordFile, "utf8").trimEnd();
+    const caPem = caFile ? readFileSync(existing(values.ca ? "--ca" : "VAULT_CACERT", caFile, "the PEM file of the servers' CA"), "utf8") : undefined;
+    const pfx = readFileSync(existing("--bundle", bundle, "write it with npm run bundle"));
+    const passphrase = readFileSync(existing("--password-file", passwordFile, "npm run bundle writes it next to the bundle"), "utf8").trimEnd();
     const contents = await readPkcs12(pfx, passphrase);
     io.stderr(
       `[load] ${users} users, ${readsPerWrite} reads per write, concurrency ${concurrency}, at most ${durationSeconds} s, against ${origins.join(", ")}\n`,

@@ -48,6 +48,12 @@ describe("load refuses a bad command line before it reads the bundle or sends an
     expect(r.stderr).toMatch(/VAULT_ADDR: https:\/\/vault.example.com:8200 is not a loopback address/);
   });
 
+  test("a missing bundle or password file is named, with what to do", async () => {
+    const r = await run(["--addr", "https://127.0.0.1:1", "--bundle", "/nonexistent/crashplan.p12"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--bundle: \/nonexistent\/crashplan.p12 does not exist; write it with npm run bundle/);
+  });
+
   test("no address at all is a usage error", async () => {
     const r = await run([]);
     expect(r.code).toBe(2);
