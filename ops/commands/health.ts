@@ -43,7 +43,7 @@ export const HEALTH: CommandSpec<{
                          and print only the first line
   --bundle DIR           directory of ${P12_FILE} and ${PASSWORD_FILE} (default ${DEFAULT_BUNDLE_DIR})
   --p12 FILE             the bundle itself (default DIR/${P12_FILE})
-  --password-file FILE   its password file (default DIR/${PASSWORD_FILE})
+  --password-file FILE   its password file (default DIR/${PASSWORD_FILE}, or FILE.password with --p12 FILE)
   --backups DIR          grade the newest backup there: WARN past health.backupMaxAge (26h)
                          (default ${DEFAULT_BACKUP_DIR}, checked only when it exists)
   --drift                also run the drift check (needs the state and a token that may plan;
@@ -80,7 +80,8 @@ export function healthMain(
     if (values.json && format !== "json") throw new UsageError(`--json cannot be combined with --format ${format}; give one of them`);
     const dir = nonEmptyPath("--bundle", values.bundle) ?? DEFAULT_BUNDLE_DIR;
     const p12File = resolve(nonEmptyPath("--p12", values.p12) ?? join(dir, P12_FILE));
-    const passwordFile = resolve(nonEmptyPath("--password-file", values["password-file"]) ?? join(dir, PASSWORD_FILE));
+    // Beside the bundle, as `bundle` writes it: DIR/crashplan.p12.password, or FILE.password for --p12 FILE.
+    const passwordFile = resolve(nonEmptyPath("--password-file", values["password-file"]) ?? (values.p12 ? `${p12File}.password` : join(dir, PASSWORD_FILE)));
     const out = nonEmptyPath("--out", values.out);
     const backupsOption = nonEmptyPath("--backups", values.backups);
     // The default directory is checked only when it exists: backups may well be taken on another host.

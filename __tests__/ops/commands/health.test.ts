@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { healthMain } from "../../../ops/commands/health";
 import { Deployment } from "../../../ops/engine/deployment";
+import { HealthReport } from "../../../ops/health/report";
 import { capture } from "../../helpers/io";
 
 /*
@@ -62,4 +63,15 @@ describe("a probe that cannot run is UNKNOWN (exit 3), with the reason on both s
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^health: VAULT_ADDR is not set/);
   });
+});
+
+test("--p12 FILE without --password-file reads FILE.password, as `bundle` names it", async () => {
+  const p12 = join(dir, "keystore.p12");
+  writeFileSync(p12, "not read: the password file is missing");
+  // Nothing listens on port 1: the network checks fail at once, the bundle checks say which file is missing.
+  const r = await run(["--json", "--p12", p12, "--backups", join(dir, "none")]);
+  const login = (JSON.parse(r.stdout) as HealthReport).checks.find((c) => c.name === "login");
+  expect(login).toMatchObject({ state: "UNKNOWN" });
+  expect(login?.reason).toMatch(new RegExp(`^cannot read ${p12.replace(/\./g, "\\.")}\\.password \\(ENOENT\\)`));
+  expect(r.code).toBe(2);
 });
