@@ -11,6 +11,7 @@ import { restoreMain } from "../../ops/commands/restore";
 import { verifyBackupMain } from "../../ops/commands/verify-backup";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { loadToolchain } from "../../ops/engine/toolchain";
+import { readServerEnv, startServer, stopServer } from "../../ops/server/server";
 import { deploy } from "../../ops/lifecycle/deploy";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
@@ -145,9 +146,11 @@ describe("backup, verify-backup and restore on real servers", () => {
     expect(manifestText).not.toContain("PRIVATE KEY");
   });
 
-  test("verify-backup of the backup proves it again and leaves no scratch server behind", async () => {
+  test("verify-backup, keys from C42_UNSEAL_KEYS, proves it again and leaves no scratch server behind", async () => {
     const before = readdirSync(tmpdir()).filter((f) => f.startsWith("c42-scratch-"));
-    const r = await run(verifyBackupMain, [backup.snapshot, "--unseal-keys", keysFile, "--bundle", bundleDir]);
+    // The keys from the environment this time (backup --verify above read them from a file).
+    const env = { ...surroundings.env, C42_UNSEAL_KEYS: readFileSync(keysFile, "utf8") };
+    const r = await run(verifyBackupMain, [backup.snapshot, "--bundle", bundleDir], { ...surroundings, env });
     expect(r).toMatchObject({ code: 0 });
     expect(r.stdout).toMatch(
       new RegExp(`${KEYS} archive keys read back, CA root [0-9a-f:]+ \\+ intermediate [0-9a-f:]+, admin certificate [0-9a-f:]+, login ok`),
@@ -221,13 +224,6 @@ describe("backup, verify-backup and restore on real servers", () => {
     for (const x of [none, r]) expect(x.stderr).not.toMatch(/scratch/);
   });
 
-  test("the keys may come from C42_UNSEAL_KEYS instead of a file", async () => {
-    const env = { ...surroundings.env, C42_UNSEAL_KEYS: readFileSync(keysFile, "utf8") };
-    const r = await run(verifyBackupMain, [backup.snapshot, "--skip-login", "--json"], { ...surroundings, env });
-    expect(r).toMatchObject({ code: 0 });
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, keysChecked: KEYS, login: "skipped" });
-  });
-
   test("a backup into a directory it may not write fails cleanly and leaves nothing", async () => {
     const locked = join(work, "locked");
     mkdirSync(locked, { mode: 0o500 });
@@ -281,6 +277,24 @@ describe("backup, verify-backup and restore on real servers", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  test("a token with exactly the policy docs/backup.md gives takes a backup", async () => {
+    const policy = readFileSync(join(__dirname, "..", "..", "docs", "backup.md"), "utf8").match(
+      /```hcl\n(path "sys\/storage\/raft\/snapshot"[\s\S]*?)```/,
+    )?.[1];
+    expect(policy).toBeDefined();
+    ok(await server.call({ method: "PUT", path: "sys/policies/acl/keystore-backup", body: { policy } }));
+    const created = await server.call({
+      method: "POST",
+      path: "auth/token/create",
+      body: { policies: ["keystore-backup"], no_default_policy: true, ttl: "5m" },
+    });
+    const token = created.json.auth.client_token as string;
+    secrets.push(token);
+    const r = await run(backupMain, ["--out", join(work, "least-privilege"), "--json"], { ...surroundings, env: { ...surroundings.env, VAULT_TOKEN: token } });
+    expect(r).toMatchObject({ code: 0 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ keys: KEYS });
+  });
+
   test("--keep 2 keeps the newest two complete backups and removes older ones", async () => {
     const dir = join(work, "rotating");
     const names: string[] = [];
@@ -301,12 +315,14 @@ describe("backup, verify-backup and restore on real servers", () => {
 
   describe("disaster: the server's data is gone, a new server takes the backup", () => {
     let fresh: TestServer;
+    let freshDir: string;
     let restoredEnv: Record<string, string>;
 
     beforeAll(async () => {
       const originalToken = server.env.VAULT_TOKEN;
       await server.stop();
       fresh = await startTestServer();
+      freshDir = join(dirname(fresh.env.VAULT_CACERT), "..");
       // After the restore the new server holds the old cluster's token store: the old root token is valid there.
       restoredEnv = { ...fresh.env, VAULT_TOKEN: originalToken };
     });
@@ -329,13 +345,15 @@ describe("backup, verify-backup and restore on real servers", () => {
     });
 
     test(`restore --force brings back all ${KEYS} keys byte for byte, the original crashplan.p12 logs in, drift exits 0 and a deploy changes nothing`, async () => {
-      const s = { ...surroundings, env: { ...surroundings.env, ...fresh.env } };
+      // The new server stands in for the project's local server: restore adopts it (unseal key, root token, vault.env).
+      const s = { ...surroundings, env: { ...surroundings.env, ...fresh.env }, localServerDir: freshDir };
       const started = Date.now();
       const r = await run(restoreMain, [backup.snapshot, "--force", "--yes", "--unseal-keys", keysFile, "--bundle", bundleDir], s);
       expect(r).toMatchObject({ code: 0 });
       expect(r.stdout).toMatch(
         new RegExp(`restored .* \\(snapshot-force\\) in [0-9.]+ s: ${KEYS} archive keys read back, CA and admin certificate [0-9a-f:]+ there, login ok`),
       );
+      expect(r.stderr).toContain(`the local server in ${freshDir} now holds the restored cluster's unseal key and a new root token`);
       process.stderr.write(`backup test: restore of ${KEYS} keys took ${Date.now() - started} ms\n`);
 
       const restored = (call: Parameters<TestServer["call"]>[0]) => fresh.call({ token: restoredEnv.VAULT_TOKEN, ...call });
@@ -362,6 +380,19 @@ describe("backup, verify-backup and restore on real servers", () => {
       const applied = await deploy(d);
       expect(applied.repaired).toEqual([]);
       expect(applied.apply.stdout).toMatch(/0 added, 0 changed, 0 destroyed/);
+    });
+
+    test("the restored local server restarts, unseals with the stored key, and its vault.env token reads the keys", async () => {
+      expect(readFileSync(join(freshDir, "unseal.key"), "utf8")).toBe(readFileSync(keysFile, "utf8"));
+      for (const f of ["unseal.key", "root.token", "vault.env"]) expect(mode(join(freshDir, f))).toBe(0o600);
+      await stopServer(freshDir);
+      await startServer({ dir: freshDir, baoBinary: loadToolchain().bao });
+      const env = readServerEnv(freshDir);
+      secrets.push(env.VAULT_TOKEN);
+      const [path, text] = [...archive.entries()][0];
+      const answer = await fresh.call({ path: `secret/${path}`, token: env.VAULT_TOKEN });
+      expect(answer.status).toBe(200);
+      expect(answer.json.data).toEqual(JSON.parse(text));
     });
   });
 });

@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { Agent } from "node:https";
 import { KeystoreConfig } from "../../lib";
 import { colonHex } from "../common/serial";
 import { sleep } from "../server/process";
@@ -42,6 +43,20 @@ const CONCURRENCY = 16;
 
 /** Every secret's path under a kv version 1 mount (relative to it), sorted. */
 export async function listKvKeys(endpoint: VaultEndpoint, token: string, mount: string): Promise<string[]> {
+  return withAgent((agent) => listWith(endpoint, token, mount, agent));
+}
+
+/** A keep-alive agent for a burst of token calls, destroyed afterwards. */
+async function withAgent<T>(fn: (agent: Agent) => Promise<T>): Promise<T> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    return await fn(agent);
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function listWith(endpoint: VaultEndpoint, token: string, mount: string, agent: Agent): Promise<string[]> {
   const keys: string[] = [];
   let folders = [""];
   for (let depth = 0; folders.length > 0; depth++) {
@@ -49,7 +64,7 @@ export async function listKvKeys(endpoint: VaultEndpoint, token: string, mount: 
     const next: string[] = [];
     await eachLimited(folders, async (folder) => {
       const path = `${mount}/${folder}`;
-      const answer = await vaultCall(endpoint, { method: "LIST", path, token });
+      const answer = await vaultCall(endpoint, { method: "LIST", path, token, agent });
       if (answer.status !== 404) requireSuccess(answer, `LIST ${path}`);
       for (const entry of readList(answer, `LIST ${path}`)) (entry.endsWith("/") ? next : keys).push(folder + entry);
       if (keys.length > MAX_KV_KEYS) throw new Error(`${mount}/ holds more than ${MAX_KV_KEYS} secrets; refusing to list further`);
@@ -147,9 +162,9 @@ export async function unsealWith(endpoint: VaultEndpoint, keys: readonly string[
  * caller revokes it when done. Never log it.
  */
 export async function generateRootToken(endpoint: VaultEndpoint, keys: readonly string[], source: string): Promise<string> {
-  await vaultCall(endpoint, { method: "DELETE", path: "sys/generate-root/attempt" });
+  // An attempt someone else started is left alone: the server refuses a second one, and the message says so.
   const started = await vaultCall(endpoint, { method: "PUT", path: "sys/generate-root/attempt", body: {} });
-  requireSuccess(started, "sys/generate-root/attempt");
+  requireSuccess(started, "starting a temporary root token (sys/generate-root/attempt)");
   let status = readGenerateRoot(started);
   const otp = status.otp;
   if (!otp) throw new Error("sys/generate-root/attempt did not return a one-time password");
@@ -213,10 +228,12 @@ export async function checkContents(
 ): Promise<ContentReport> {
   const problems: string[] = [];
   const missing: string[] = [];
-  await eachLimited(manifest.kv.keys, async (key) => {
-    const answer = await vaultCall(endpoint, { path: `${manifest.kv.mount}/${key}`, token });
-    if (!readKvPresent(answer)) missing.push(`${key} (HTTP ${answer.status})`);
-  });
+  await withAgent((agent) =>
+    eachLimited(manifest.kv.keys, async (key) => {
+      const answer = await vaultCall(endpoint, { path: `${manifest.kv.mount}/${key}`, token, agent });
+      if (!readKvPresent(answer)) missing.push(`${key} (HTTP ${answer.status})`);
+    }),
+  );
   if (missing.length > 0) {
     problems.push(
       `${missing.length} of ${manifest.kv.count} archive keys under ${manifest.kv.mount}/ do not read back: ${missing.sort().slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`,

@@ -1,6 +1,11 @@
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { BackupCheckError } from "../backup/errors";
 import { RestoreDeclined, restoreBackup } from "../backup/restore";
+import { DEFAULT_SERVER_DIR, LOCAL_ENV_FILE } from "../common/paths";
+import { writePrivateFile } from "../common/private-files";
+import { LAYOUT } from "../server/layout";
 import { endpointFromEnv, vaultToken } from "../vault/client";
 import { BackupSurroundings, CHECK_HELP, CHECK_OPTIONS, EXIT_HELP, bundleFrom, processSurroundings } from "./backup";
 import { CommandIo, CommandSpec, EXIT, UsageError, nonEmptyPath, runCommand } from "./command";
@@ -59,6 +64,11 @@ export function restoreMain(argv: readonly string[], io: CommandIo, surroundings
         localServerDir: s.localServerDir,
         log: (line) => io.stderr(`${line}\n`),
       });
+      if (report.localServerUpdated && s.localServerDir === DEFAULT_SERVER_DIR) {
+        // As `server start` does: the other commands read the default server's connection from .local/vault.env.
+        rmSync(LOCAL_ENV_FILE, { force: true });
+        writePrivateFile(LOCAL_ENV_FILE, readFileSync(join(DEFAULT_SERVER_DIR, LAYOUT.env), "utf8"));
+      }
       const c = report.content;
       io.stdout(
         values.json

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -24,6 +24,12 @@ export interface VaultCall {
   readonly pfx?: { readonly pfx: Buffer; readonly passphrase: string };
   /** Ends the call when aborted (the call then rejects). @default - only the 30 s idle timeout */
   readonly signal?: AbortSignal;
+  /**
+   * A keep-alive agent, for many token calls in a row (a TLS handshake each would dominate). Never together
+   * with `clientCert` or `pfx`: a pooled connection keeps the identity it was opened with.
+   * @default - a fresh connection per call
+   */
+  readonly agent?: Agent;
 }
 
 /** An answer from the Vault HTTP API; read its body through a reader in `readers.ts`. */
@@ -74,7 +80,8 @@ export function explainTransportError(addr: string, error: NodeJS.ErrnoException
 export function endpointFromEnv(env: NodeJS.ProcessEnv): VaultEndpoint {
   if (!env.VAULT_ADDR) throw new Error("VAULT_ADDR is not set: set it to the server's https:// address, or start the local server with `npm run server:start`");
   const caFile = env.VAULT_CACERT;
-  if (caFile && !existsSync(caFile)) throw new Error(`VAULT_CACERT names ${caFile}, which does not exist: set it to the PEM file of the CA that signed the server's certificate`);
+  if (caFile && !existsSync(caFile))
+    throw new Error(`VAULT_CACERT names ${caFile}, which does not exist: set it to the PEM file of the CA that signed the server's certificate`);
   return { addr: env.VAULT_ADDR, caPem: caFile ? readFileSync(caFile, "utf8") : undefined };
 }
 
@@ -110,8 +117,8 @@ export function vaultCall(endpoint: VaultEndpoint, call: VaultCall): Promise<Vau
           ...(call.token ? { "X-Vault-Token": call.token } : {}),
           ...(payload ? { "Content-Type": "application/json", "Content-Length": payload.length } : {}),
         },
-        // A fresh connection each time: a pooled one would reuse another call's client certificate.
-        agent: false,
+        // A fresh connection each time unless the caller pools token calls: a pooled one would reuse another call's client certificate.
+        agent: call.clientCert || call.pfx ? false : (call.agent ?? false),
         timeout: 30000,
         signal: call.signal,
       },
