@@ -181,6 +181,10 @@ export const SCHEMA = {
     filePath: text("", "With `audit.mode` `enable`: absolute path of the audit log on the Vault server's host", undefined, 4096),
   },
   stateDir: path(".local/state", "Directory of the local Terraform state (relative to the project directory)"),
+  lockTimeout: duration(
+    "5m",
+    "How long a command waits for another one in the same checkout (the project lock) and for the state lock of a backend that locks, before it gives up with one line naming the holder",
+  ),
   stateEncryption: {
     migrateFromPlain: flag(
       false,

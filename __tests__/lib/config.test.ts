@@ -24,6 +24,8 @@ describe("defaults", () => {
       certRole: { name: "crashplanUser", tokenTtl: "60s" },
       health: { certWarnBefore: "30d", certCritBefore: "7d", checkTimeout: "10s", backupMaxAge: "26h", driftTimeout: "10m" },
       stateDir: join(cwd, ".local/state"),
+      lockTimeout: "5m",
+      audit: { mode: "require", filePath: "" },
       backend: {
         type: "local",
         pg: { schemaName: "c42_keystore" },
@@ -110,6 +112,8 @@ describe("environment variables", () => {
         C42_HEALTH_BACKUP_MAX_AGE: "50h",
         C42_HEALTH_DRIFT_TIMEOUT: "2m",
         C42_STATE_DIR: "/var/lib/keystore",
+        C42_LOCK_TIMEOUT: "90s",
+        C42_AUDIT_MODE: "off",
         C42_STATE_PASSPHRASE: "a passphrase of 27 characters",
         C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN: "true",
         C42_BACKEND_TYPE: "s3",
@@ -146,6 +150,8 @@ describe("environment variables", () => {
       certRole: { name: "code42User", tokenTtl: "5m" },
       health: { certWarnBefore: "45d", certCritBefore: "14d", checkTimeout: "3s", backupMaxAge: "50h", driftTimeout: "2m" },
       stateDir: "/var/lib/keystore",
+      lockTimeout: "90s",
+      audit: { mode: "off", filePath: "" },
       backend: {
         type: "s3",
         pg: { schemaName: "keystore_state" },

@@ -28,9 +28,15 @@ const BACKEND_REQUIRED: Record<string, Record<string, string>> = {
   pg: {},
 };
 
+// Settings that only reach the JSON when another setting selects them.
+const SELECTED_BY: Record<string, Record<string, string>> = {
+  "audit.filePath": { C42_AUDIT_MODE: "enable" },
+  "intermediateCa.signedCertificateFile": { C42_ROOT_CA_EXTERNAL: "true" },
+};
+
 function envFor(s: SettingSpec, value: string): Record<string, string> {
   const backend = /^backend\.([a-z0-9]+)\./.exec(s.key)?.[1];
-  const base = backend ? { C42_BACKEND_TYPE: backend, ...BACKEND_REQUIRED[backend] } : {};
+  const base = backend ? { C42_BACKEND_TYPE: backend, ...BACKEND_REQUIRED[backend] } : (SELECTED_BY[s.key] ?? {});
   return { VAULT_ADDR, ...base, [s.env]: value };
 }
 
@@ -60,16 +66,20 @@ function synth(env: Record<string, string>): string | KeystoreValidationError {
   }
 }
 
-// What the stack itself writes, per backend: the only template sequences allowed anywhere.
+/** The selecting settings of `env` (see SELECTED_BY), without the value under test. */
+const selection = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => k === "C42_AUDIT_MODE"));
+
+// What the stack itself writes, per backend and selection: the only template sequences allowed anywhere.
 const baseline = new Map<string, Set<string>>();
 function allowedSequences(env: Record<string, string>): Set<string> {
   const backend = env.C42_BACKEND_TYPE ?? "local";
-  if (!baseline.has(backend)) {
-    const json = synth({ VAULT_ADDR, ...(backend === "local" ? {} : { C42_BACKEND_TYPE: backend, ...BACKEND_REQUIRED[backend] }) });
+  const key = `${backend} ${JSON.stringify(selection(env))}`;
+  if (!baseline.has(key)) {
+    const json = synth({ VAULT_ADDR, ...(backend === "local" ? {} : { C42_BACKEND_TYPE: backend, ...BACKEND_REQUIRED[backend] }), ...selection(env) });
     if (json instanceof Error) throw json;
-    baseline.set(backend, new Set(strings(JSON.parse(json)).flatMap(templateSequences)));
+    baseline.set(key, new Set(strings(JSON.parse(json)).flatMap(templateSequences)));
   }
-  return baseline.get(backend)!;
+  return baseline.get(key)!;
 }
 
 // Where an accepted value shows up in the JSON, when not verbatim.

@@ -10,17 +10,17 @@ import { dirname, join, relative, resolve, sep } from "node:path";
  */
 const LAYERS: Readonly<Record<string, number>> = {
   common: 0,
-  engine: 1,
-  vault: 1,
-  bundle: 1,
   lock: 1,
-  server: 2,
-  "blind-spots": 2,
-  load: 2,
-  lifecycle: 3,
-  backup: 3,
-  health: 4,
-  commands: 5,
+  engine: 2,
+  vault: 2,
+  bundle: 2,
+  server: 3,
+  "blind-spots": 3,
+  load: 3,
+  lifecycle: 4,
+  backup: 4,
+  health: 5,
+  commands: 6,
 };
 
 const OPS = resolve(__dirname, "..", "..", "ops");

@@ -1,6 +1,7 @@
 import { ParseArgsConfig, parseArgs } from "node:util";
 import { KeystoreValidationError } from "../../lib";
 import { errorMessage } from "../common/errors";
+import { releaseProjectLocks, setLockCommandName } from "../lock/held-locks";
 
 /** Where a command writes: whole lines ending in "\n". */
 export interface CommandIo {
@@ -93,6 +94,7 @@ export async function runCommand<O extends Options>(
     io.stderr(`${spec.name}: ${message}\n${usage(spec)}`);
     return EXIT.usage;
   }
+  setLockCommandName(spec.name);
   try {
     return await body(parsed);
   } catch (e) {
@@ -102,6 +104,8 @@ export async function runCommand<O extends Options>(
     }
     io.stderr(`${spec.name}: ${e instanceof KeystoreValidationError ? "configuration error: " : ""}${errorMessage(e)}\n`);
     return EXIT.failed;
+  } finally {
+    releaseProjectLocks();
   }
 }
 

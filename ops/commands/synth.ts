@@ -12,7 +12,9 @@ export const SYNTH: CommandSpec<Record<string, never>> = {
 /** The `synth` command. */
 export function synthMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(SYNTH, argv, io, async () => {
-    io.stdout(`synthesized ${makeDeployment().synth()}\n`);
+    const deployment = makeDeployment();
+    await deployment.holdLock();
+    io.stdout(`synthesized ${deployment.synth()}\n`);
     return EXIT.ok;
   });
 }

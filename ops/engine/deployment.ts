@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { App, TerraformVariable } from "cdktf";
-import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, RotationPhase, loadConfig } from "../../lib";
+import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, RotationPhase, loadConfig, parseDuration } from "../../lib";
 import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
+import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
 import { PlanJson } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
@@ -117,8 +118,23 @@ export class Deployment {
     return join(this.stackDir, "cdk.tf.json");
   }
 
+  /**
+   * Takes this checkout's project lock for the rest of the command (waiting
+   * up to `lockTimeout` for another command), before anything writes
+   * cdktf.out or runs the engine. Re-entrant; released when the command ends.
+   */
+  public async holdLock(): Promise<void> {
+    await holdProjectLock(this.projectDir, this.lockTimeoutSeconds * 1000, (line) => process.stderr.write(`${line}\n`));
+  }
+
+  /** `lockTimeout` in seconds. */
+  private get lockTimeoutSeconds(): number {
+    return parseDuration("lockTimeout", this.config.lockTimeout);
+  }
+
   /** Synthesizes and initializes against the provider mirror. */
   public async init(): Promise<void> {
+    await this.holdLock();
     this.synth();
     this.prepareStateDir();
     // The lock file lives in the generated cdktf.out and pins the hashes of
@@ -274,8 +290,9 @@ export class Deployment {
       ...statePassphraseEnv(this.env),
     };
     const echo = options.quiet ? undefined : this.echo;
+    const engineArgs = withStateLockTimeout(args, this.lockTimeoutSeconds);
     return new Promise((resolvePromise, reject) => {
-      const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', toolchain.tofu, ...args], {
+      const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', toolchain.tofu, ...engineArgs], {
         cwd: this.stackDir,
         env,
         stdio: ["ignore", "pipe", "pipe"],
@@ -336,4 +353,20 @@ export function engineFailure(args: readonly string[], result: TofuResult): stri
     ? `was killed by ${result.signal} (out of memory, a timeout or someone stopping it); the state may hold a lock or a partial result: run the command again`
     : `failed (exit ${result.code})`;
   return `${explanation ? explanation + "\n" : ""}tofu ${args[0]} ${how}${tail ? `:\n${tail}` : ""}`;
+}
+
+/** Engine subcommands that take the state lock (`state` is followed by its own subcommand). */
+const STATE_LOCKING = new Set(["apply", "plan", "destroy", "import", "refresh", "state rm", "state mv", "state push", "state replace-provider"]);
+
+/**
+ * Adds `-lock-timeout` to a subcommand that takes the state lock, so that on a
+ * backend that locks (pg, s3 with a lock file, consul, http with a lock
+ * address; local too) a second run waits up to `lockTimeout` instead of
+ * failing at once.
+ */
+export function withStateLockTimeout(args: readonly string[], seconds: number): string[] {
+  const sub = args[0] === "state" ? `state ${args[1]}` : args[0];
+  if (!STATE_LOCKING.has(sub)) return [...args];
+  const at = args[0] === "state" ? 2 : 1;
+  return [...args.slice(0, at), `-lock-timeout=${seconds}s`, ...args.slice(at)];
 }
