@@ -281,4 +281,47 @@ describe("two-phase rotation of the admin certificate: Code42 never stops loggin
     expect(bundles["b-again"].serial).toBe(bundles.b.serial);
     expect(bundled.stdout).toContain("this is the current certificate (no rotation in progress)\n");
   });
+
+  test("adminCert.rotation one-step keeps the old behaviour: a deploy inside the window replaces the certificate in one apply, and the old bundle stops working at once", async () => {
+    // A 290 s window of a 300 s life: B, issued more than 10 s ago, is inside it.
+    const oneStep = () => isolatedDeployment(td.work, server.env, { ...SETTINGS, C42_ADMIN_CERT_ROTATION: "one-step", C42_ADMIN_CERT_RENEW_BEFORE: "290s" });
+    const runOneStep = async (main: typeof deployMain | typeof driftMain, argv: string[] = []) => {
+      const { out, io } = capture();
+      return { code: await main(argv, oneStep, io), ...out };
+    };
+    const b = (await view()).current;
+    expect(Date.parse(b?.notAfter ?? "") - 290_000).toBeLessThan(Date.now());
+
+    // The first deploy only turns auto_renew on (the provider reads the window it flags renew_pending with from the state).
+    expect((await runOneStep(deployMain)).code).toBe(0);
+    expect((await view()).current?.serial).toBe(bundles.b.serial);
+    const drift = await runOneStep(driftMain, ["--json"]);
+    expect(drift.code).toBe(2);
+    const drifted = (JSON.parse(drift.stdout) as { drifted: { address: string; actions: string[] }[] }).drifted;
+    expect(drifted.map((d) => [d.address.split(".")[0], d.actions])).toEqual(
+      expect.arrayContaining([
+        ["vault_pki_secret_backend_cert", ["delete", "create"]],
+        ["vault_cert_auth_backend_role", ["delete", "create"]],
+        ["random_password", ["delete", "create"]],
+      ]),
+    );
+
+    const deployed = await runOneStep(deployMain);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).not.toContain("started a rotation");
+    const v = await view();
+    expect(v.phase).toBe("idle");
+    expect(v.current?.serial).not.toBe(bundles.b.serial);
+    expect(await roles()).toEqual(["crashplanuser"]);
+    expect(await pinned("crashplanUser")).toBe(hexOf(v.current?.serial ?? ""));
+    expect((await server.call({ path: `pki_int/cert/${bundles.b.serial}` })).json.data.revocation_time).toBeGreaterThan(0);
+    expect((await nodeLogin(bundles.b.bundle)).status).toBe(400);
+
+    const { out, io } = capture();
+    expect(await bundleMain(["--out", join(work, "one-step")], await oneStep().outputs(), io)).toBe(0);
+    const replaced = readBundle(join(work, "one-step"), P12_FILE, PASSWORD_FILE);
+    expect(out.stdout).toContain(`certificate serial ${v.current?.serial},`);
+    expect(replaced.passphrase === bundles.b.bundle.passphrase).toBe(false);
+    expect(await nodeLogin(replaced)).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
+  });
 });
