@@ -27,7 +27,8 @@ export async function withScratchServer<T>(
   };
   for (const sig of SIGNALS) process.on(sig, onSignal);
   try {
-    const server = await startServer({ dir, baoBinary, log: (line) => log(`[scratch] ${line}`) });
+    // No audit device: a snapshot whose source declared other ones would keep a server that declares one from becoming active.
+    const server = await startServer({ dir, baoBinary, log: (line) => log(`[scratch] ${line}`), audit: false });
     return await body(server, readServerEnv(dir).VAULT_TOKEN);
   } finally {
     for (const sig of SIGNALS) process.off(sig, onSignal);

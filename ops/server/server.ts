@@ -46,6 +46,13 @@ export interface StartServerOptions {
   readonly baoBinary: string;
   /** Progress lines (never secrets). @default - silent */
   readonly log?: (line: string) => void;
+  /**
+   * Declare the file audit device. A scratch server that verifies a snapshot declares none: it then takes a
+   * snapshot whatever audit devices its source declared (a declaration that differs from the restored one keeps
+   * OpenBao from becoming active), and drops them. Read on the first start only, like the rest of the config.
+   * @default true
+   */
+  readonly audit?: boolean;
 }
 
 /** What {@link serverStatus} reads without touching any secret. */
@@ -83,7 +90,7 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   const createdDir = ensureServerDir(dir);
 
   if (!existsSync(join(dir, LAYOUT.config))) {
-    await setUp(dir, createdDir, log);
+    await setUp(dir, createdDir, log, options.audit ?? true);
   }
   const meta = readMeta(dir);
   const addr = `https://127.0.0.1:${meta.apiPort}`;
@@ -199,7 +206,7 @@ export function readServerEnv(dir: string): Record<string, string> {
 }
 
 /** First start in `dir`: TLS material, raft directory, ports and config. */
-async function setUp(dir: string, createdDir: boolean, log: (line: string) => void): Promise<void> {
+async function setUp(dir: string, createdDir: boolean, log: (line: string) => void, audit: boolean): Promise<void> {
   const known = new Set<string>(Object.values(LAYOUT));
   const leftovers = readdirSync(dir).filter((name) => name !== LAYOUT.log);
   const dataDir = join(dir, LAYOUT.data);
@@ -213,13 +220,13 @@ async function setUp(dir: string, createdDir: boolean, log: (line: string) => vo
   makeCertificates(join(dir, LAYOUT.tls));
   ensureDir(join(dir, LAYOUT.data), "server data directory");
   const [apiPort, clusterPort] = await freePorts(2);
-  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort), { mode: 0o600, flag: "wx" });
+  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort, audit), { mode: 0o600, flag: "wx" });
   writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao server's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
   // Written last: its presence marks a complete setup.
   writeFileSync(join(dir, LAYOUT.meta), JSON.stringify({ apiPort, clusterPort, createdDir } satisfies ServerMeta) + "\n", { mode: 0o600, flag: "wx" });
 }
 
-function serverConfig(dir: string, apiPort: number, clusterPort: number): string {
+function serverConfig(dir: string, apiPort: number, clusterPort: number, audit: boolean): string {
   // JSON string literals are valid HCL strings, so any path is quoted safely.
   const q = (s: string) => JSON.stringify(s);
   const tls = join(dir, LAYOUT.tls);
@@ -248,7 +255,7 @@ ${
   // Relative to the server's working directory, which is its own directory (spawnServer): the declaration is then the
   // same text in every server, so a snapshot of one restores into another. OpenBao refuses to become active when a
   // declared audit device differs from the restored table's ("modifications to audit devices are not allowed").
-  auditStanza(LAYOUT.audit)
+  audit ? auditStanza(LAYOUT.audit) : ""
 }`;
 }
 
