@@ -23,7 +23,7 @@ export async function readRotation(deployment: Deployment): Promise<RotationView
   return rotationView(await deployment.outputs());
 }
 
-const describe = (label: string, c: RotationView["current"]) => (c ? `${label} ${c.serial} (expires ${c.notAfter})` : `${label} (none)`);
+const certLine = (label: string, c: RotationView["current"]) => (c ? `${label} ${c.serial} (expires ${c.notAfter})` : `${label} (none)`);
 
 async function applyPhase(deployment: Deployment, phase: "idle" | "started" | "finishing"): Promise<RotationView> {
   await deployment.rotateTo(phase);
@@ -51,7 +51,7 @@ export async function startRotation(deployment: Deployment): Promise<RotationOut
   }
   const before = await readRotation(deployment);
   const view = await applyPhase(deployment, "started");
-  const next = `${describe("next certificate", view.next)}\n${describe("current certificate", view.current)}\n`;
+  const next = `${certLine("next certificate", view.next)}\n${certLine("current certificate", view.current)}\n`;
   const steps =
     "then: `npm run bundle` writes its crashplan.p12 and password; upload them in the Code42 console; " +
     "then `npm run rotate -- finish` (or `npm run rotate -- abort` to drop the next certificate)\n";
@@ -90,7 +90,7 @@ export async function finishRotation(deployment: Deployment): Promise<RotationOu
   return {
     done: true,
     message:
-      `finished: ${describe("current certificate", view.current)} is the only one that logs in; ` +
+      `finished: ${certLine("current certificate", view.current)} is the only one that logs in; ` +
       `${recorded === "started" && old ? `the old certificate ${old.serial} is revoked` : "the old certificate was revoked by the first finish"}\n`,
     view,
   };
@@ -117,7 +117,7 @@ export async function abortRotation(deployment: Deployment): Promise<RotationOut
   const view = await applyPhase(deployment, "idle");
   return {
     done: true,
-    message: `aborted: ${describe("the next certificate", dropped)} is revoked and its role removed; ${describe("current certificate", view.current)} keeps working\n`,
+    message: `aborted: ${certLine("the next certificate", dropped)} is revoked and its role removed; ${certLine("current certificate", view.current)} keeps working\n`,
     view,
   };
 }
