@@ -26,7 +26,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: io }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
   health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },
-  rotate: { spec: ROTATE, main: (argv, io) => rotateMain(argv, () => new Deployment({ echo: io }), io) },
+  rotate: { spec: ROTATE, main: (argv, io) => rotateMain(argv, () => new Deployment({ echo: { stdout: io.stderr, stderr: io.stderr } }), io) },
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },
   demo: { spec: DEMO, main: demoMain },

@@ -16,6 +16,7 @@ export const ROTATE: CommandSpec<{ json: { type: "boolean"; default: false } }> 
           and stops logging in, the second role goes. The new certificate logs in throughout.
   abort   drop the next certificate (revoked, its role removed); the current one is untouched.
   --json  print {"done", "message", "view": {"phase", "inProgress", "current", "next"}}
+  The engine's progress goes to stderr; stdout has only the result.
   Exit 0 done, 1 refused (finish or abort with no rotation in progress, abort once finish has
   begun) or failed; \`npm run status\` shows where a rotation stands. A deploy inside the renewal
   window starts a rotation by itself (adminCert.rotation two-phase) but never finishes one.
