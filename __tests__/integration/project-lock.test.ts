@@ -32,13 +32,17 @@ interface Running {
 const DRIVER = `
 const { isolatedDeployment } = require("./ops/engine/scratch");
 const { processIo } = require("./ops/commands/command");
-const mains = { deploy: require("./ops/commands/deploy").deployMain, drift: require("./ops/commands/drift").driftMain };
-const [command] = process.argv.slice(1);
+const mains = {
+  deploy: require("./ops/commands/deploy").deployMain,
+  drift: require("./ops/commands/drift").driftMain,
+  unlock: require("./ops/commands/unlock").unlockMain,
+};
+const [command, ...args] = process.argv.slice(1);
 const pick = (re) => Object.fromEntries(Object.entries(process.env).filter(([k]) => re.test(k)));
 const make = () => isolatedDeployment(process.env.LOCK_TEST_WORK, pick(/^VAULT_/), pick(/^C42_(?!CACHE)/), { echo: command === "deploy" });
 // Loaded: say so, and run the command when the test says "go" (start-up time out of the race).
 process.stderr.write("ready\\n");
-process.stdin.once("data", () => mains[command]([], make, processIo).then((code) => process.exit(code)));
+process.stdin.once("data", () => mains[command](args, make, processIo).then((code) => process.exit(code)));
 `;
 
 describe("one command at a time per checkout (project lock)", () => {
@@ -47,8 +51,8 @@ describe("one command at a time per checkout (project lock)", () => {
   const children: ChildProcess[] = [];
 
   /** Starts `command` in its own process group (so a kill reaches the engine too). */
-  const start = (command: "deploy" | "drift", settings: Record<string, string> = {}): Running => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register", "-e", DRIVER, command], {
+  const start = (command: "deploy" | "drift" | "unlock", settings: Record<string, string> = {}, args: string[] = []): Running => {
+    const child = spawn(process.execPath, ["-r", "ts-node/register", "-e", DRIVER, command, ...args], {
       cwd: PROJECT,
       detached: true,
       env: {
@@ -88,8 +92,8 @@ describe("one command at a time per checkout (project lock)", () => {
     second.go();
   };
   /** Starts one and runs it at once. */
-  const run = async (command: "deploy" | "drift", settings: Record<string, string> = {}) => {
-    const one = start(command, settings);
+  const run = async (command: "deploy" | "drift" | "unlock", settings: Record<string, string> = {}, args: string[] = []) => {
+    const one = start(command, settings, args);
     await one.ready;
     one.go();
     return one;
@@ -170,5 +174,15 @@ describe("one command at a time per checkout (project lock)", () => {
     expect(existsSync(lockFile())).toBe(false);
     const drift = await (await run("drift")).done;
     expect(drift.code).toBe(0);
+  });
+
+  test("unlock hands a lock ID to the engine's force-unlock and reports what the engine says", async () => {
+    const result = await (await run("unlock", {}, ["9b2c4a1e-5f7d-4c3b-8a2e-1d0f9e8c7b6a"])).done;
+    // The local backend's lock dies with its holder, so there is nothing to release: the engine says so.
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^unlock: tofu force-unlock failed/m);
+    expect(result.stderr).toMatch(/Failed to unlock state: LocalState not locked/);
+    expect(existsSync(lockFile())).toBe(false);
+    expect((await (await run("drift")).done).code).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { Command, CommandIo, EXIT, processIo } from "./command";
 import { DEMO, demoMain } from "./demo";
 import { DEPLOY, deployMain } from "./deploy";
 import { DESTROY, destroyMain } from "./destroy";
+import { UNLOCK, unlockMain } from "./unlock";
 import { DRIFT, driftMain } from "./drift";
 import { LOAD, loadMain } from "./load";
 import { HEALTH, healthMain } from "./health";
@@ -35,6 +36,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   "verify-backup": { spec: VERIFY_BACKUP, main: (argv, io) => verifyBackupMain(argv, io) },
   restore: { spec: RESTORE, main: (argv, io) => restoreMain(argv, io) },
   destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: io, env }), io) },
+  unlock: { spec: UNLOCK, main: (argv, io) => unlockMain(argv, () => new Deployment({ echo: io }), io) },
 };
 
 /** The list of commands, for `c42-keystore --help` and a wrong command name. */

@@ -59,7 +59,17 @@ export function explainStateError(engineOutput: string): string | undefined {
     return `${P} is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true (docs/security.md), or unset ${P}. The state was not changed.`;
   }
   if (/Error acquiring the state lock/.test(text)) {
-    return "another run holds the state lock (a deploy or plan elsewhere is using this state): wait for it to finish and try again. Nothing was changed.";
+    const info = (field: string) => new RegExp(`${field}:\\s+(\\S+)`).exec(text)?.[1];
+    const id = info("ID");
+    const who = [info("Who") && `by ${info("Who")}`, info("Operation") && `for ${info("Operation")}`, info("Created") && `since ${info("Created")}`].filter(Boolean).join(", ");
+    return (
+      `another run holds the state lock${who ? ` (${who})` : ""}: a deploy or plan elsewhere is using this state. ` +
+      "If it is still running, let it finish (lockTimeout, C42_LOCK_TIMEOUT, sets how long a command waits). " +
+      (id
+        ? `If it crashed and no run is in progress, release the lock with: npx c42-keystore unlock ${id}. `
+        : "If it crashed and no run is in progress, release the lock with `npx c42-keystore unlock LOCK_ID`, the ID the engine printed. ") +
+      "Nothing was changed."
+    );
   }
   return undefined;
 }

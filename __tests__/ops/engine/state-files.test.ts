@@ -79,6 +79,26 @@ describe("explainStateError", () => {
     expect(explainStateError(engine)).toMatch(/^another run holds the state lock/);
   });
 
+  test("a lock with its info names the holder and the exact unlock command", () => {
+    const engine = [
+      "Error: Error acquiring the state lock",
+      "",
+      "Error message: ConditionalCheckFailedException: The conditional request failed",
+      "Lock Info:",
+      "  ID:        9b2c4a1e-5f7d-4c3b-8a2e-1d0f9e8c7b6a",
+      "  Path:      acme-state/c42-keystore/keystore.tfstate",
+      "  Operation: OperationTypeApply",
+      "  Who:       ci@runner-7",
+      "  Version:   1.10.10",
+      "  Created:   2026-11-27T03:00:00Z",
+    ].join("\n");
+    expect(explainStateError(engine)).toBe(
+      "another run holds the state lock (by ci@runner-7, for OperationTypeApply, since 2026-11-27T03:00:00Z): a deploy or plan elsewhere is using this state. " +
+        "If it is still running, let it finish (lockTimeout, C42_LOCK_TIMEOUT, sets how long a command waits). " +
+        "If it crashed and no run is in progress, release the lock with: npx c42-keystore unlock 9b2c4a1e-5f7d-4c3b-8a2e-1d0f9e8c7b6a. Nothing was changed.",
+    );
+  });
+
   test("anything else is left to the engine", () => {
     expect(explainStateError("Error: Invalid provider configuration")).toBeUndefined();
   });
