@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -160,6 +160,39 @@ describe("backup, verify-backup and restore on real servers", () => {
     expect(existsSync(scratch)).toBe(false);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith("c42-scratch-"))).toEqual(before);
     expect(execFileSync("ps", ["-eo", "args"]).toString()).not.toContain(scratch);
+  });
+
+  test("SIGTERM during a verification stops the scratch server and deletes its directory (exit 143)", async () => {
+    const cli = join(__dirname, "..", "..", "bin", "c42-keystore.js");
+    const env = { ...process.env, C42_UNSEAL_KEYS: readFileSync(keysFile, "utf8"), CHECKPOINT_DISABLE: "1" };
+    const child = spawn(process.execPath, [cli, "verify-backup", backup.snapshot, "--skip-login"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+    try {
+      await new Promise<void>((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no scratch server within 120 s:\n${stderr}`)), 120_000);
+        const poll = setInterval(() => {
+          if (/\[scratch\] active after/.test(stderr)) done(ok);
+          else if (child.exitCode !== null) done(() => fail(new Error(`verify-backup exited early (${child.exitCode}):\n${stderr}`)));
+        }, 100);
+        const done = (then: () => void) => {
+          clearTimeout(timer);
+          clearInterval(poll);
+          then();
+        };
+      });
+      child.kill("SIGTERM");
+      expect(await exited).toBe(143);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    const dir = /setting up a new server in (\S+)/.exec(stderr)?.[1] as string;
+    expect(dir).toMatch(/c42-scratch-\w+$/);
+    expect(stderr).toContain(`SIGTERM: stopping the scratch server and deleting ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect(execFileSync("ps", ["-eo", "args"]).toString()).not.toContain(dir);
+    expect(stderr).not.toContain(readFileSync(keysFile, "utf8").trim());
   });
 
   /** A copy of the backup's three files in a directory of its own, for tampering. */

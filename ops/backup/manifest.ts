@@ -97,6 +97,8 @@ export function readManifest(file: string): BackupManifest {
   if (typeof m.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(m.sha256)) throw bad("sha256", "64 hex digits");
   if (typeof m.createdAt !== "string" || Number.isNaN(Date.parse(m.createdAt))) throw bad("createdAt", "an ISO time");
   if (!rec(m.server) || typeof m.server.clusterId !== "string") throw bad("server.clusterId", "a string");
+  const seal = m.server.seal;
+  if (!rec(seal) || !Number.isInteger(seal.threshold) || !Number.isInteger(seal.shares)) throw bad("server.seal", "{ type, threshold, shares }");
   if (!rec(m.kv) || typeof m.kv.mount !== "string" || !Array.isArray(m.kv.keys) || !m.kv.keys.every((k) => typeof k === "string"))
     throw bad("kv.keys", "a list of paths");
   if (m.kv.count !== m.kv.keys.length) throw bad("kv.count", `the number of kv.keys (${m.kv.keys.length})`);

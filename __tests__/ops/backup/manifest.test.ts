@@ -66,6 +66,7 @@ test("a manifest is checked field by field, naming the file and the field", () =
     [{ kv: { mount: "secret", count: 3, keys: ["a", "b"] } }, "kv.count is not the number of kv.keys (2)"],
     [{ kv: { mount: "secret", count: 1, keys: [1] } }, "kv.keys is not a list of paths"],
     [{ adminCertificate: {} }, "adminCertificate.serial is not a serial number"],
+    [{ server: { clusterId: "c1", seal: { type: "shamir" } } }, "server.seal is not { type, threshold, shares }"],
   ];
   for (const [change, message] of cases) {
     writeFileSync(file, JSON.stringify({ ...manifest("m"), ...change }));
