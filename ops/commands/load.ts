@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { loadConfig } from "../../lib/config";
 import { P12_FILE, PASSWORD_FILE } from "../bundle/bundle";
 import { readPkcs12 } from "../bundle/pkcs12";
@@ -86,6 +86,7 @@ export function loadMain(argv: readonly string[], io: CommandIo, env: NodeJS.Pro
     const bundle = resolve(nonEmptyPath("--bundle", values.bundle) ?? `${DEFAULT_BUNDLE_DIR}/${P12_FILE}`);
     const passwordFile = resolve(nonEmptyPath("--password-file", values["password-file"]) ?? resolve(bundle, "..", PASSWORD_FILE));
     const storageDir = nonEmptyPath("--storage-dir", values["storage-dir"]);
+    if (storageDir !== undefined) existing("--storage-dir", join(resolve(storageDir), "vault.db"), "give a raft data directory (a local server's DIR/data)");
 
     const config = loadConfig({ env });
     const caPem = caFile ? readFileSync(existing(values.ca ? "--ca" : "VAULT_CACERT", caFile, "the PEM file of the servers' CA"), "utf8") : undefined;
