@@ -64,7 +64,11 @@ export function loadConfig(options: LoadConfigOptions = {}): KeystoreConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   if (options.file === undefined && env.C42_CONFIG !== undefined && env.C42_CONFIG.trim() === "") {
-    throw new KeystoreValidationError("C42_CONFIG", env.C42_CONFIG, "is empty; expected the path of a JSON config file, or C42_CONFIG unset to read keystore.config.json when present");
+    throw new KeystoreValidationError(
+      "C42_CONFIG",
+      env.C42_CONFIG,
+      "is empty; expected the path of a JSON config file, or C42_CONFIG unset to read keystore.config.json when present",
+    );
   }
   const explicitFile = options.file ?? env.C42_CONFIG;
   const file = explicitFile ?? (existsRegular(resolve(cwd, DEFAULT_CONFIG_FILE)) ? DEFAULT_CONFIG_FILE : undefined);
@@ -119,7 +123,11 @@ function checkRaw(s: SettingSpec, value: Value): Value {
     // (early evaluation); Terraform leaves backend strings alone, so no escaped
     // form ($${, %%{) reads back the same under both engines: refuse them.
     if (/[$%]\{/.test(t)) {
-      throw new KeystoreValidationError(key, t, 'contains "${" or "%{", which OpenTofu and Terraform read as an expression or a template directive; expected plain text (configuration values are data, never code)');
+      throw new KeystoreValidationError(
+        key,
+        t,
+        'contains "${" or "%{", which OpenTofu and Terraform read as an expression or a template directive; expected plain text (configuration values are data, never code)',
+      );
     }
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(t)) {
@@ -172,7 +180,11 @@ function readConfigFile(path: string): Map<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new KeystoreValidationError("C42_CONFIG", path, `is not valid JSON (${(e as Error).message}); expected an object like {"pki_int": {"maxLeaseTtl": "43800h"}}`);
+    throw new KeystoreValidationError(
+      "C42_CONFIG",
+      path,
+      `is not valid JSON (${(e as Error).message}); expected an object like {"pki_int": {"maxLeaseTtl": "43800h"}}`,
+    );
   }
   const flat = new Map<string, unknown>();
   flatten(parsed, "", flat, path);
@@ -196,7 +208,11 @@ function flatten(value: unknown, prefix: string, out: Map<string, unknown>, path
       throw new KeystoreValidationError(key, "(any value)", `is not a setting (in ${path}); "${k}" is never a key of the config file`);
     }
     if (k.includes(".")) {
-      throw new KeystoreValidationError(key, v, `is not a setting (in ${path}); expected the nested form, e.g. {"kv": {"path": "secret"}} rather than {"kv.path": "secret"}`);
+      throw new KeystoreValidationError(
+        key,
+        v,
+        `is not a setting (in ${path}); expected the nested form, e.g. {"kv": {"path": "secret"}} rather than {"kv.path": "secret"}`,
+      );
     }
     if (known.includes(key)) out.set(key, v);
     else if (known.some((s) => s.startsWith(key + "."))) flatten(v, key, out, path);
@@ -246,18 +262,34 @@ function checkStateEncryption(config: KeystoreConfig, env: NodeJS.ProcessEnv): v
   for (const name of [SECRET_ENV.statePassphrase, SECRET_ENV.statePassphrasePrevious]) {
     const value = env[name];
     if (value && value.length < MIN_PASSPHRASE_LENGTH) {
-      throw new KeystoreValidationError(name, `${value.length} characters (value hidden)`, `is too short; expected at least ${MIN_PASSPHRASE_LENGTH} characters (OpenTofu's pbkdf2 minimum)`);
+      throw new KeystoreValidationError(
+        name,
+        `${value.length} characters (value hidden)`,
+        `is too short; expected at least ${MIN_PASSPHRASE_LENGTH} characters (OpenTofu's pbkdf2 minimum)`,
+      );
     }
   }
   const e = config.stateEncryption;
   if (e.rotating && !e.enabled) {
-    throw new KeystoreValidationError(SECRET_ENV.statePassphrasePrevious, "set (value hidden)", `needs ${SECRET_ENV.statePassphrase}: expected the new passphrase in ${SECRET_ENV.statePassphrase} and the current one in ${SECRET_ENV.statePassphrasePrevious}`);
+    throw new KeystoreValidationError(
+      SECRET_ENV.statePassphrasePrevious,
+      "set (value hidden)",
+      `needs ${SECRET_ENV.statePassphrase}: expected the new passphrase in ${SECRET_ENV.statePassphrase} and the current one in ${SECRET_ENV.statePassphrasePrevious}`,
+    );
   }
   if (e.migrateFromPlain && !e.enabled) {
-    throw new KeystoreValidationError("stateEncryption.migrateFromPlain", true, `needs ${SECRET_ENV.statePassphrase}: expected the passphrase to encrypt the state with`);
+    throw new KeystoreValidationError(
+      "stateEncryption.migrateFromPlain",
+      true,
+      `needs ${SECRET_ENV.statePassphrase}: expected the passphrase to encrypt the state with`,
+    );
   }
   if (e.migrateFromPlain && e.rotating) {
-    throw new KeystoreValidationError("stateEncryption.migrateFromPlain", true, `cannot be combined with ${SECRET_ENV.statePassphrasePrevious} (a plain state has no previous passphrase); expected one of the two`);
+    throw new KeystoreValidationError(
+      "stateEncryption.migrateFromPlain",
+      true,
+      `cannot be combined with ${SECRET_ENV.statePassphrasePrevious} (a plain state has no previous passphrase); expected one of the two`,
+    );
   }
 }
 

@@ -22,7 +22,12 @@ export function parseDuration(setting: string, value: string | number, construct
     throw new KeystoreValidationError(setting, value, 'is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d"', constructPath);
   }
   if (seconds > MAX_DURATION_SECONDS) {
-    throw new KeystoreValidationError(setting, value, `is longer than this project accepts; expected at most ${MAX_DURATION_SECONDS / 3600}h (100 years, well inside Go's 292-year duration limit that Vault parses TTLs with)`, constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      value,
+      `is longer than this project accepts; expected at most ${MAX_DURATION_SECONDS / 3600}h (100 years, well inside Go's 292-year duration limit that Vault parses TTLs with)`,
+      constructPath,
+    );
   }
   return seconds;
 }

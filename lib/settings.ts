@@ -147,7 +147,9 @@ export const SCHEMA = {
     ),
   },
   policy: {
-    name: text("crashplanPolicy", "Name of the policy the admin certificate's tokens carry (not one of Vault's built-in `root`, `default`, …)", (key, v) => checkPolicyName(key, v)),
+    name: text("crashplanPolicy", "Name of the policy the admin certificate's tokens carry (not one of Vault's built-in `root`, `default`, …)", (key, v) =>
+      checkPolicyName(key, v),
+    ),
     extraPaths: new Setting(
       "list",
       [],
@@ -158,7 +160,10 @@ export const SCHEMA = {
       },
       256,
     ),
-    allowBroadPaths: flag(false, "Accept `policy.extraPaths` entries such as `*`, `+/…`, `sys/*` or `auth/*` that grant Code42 every capability on every path, or on Vault's own configuration"),
+    allowBroadPaths: flag(
+      false,
+      "Accept `policy.extraPaths` entries such as `*`, `+/…`, `sys/*` or `auth/*` that grant Code42 every capability on every path, or on Vault's own configuration",
+    ),
   },
   certRole: {
     name: name("crashplanUser", "Name (and display name) of the cert auth role"),
@@ -243,7 +248,12 @@ export interface SettingSpec {
 }
 
 /** `pki_int.maxLeaseTtl` → `C42_PKI_INT_MAX_LEASE_TTL`. */
-export const envName = (key: string) => "C42_" + key.replace(/\./g, "_").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+export const envName = (key: string) =>
+  "C42_" +
+  key
+    .replace(/\./g, "_")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase();
 
 function flattenSchema(section: object, prefix: string): SettingSpec[] {
   return Object.entries(section).flatMap(([k, v]) => {

@@ -66,7 +66,12 @@ export function addStateBackend(stack: TerraformStack, settings: BackendSettings
       const schemaName = settings.pg.schemaName;
       // The backend splices the schema name into its SQL unquoted.
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schemaName)) {
-        throw new KeystoreValidationError("backend.pg.schemaName", schemaName, 'is not a plain PostgreSQL identifier; expected lower-case letters, digits and "_", e.g. "c42_keystore"', where);
+        throw new KeystoreValidationError(
+          "backend.pg.schemaName",
+          schemaName,
+          'is not a plain PostgreSQL identifier; expected lower-case letters, digits and "_", e.g. "c42_keystore"',
+          where,
+        );
       }
       // conn_str is left out on purpose: the backend reads PG_CONN_STR.
       return new PgBackend(stack, { schemaName } as PgBackendConfig);
@@ -100,7 +105,12 @@ export function addStateBackend(stack: TerraformStack, settings: BackendSettings
     case "consul": {
       const address = optional(settings.consul.address);
       if (address?.includes("@")) {
-        throw new KeystoreValidationError("backend.consul.address", address, "carries credentials; expected host:port, with the token in CONSUL_HTTP_TOKEN", where);
+        throw new KeystoreValidationError(
+          "backend.consul.address",
+          address,
+          "carries credentials; expected host:port, with the token in CONSUL_HTTP_TOKEN",
+          where,
+        );
       }
       // access_token is left out on purpose: the backend reads CONSUL_HTTP_TOKEN.
       return new ConsulBackend(stack, { path: required("backend.consul.path", settings.consul.path), address, lock: true } as ConsulBackendConfig);
@@ -129,10 +139,20 @@ function checkUrl(key: string, value: string, where: string): void {
     throw new KeystoreValidationError(key, value, "is not an http(s) URL; expected https://…", where);
   }
   if (url.username || url.password) {
-    throw new KeystoreValidationError(key, redact(url), "carries a user or password; expected a URL without credentials, which come from the environment", where);
+    throw new KeystoreValidationError(
+      key,
+      redact(url),
+      "carries a user or password; expected a URL without credentials, which come from the environment",
+      where,
+    );
   }
   if (CREDENTIAL_QUERY.test(url.search)) {
-    throw new KeystoreValidationError(key, redact(url), "carries a credential in its query; expected a URL without credentials, which come from the environment", where);
+    throw new KeystoreValidationError(
+      key,
+      redact(url),
+      "carries a credential in its query; expected a URL without credentials, which come from the environment",
+      where,
+    );
   }
 }
 

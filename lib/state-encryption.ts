@@ -55,7 +55,11 @@ export class StateEncryption extends Construct {
     super(scope, id);
     this.passphrase = secretVariable(this, STATE_PASSPHRASE_VARIABLE, "Passphrase of the state and plan encryption (from C42_STATE_PASSPHRASE)");
     if (props.rotating) {
-      this.previousPassphrase = secretVariable(this, STATE_PASSPHRASE_PREVIOUS_VARIABLE, "Passphrase the state is encrypted with before rotation (from C42_STATE_PASSPHRASE_PREVIOUS)");
+      this.previousPassphrase = secretVariable(
+        this,
+        STATE_PASSPHRASE_PREVIOUS_VARIABLE,
+        "Passphrase the state is encrypted with before rotation (from C42_STATE_PASSPHRASE_PREVIOUS)",
+      );
     }
     const current = ref(STATE_PASSPHRASE_VARIABLE);
     const key = (slot: string) => ({ keys: "${key_provider.pbkdf2." + slot + "}" });

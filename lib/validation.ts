@@ -49,7 +49,12 @@ export function checkUnreservedMount(setting: string, value: string, reserved: r
   const first = value.split("/")[0];
   if (reserved.includes(first)) {
     const where = value === first ? `is a path Vault reserves for itself` : `lies under "${first}/", which Vault reserves for itself`;
-    throw new KeystoreValidationError(setting, value, `${where}; expected a path outside ${reserved.map((r) => `"${r}"`).join(", ")}, e.g. "secret" or "pki"`, constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      value,
+      `${where}; expected a path outside ${reserved.map((r) => `"${r}"`).join(", ")}, e.g. "secret" or "pki"`,
+      constructPath,
+    );
   }
   return value;
 }
@@ -91,7 +96,12 @@ export function checkCommonName(setting: string, value: string, constructPath?: 
   checkLength(setting, value, MAX_COMMON_NAME_LENGTH, constructPath, " (the X.509 limit for a common name)");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value) || /[$%]\{/.test(value)) {
-    throw new KeystoreValidationError(setting, value, 'holds a control character, "${" or "%{"; expected plain text such as "crashplan.example.com"', constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      value,
+      'holds a control character, "${" or "%{"; expected plain text such as "crashplan.example.com"',
+      constructPath,
+    );
   }
   return value;
 }
@@ -106,7 +116,12 @@ export function checkPolicyPath(setting: string, value: string, constructPath?: 
   checkLength(setting, value, 256, constructPath);
   const segments = value.replace(/\/?\*$/, "").split("/");
   if (!POLICY_PATH.test(value) || segments.some((s) => s === "." || s === "..")) {
-    throw new KeystoreValidationError(setting, value, 'is not a Vault policy path; expected e.g. "secret/code42/*" (no leading slash, no spaces or quotes)', constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      value,
+      'is not a Vault policy path; expected e.g. "secret/code42/*" (no leading slash, no spaces or quotes)',
+      constructPath,
+    );
   }
   return value;
 }
@@ -121,7 +136,9 @@ export function broadPolicyPathReach(path: string): string | undefined {
   const [first, second] = path.split("/");
   if (first === "+" || first.includes("*")) return "every path on the server";
   if ((first === "sys" || first === "auth") && (second === undefined || second === "+" || second.startsWith("*") || second === "")) {
-    return first === "sys" ? "every path under sys/ (the server's whole configuration: mounts, policies, audit, seal)" : "every auth method under auth/ (including who may log in and with which policies)";
+    return first === "sys"
+      ? "every path under sys/ (the server's whole configuration: mounts, policies, audit, seal)"
+      : "every auth method under auth/ (including who may log in and with which policies)";
   }
   return undefined;
 }
@@ -137,7 +154,12 @@ export function checkBaseUrl(setting: string, value: string, allowHttp: boolean,
   }
   if (url.username || url.password) {
     // Never echo a password back onto a terminal or CI log.
-    throw new KeystoreValidationError(setting, `${url.protocol}//***@${url.host}`, "has credentials; expected a plain base URL without user or password", constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      `${url.protocol}//***@${url.host}`,
+      "has credentials; expected a plain base URL without user or password",
+      constructPath,
+    );
   }
   // A bare "?" or "#" leaves url.search/url.hash empty but would still swallow the path appended to it.
   if (/[?#]/.test(value)) {
@@ -159,7 +181,12 @@ export function checkUrlText(setting: string, value: string, example: string, co
     throw new KeystoreValidationError(setting, value, `is not a URL; ${example}`, constructPath);
   }
   if (value.length > 2048 || !URL_TEXT.test(value)) {
-    throw new KeystoreValidationError(setting, value, `is not a plain encoded URL (at most 2048 characters; spaces, quotes, braces and the like must be percent-encoded); ${example}`, constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      value,
+      `is not a plain encoded URL (at most 2048 characters; spaces, quotes, braces and the like must be percent-encoded); ${example}`,
+      constructPath,
+    );
   }
   return url;
 }
@@ -167,7 +194,12 @@ export function checkUrlText(setting: string, value: string, example: string, co
 /** Refuses a value longer than `max`, showing only its start and its length. */
 export function checkLength(setting: string, value: string, max: number, constructPath?: string, why = ""): void {
   if (value.length > max) {
-    throw new KeystoreValidationError(setting, `${value.slice(0, 40)}… (${value.length} characters)`, `is too long; expected at most ${max} characters${why}`, constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      `${value.slice(0, 40)}… (${value.length} characters)`,
+      `is too long; expected at most ${max} characters${why}`,
+      constructPath,
+    );
   }
 }
 
@@ -177,6 +209,11 @@ export function checkLength(setting: string, value: string, max: number, constru
  */
 export function checkTtlWithin(setting: string, received: string, seconds: number, limitSetting: string, limitSeconds: number, constructPath?: string): void {
   if (seconds > limitSeconds) {
-    throw new KeystoreValidationError(setting, received, `is longer than ${limitSetting} (${formatHours(limitSeconds)}); expected at most ${formatHours(limitSeconds)}`, constructPath);
+    throw new KeystoreValidationError(
+      setting,
+      received,
+      `is longer than ${limitSetting} (${formatHours(limitSeconds)}); expected at most ${formatHours(limitSeconds)}`,
+      constructPath,
+    );
   }
 }

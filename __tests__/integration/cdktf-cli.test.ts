@@ -53,7 +53,11 @@ describe("cdktf diff on the same stack and state", () => {
   });
 
   test("shows an out-of-band policy edit as a planned update", async () => {
-    const edit = await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: 'path "secret/*" {\n  capabilities = ["read"]\n}\n' } });
+    const edit = await server.call({
+      method: "PUT",
+      path: "sys/policies/acl/crashplanPolicy",
+      body: { policy: 'path "secret/*" {\n  capabilities = ["read"]\n}\n' },
+    });
     expect([200, 204]).toContain(edit.status);
     const { code, output } = await cdktfDiff(td, server);
     // cdktf annotates each address with its construct path.

@@ -87,7 +87,14 @@ describe("deploy onto a real OpenBao with real OpenTofu", () => {
       writeFileSync(join(dir, "intermediate.pem"), chain[0] + "\n");
       writeFileSync(join(dir, "root.pem"), chain[1] + "\n");
       writeFileSync(join(dir, "admin.pem"), out(BUNDLE_OUTPUTS.certificate));
-      const verdict = execFileSync("openssl", ["verify", "-CAfile", join(dir, "root.pem"), "-untrusted", join(dir, "intermediate.pem"), join(dir, "admin.pem")]).toString();
+      const verdict = execFileSync("openssl", [
+        "verify",
+        "-CAfile",
+        join(dir, "root.pem"),
+        "-untrusted",
+        join(dir, "intermediate.pem"),
+        join(dir, "admin.pem"),
+      ]).toString();
       expect(verdict.trim()).toBe(`${join(dir, "admin.pem")}: OK`);
       const subject = execFileSync("openssl", ["x509", "-noout", "-subject", "-issuer", "-in", join(dir, "admin.pem")]).toString();
       expect(subject).toMatch(/subject=CN\s*=\s*crashplan-admin/);

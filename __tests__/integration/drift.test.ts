@@ -8,7 +8,6 @@ import { checkDrift } from "../../ops/lifecycle/drift";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { capture } from "../helpers/io";
 
-
 describe("drift check on a real OpenBao with real OpenTofu", () => {
   let server: TestServer;
   let td: TestDeployment;
@@ -79,7 +78,8 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
 
   const cases: Record<string, Case> = {
     "cpRole flags changed": {
-      change: async () => ok(await server.call({ method: "POST", path: "pki_int/roles/cpRole", body: { allow_any_name: false, allow_subdomains: false, client_flag: false } })),
+      change: async () =>
+        ok(await server.call({ method: "POST", path: "pki_int/roles/cpRole", body: { allow_any_name: false, allow_subdomains: false, client_flag: false } })),
       expected: { "role/role": { actions: ["update"], attributes: ["allow_any_name", "allow_subdomains", "client_flag"] } },
       repaired: async () => {
         const role = (await server.call({ path: "pki_int/roles/cpRole" })).json.data;
@@ -87,7 +87,8 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       },
     },
     "crashplanUser token TTL and policies changed": {
-      change: async () => ok(await server.call({ method: "POST", path: "auth/cert/certs/crashplanUser", body: { token_ttl: 3600, token_policies: ["default"] } })),
+      change: async () =>
+        ok(await server.call({ method: "POST", path: "auth/cert/certs/crashplanUser", body: { token_ttl: 3600, token_policies: ["default"] } })),
       expected: { "certRole/role": { actions: ["update"], attributes: ["token_policies", "token_ttl"] } },
       repaired: async () => {
         const role = (await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data;
@@ -117,7 +118,14 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       },
     },
     "config URLs changed": {
-      change: async () => ok(await server.call({ method: "POST", path: "pki_int/config/urls", body: { issuing_certificates: ["https://elsewhere.example/ca"], crl_distribution_points: ["https://elsewhere.example/crl"] } })),
+      change: async () =>
+        ok(
+          await server.call({
+            method: "POST",
+            path: "pki_int/config/urls",
+            body: { issuing_certificates: ["https://elsewhere.example/ca"], crl_distribution_points: ["https://elsewhere.example/crl"] },
+          }),
+        ),
       expected: { "pki_int/urls": { actions: ["update"], attributes: ["crl_distribution_points", "issuing_certificates"] } },
       repaired: async () => {
         const urls = (await server.call({ path: "pki_int/config/urls" })).json.data;

@@ -11,7 +11,6 @@ import { SERVER_CHANGED } from "../../ops/lifecycle/saved-plans";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { capture } from "../helpers/io";
 
-
 describe("saved plans on a real OpenBao with real OpenTofu", () => {
   let server: TestServer;
   let td: TestDeployment;
@@ -30,7 +29,8 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     const code = await applyPlanMain([planFile], () => d, io);
     return { code, ...out };
   };
-  const editPolicy = (text: string) => server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: `path "${text}" {\n  capabilities = ["read"]\n}\n` } });
+  const editPolicy = (text: string) =>
+    server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: `path "${text}" {\n  capabilities = ["read"]\n}\n` } });
   const policyText = async () => (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
   const cpRoleFlags = async () => {
     const role = (await server.call({ path: "pki_int/roles/cpRole" })).json.data;
@@ -160,7 +160,7 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
     const refused = await applyPlan();
     expect(refused.code).toBe(1);
     if (stale) expect(refused.stderr).toContain("Saved plan is stale");
-    else expect(refused.stderr).toMatch(/the server changed since this plan was made; re-plan:\n  vault_policy\.\S+: the update differs in policy\n/);
+    else expect(refused.stderr).toMatch(/the server changed since this plan was made; re-plan:\n {2}vault_policy\.\S+: the update differs in policy\n/);
     expect(await policyText()).toContain('path "after-the-repair/*"');
   });
 
@@ -175,7 +175,8 @@ describe("saved plans on a real OpenBao with real OpenTofu", () => {
       C42_PKI_INT_PATH: "pki_int2",
       C42_POLICY_NAME: "crashplanPolicy2",
     };
-    const editPolicy2 = () => server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy2", body: { policy: 'path "first/*" {\n  capabilities = ["read"]\n}\n' } });
+    const editPolicy2 = () =>
+      server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy2", body: { policy: 'path "first/*" {\n  capabilities = ["read"]\n}\n' } });
     const run = async (main: typeof planMain, args: string[]) => {
       const { out, io } = capture();
       return { code: await main(args, () => enc.deployment, io), ...out };

@@ -29,7 +29,9 @@ export function postgresBinDir(): string {
   const root = "/usr/lib/postgresql";
   const majors = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))) : [];
   if (majors.length === 0) {
-    throw new Error("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb); install Debian's postgresql package (.ci/run does: apt-get install -y postgresql)");
+    throw new Error(
+      "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb); install Debian's postgresql package (.ci/run does: apt-get install -y postgresql)",
+    );
   }
   majors.sort((a, b) => Number(b) - Number(a));
   return join(root, majors[0], "bin");
@@ -56,7 +58,11 @@ function serverUser(): { run: (cmd: string, args: string[]) => string; uid?: num
   }
   const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
-  return { run: (cmd, args) => execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: "/" }).toString(), uid, gid };
+  return {
+    run: (cmd, args) => execFileSync("runuser", ["-u", "postgres", "--", cmd, ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: "/" }).toString(),
+    uid,
+    gid,
+  };
 }
 
 export async function startTestPostgres(): Promise<TestPostgres> {
@@ -89,9 +95,31 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     }
   };
   try {
-    user.run(join(bin, "initdb"), ["-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]);
+    user.run(join(bin, "initdb"), [
+      "-D",
+      data,
+      "-U",
+      USER,
+      `--pwfile=${pwfile}`,
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--locale=C",
+    ]);
     rmSync(pwfile);
-    user.run(join(bin, "pg_ctl"), ["-D", data, "-l", join(cluster, "server.log"), "-w", "-t", "60", "-o", `-c listen_addresses=127.0.0.1 -p ${port} -k ${socketDir}`, "start"]);
+    user.run(join(bin, "pg_ctl"), [
+      "-D",
+      data,
+      "-l",
+      join(cluster, "server.log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${socketDir}`,
+      "start",
+    ]);
   } catch (e) {
     stop();
     throw e;
@@ -103,10 +131,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     env,
     passwordForLeakChecks: password,
     sql: (statement) =>
-      execFileSync(join(bin, "psql"), ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", USER, "-d", "postgres", "-c", statement], {
-        env: { PATH: process.env.PATH, PGPASSFILE: passfile },
-        stdio: ["ignore", "pipe", "pipe"],
-      })
+      execFileSync(
+        join(bin, "psql"),
+        ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", USER, "-d", "postgres", "-c", statement],
+        {
+          env: { PATH: process.env.PATH, PGPASSFILE: passfile },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      )
         .toString()
         .trim(),
     stop,

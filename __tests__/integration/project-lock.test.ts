@@ -144,7 +144,9 @@ describe("one command at a time per checkout (project lock)", () => {
     expect(second.code).toBe(1);
     const lines = second.stderr.trim().split("\n");
     expect(lines[lines.length - 1]).toMatch(
-      new RegExp(`^deploy: another command holds the project lock: deploy \\(pid ${holder.pid} on .*, since .*\\); waited [12]s\\. Let it finish, or raise lockTimeout`),
+      new RegExp(
+        `^deploy: another command holds the project lock: deploy \\(pid ${holder.pid} on .*, since .*\\); waited [12]s\\. Let it finish, or raise lockTimeout`,
+      ),
     );
     expect(second.stdout + second.stderr).not.toMatch(/Inconsistent dependency lock file/);
     expect((await first.done).code).toBe(0);
@@ -169,7 +171,9 @@ describe("one command at a time per checkout (project lock)", () => {
     expect((await killed.done).signal).toBe("SIGKILL");
     expect(existsSync(lockFile())).toBe(true);
     const next = await (await run("deploy")).done;
-    expect(next.stderr).toMatch(new RegExp(`the project lock was left by deploy \\(pid ${holder.pid}, since .*\\), which is no longer running; taking it over`));
+    expect(next.stderr).toMatch(
+      new RegExp(`the project lock was left by deploy \\(pid ${holder.pid}, since .*\\), which is no longer running; taking it over`),
+    );
     expect(next.code).toBe(0);
     expect(existsSync(lockFile())).toBe(false);
     const drift = await (await run("drift")).done;

@@ -59,7 +59,11 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
   test("the synthesized JSON has the encryption block but not the passphrase", () => {
     const file = join(td.deployment.stackDir, "cdk.tf.json");
     const json = JSON.parse(readFileSync(file, "utf8"));
-    expect(json.terraform.encryption.state).toEqual({ method: "method.aes_gcm.c42_state", enforced: true, fallback: { method: "method.aes_gcm.c42_state_rotated" } });
+    expect(json.terraform.encryption.state).toEqual({
+      method: "method.aes_gcm.c42_state",
+      enforced: true,
+      fallback: { method: "method.aes_gcm.c42_state_rotated" },
+    });
     expect(holds(file, passphrase)).toEqual({ file, holds: false });
   });
 
@@ -87,7 +91,11 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
   test("the drift check works on the encrypted state: in sync, then a policy changed in Vault is found", async () => {
     expect(await checkDrift(td.deployment)).toEqual({ inSync: true, drifted: [] });
     const policy = (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
-    await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: policy + '\npath "secret/*" {\n  capabilities = ["read"]\n}\n' } });
+    await server.call({
+      method: "PUT",
+      path: "sys/policies/acl/crashplanPolicy",
+      body: { policy: policy + '\npath "secret/*" {\n  capabilities = ["read"]\n}\n' },
+    });
     const report = await checkDrift(td.deployment);
     expect(report.inSync).toBe(false);
     expect(report.drifted.map((d) => d.address)).toEqual([expect.stringMatching(/^vault_policy\./)]);

@@ -69,7 +69,9 @@ describe("local state: permissions, the loose-file warning, and turning encrypti
     expect(plan.code).toBe(0);
     expect(written).toContain(`warning: ${stateFile} is readable by other users (mode 0644); it holds private keys. Tightening to 0600.\n`);
     expect(mode(stateFile)).toBe("0600");
-    expect(written).toContain(`warning: the state directory ${stateDir} is open to other users (mode 0755): they cannot read the state files (0600) but can see them. Left as it is; make it private with: chmod 700 ${stateDir}\n`);
+    expect(written).toContain(
+      `warning: the state directory ${stateDir} is open to other users (mode 0755): they cannot read the state files (0600) but can see them. Left as it is; make it private with: chmod 700 ${stateDir}\n`,
+    );
     expect(mode(stateDir)).toBe("0755");
     chmodSync(stateDir, 0o700);
   });
@@ -80,7 +82,9 @@ describe("local state: permissions, the loose-file warning, and turning encrypti
     test("a passphrase alone is refused with our message and leaves the state byte-for-byte unchanged", async () => {
       const before = readFileSync(stateFile);
       const attempt = sameState({ C42_STATE_PASSPHRASE: passphrase }).apply();
-      await expect(attempt).rejects.toThrow(/^C42_STATE_PASSPHRASE is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true/);
+      await expect(attempt).rejects.toThrow(
+        /^C42_STATE_PASSPHRASE is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true/,
+      );
       await expect(attempt).rejects.toThrow(/encountered unencrypted payload without unencrypted method/);
       expect(readFileSync(stateFile).equals(before)).toBe(true);
     });

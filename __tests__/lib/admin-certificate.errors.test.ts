@@ -2,14 +2,18 @@ import { Testing } from "cdktf";
 import { AdminCertificateProps } from "../../lib/admin-certificate";
 import { adminCertificateInScope } from "../helpers/scopes";
 
-const build = (props: Partial<AdminCertificateProps>, intermediateTtl = "43800h") => () =>
-  Testing.synthScope((scope) => {
-    adminCertificateInScope(scope, { intermediate: { ttl: intermediateTtl }, cert: props });
-  });
+const build =
+  (props: Partial<AdminCertificateProps>, intermediateTtl = "43800h") =>
+  () =>
+    Testing.synthScope((scope) => {
+      adminCertificateInScope(scope, { intermediate: { ttl: intermediateTtl }, cert: props });
+    });
 
 describe("AdminCertificate rejects", () => {
   test("an empty common name", () => {
-    expect(build({ commonName: "" })).toThrow(/^adminCert\.commonName: "" is empty; expected a common name such as "crashplan\.example\.com" \(at stack\/adminCert\)$/);
+    expect(build({ commonName: "" })).toThrow(
+      /^adminCert\.commonName: "" is empty; expected a common name such as "crashplan\.example\.com" \(at stack\/adminCert\)$/,
+    );
   });
 
   test("a TTL that is not a duration", () => {
@@ -21,11 +25,15 @@ describe("AdminCertificate rejects", () => {
   });
 
   test("a TTL longer than the intermediate's", () => {
-    expect(build({ ttl: "8760h" }, "4380h")).toThrow(/^adminCert\.ttl: "8760h" is longer than intermediateCa\.ttl \(4380h\); expected at most 4380h \(at stack\/adminCert\)$/);
+    expect(build({ ttl: "8760h" }, "4380h")).toThrow(
+      /^adminCert\.ttl: "8760h" is longer than intermediateCa\.ttl \(4380h\); expected at most 4380h \(at stack\/adminCert\)$/,
+    );
   });
 
   test("a renewal window as long as the certificate's life", () => {
-    expect(build({ ttl: "720h", renewBefore: "720h" })).toThrow(/^adminCert\.renewBefore: "720h" is not shorter than adminCert\.ttl \(720h\); expected a window shorter than the certificate's life/);
+    expect(build({ ttl: "720h", renewBefore: "720h" })).toThrow(
+      /^adminCert\.renewBefore: "720h" is not shorter than adminCert\.ttl \(720h\); expected a window shorter than the certificate's life/,
+    );
   });
 
   test("a renewal window longer than the certificate's life", () => {

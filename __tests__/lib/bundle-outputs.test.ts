@@ -36,9 +36,14 @@ describe("CrashplanBundleOutputs", () => {
   });
 
   test("writes the outputs the bundle command reads, under their fixed names", () => {
-    expect(Object.keys(json.output).sort()).toEqual(
-      ["admin_ca_chain_pem", "admin_certificate_expiration", "admin_certificate_pem", "admin_certificate_serial", "admin_private_key_pem", "crashplan_p12_password"],
-    );
+    expect(Object.keys(json.output).sort()).toEqual([
+      "admin_ca_chain_pem",
+      "admin_certificate_expiration",
+      "admin_certificate_pem",
+      "admin_certificate_serial",
+      "admin_private_key_pem",
+      "crashplan_p12_password",
+    ]);
     expect(Object.values(BUNDLE_OUTPUTS).sort()).toEqual(Object.keys(json.output).sort());
   });
 

@@ -8,11 +8,13 @@ const build = (props: CaChainOptions) => () =>
 
 describe("RootCa rejects", () => {
   test("an empty common name", () => {
-    expect(build({ root: { commonName: "" } })).toThrow(/^rootCa\.commonName: "" is empty; expected a common name such as "crashplan\.example\.com" \(at stack\/rootCa\)$/);
+    expect(build({ root: { commonName: "" } })).toThrow(
+      /^rootCa\.commonName: "" is empty; expected a common name such as "crashplan\.example\.com" \(at stack\/rootCa\)$/,
+    );
   });
 
   test("a blank common name", () => {
-    expect(build({ root: { commonName: "   " } })).toThrow(/^rootCa\.commonName: "   " is empty; expected a common name/);
+    expect(build({ root: { commonName: "   " } })).toThrow(/^rootCa\.commonName: " {3}" is empty; expected a common name/);
   });
 
   test("a TTL that is not a duration", () => {
@@ -20,7 +22,9 @@ describe("RootCa rejects", () => {
   });
 
   test("a TTL longer than its mount's maximum lease", () => {
-    expect(build({ pkiMax: "8760h", root: { ttl: "87600h" } })).toThrow(/^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h \(at stack\/rootCa\)$/);
+    expect(build({ pkiMax: "8760h", root: { ttl: "87600h" } })).toThrow(
+      /^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h \(at stack\/rootCa\)$/,
+    );
   });
 });
 
@@ -34,10 +38,14 @@ describe("IntermediateCa rejects", () => {
   });
 
   test("a TTL longer than the root's", () => {
-    expect(build({ root: { ttl: "40000h" }, intermediate: { ttl: "43800h" } })).toThrow(/^intermediateCa\.ttl: "43800h" is longer than rootCa\.ttl \(40000h\); expected at most 40000h/);
+    expect(build({ root: { ttl: "40000h" }, intermediate: { ttl: "43800h" } })).toThrow(
+      /^intermediateCa\.ttl: "43800h" is longer than rootCa\.ttl \(40000h\); expected at most 40000h/,
+    );
   });
 
   test("a TTL longer than its mount's maximum lease", () => {
-    expect(build({ pkiIntMax: "8760h", intermediate: { ttl: "43800h" } })).toThrow(/^intermediateCa\.ttl: "43800h" is longer than pki_int\.maxLeaseTtl \(8760h\); expected at most 8760h/);
+    expect(build({ pkiIntMax: "8760h", intermediate: { ttl: "43800h" } })).toThrow(
+      /^intermediateCa\.ttl: "43800h" is longer than pki_int\.maxLeaseTtl \(8760h\); expected at most 8760h/,
+    );
   });
 });

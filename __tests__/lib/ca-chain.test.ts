@@ -138,7 +138,9 @@ describe("RootCa.fromIssuer: a root that already exists in a Vault mount", () =>
     const { synth, json } = synthOnExistingRoot();
     expect(json.resource.vault_pki_secret_backend_root_cert).toBeUndefined();
     expect(synth).toHaveResourceWithProperties(PkiSecretBackendRootSignIntermediate, { backend: "corp-pki", issuer_ref: "corp-root", ttl: "43800h" });
-    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, { certificate: expect.stringContaining("vault_pki_secret_backend_root_sign_intermediate.") });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateSetSigned, {
+      certificate: expect.stringContaining("vault_pki_secret_backend_root_sign_intermediate."),
+    });
   });
 
   test("checks the intermediate's TTL against the root's when it is known", () => {
@@ -158,7 +160,9 @@ describe("IntermediateCa.fromMount: an issuing CA that already exists", () => {
     const json = JSON.parse(synth);
     expect(synth).toHaveResourceWithProperties(PkiSecretBackendRole, { backend: "corp-int", name: "cpRole" });
     expect(Object.values(json.resource.vault_pki_secret_backend_role)[0]).not.toHaveProperty("depends_on");
-    expect(synth).toHaveResourceWithProperties(PkiSecretBackendCert, { name: "${vault_pki_secret_backend_role." + resourceIds(json).only("vault_pki_secret_backend_role") + ".name}" });
+    expect(synth).toHaveResourceWithProperties(PkiSecretBackendCert, {
+      name: "${vault_pki_secret_backend_role." + resourceIds(json).only("vault_pki_secret_backend_role") + ".name}",
+    });
   });
 
   test("its known TTL limits what it issues, named as its setting", () => {

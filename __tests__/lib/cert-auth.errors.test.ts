@@ -21,7 +21,9 @@ const role = (props: Partial<CertLoginRoleProps>) => () =>
 
 describe("CertAuthBackend", () => {
   test("path with a leading slash", () => {
-    expect(backend({ path: "/cert" })).toThrow(/^certAuth\.path: "\/cert" is not a mount path; expected .*no leading or trailing slash.* \(at stack\/certAuth\)$/);
+    expect(backend({ path: "/cert" })).toThrow(
+      /^certAuth\.path: "\/cert" is not a mount path; expected .*no leading or trailing slash.* \(at stack\/certAuth\)$/,
+    );
   });
 
   test("path with a trailing slash", () => {
@@ -29,7 +31,9 @@ describe("CertAuthBackend", () => {
   });
 
   test("default lease that is not a duration", () => {
-    expect(backend({ defaultLeaseTtl: "60 seconds" })).toThrow(/^certAuth\.defaultLeaseTtl: "60 seconds" is not a duration; expected a positive Vault duration/);
+    expect(backend({ defaultLeaseTtl: "60 seconds" })).toThrow(
+      /^certAuth\.defaultLeaseTtl: "60 seconds" is not a duration; expected a positive Vault duration/,
+    );
   });
 });
 

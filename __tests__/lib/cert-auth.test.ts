@@ -125,6 +125,8 @@ describe("CertAuthBackend.fromPath and existing policies: objects that already e
   });
 
   test("fromPath checks the path under its setting name", () => {
-    expect(() => Testing.synthScope((scope) => void CertAuthBackend.fromPath(scope, "certAuth", "cert/"))).toThrow(/^certAuth\.path: "cert\/" is not a mount path; expected .* \(at stack\/certAuth\)$/);
+    expect(() => Testing.synthScope((scope) => void CertAuthBackend.fromPath(scope, "certAuth", "cert/"))).toThrow(
+      /^certAuth\.path: "cert\/" is not a mount path; expected .* \(at stack\/certAuth\)$/,
+    );
   });
 });

@@ -11,7 +11,9 @@ const withFile = (value: unknown) => () => loadConfig({ env: { VAULT_ADDR }, fil
 
 describe("the config file", () => {
   test("an unknown key inside a section is rejected", () => {
-    expect(withFile({ pki: { maxLease: "1h" } })).toThrow(/^pki\.maxLease: "1h" is not a setting \(in .*bad\.json\); expected one of: publicUrl, .*pki\.maxLeaseTtl/);
+    expect(withFile({ pki: { maxLease: "1h" } })).toThrow(
+      /^pki\.maxLease: "1h" is not a setting \(in .*bad\.json\); expected one of: publicUrl, .*pki\.maxLeaseTtl/,
+    );
   });
 
   test("an unknown top-level key is rejected", () => {
@@ -31,11 +33,15 @@ describe("the config file", () => {
   });
 
   test("a string where a list belongs", () => {
-    expect(withFile({ policy: { extraPaths: "secret/*" } })).toThrow(/^policy\.extraPaths: "secret\/\*" has the wrong type \(in .*bad\.json\); expected a list of strings/);
+    expect(withFile({ policy: { extraPaths: "secret/*" } })).toThrow(
+      /^policy\.extraPaths: "secret\/\*" has the wrong type \(in .*bad\.json\); expected a list of strings/,
+    );
   });
 
   test("a list of non-strings", () => {
-    expect(withFile({ policy: { extraPaths: ["secret/*", 3] } })).toThrow(/^policy\.extraPaths: \["secret\/\*",3\] has the wrong type \(in .*bad\.json\); expected a list of strings/);
+    expect(withFile({ policy: { extraPaths: ["secret/*", 3] } })).toThrow(
+      /^policy\.extraPaths: \["secret\/\*",3\] has the wrong type \(in .*bad\.json\); expected a list of strings/,
+    );
   });
 
   test("a section that is not an object", () => {
@@ -57,7 +63,10 @@ describe("the config file", () => {
 });
 
 describe("boolean environment variables", () => {
-  test.each([["C42_ALLOW_INSECURE_HTTP", "allowInsecureHttp"], ["C42_ROOT_CA_PREVENT_DESTROY", "rootCa.preventDestroy"]])("%s=maybe", (name, key) => {
+  test.each([
+    ["C42_ALLOW_INSECURE_HTTP", "allowInsecureHttp"],
+    ["C42_ROOT_CA_PREVENT_DESTROY", "rootCa.preventDestroy"],
+  ])("%s=maybe", (name, key) => {
     const expected = new RegExp(`^${escapeRegExp(key)} \\(${name}\\): "maybe" is not a boolean; expected "true" or "false"`);
     expect(withEnv({ [name]: "maybe" })).toThrow(expected);
   });
@@ -86,11 +95,15 @@ describe("mount paths", () => {
   });
 
   test("pki_int at the same path as pki", () => {
-    expect(withEnv({ C42_PKI_INT_PATH: "pki" })).toThrow(/^pki_int\.path: "pki" collides with pki\.path \("pki"\); expected secret mounts that neither equal nor nest/);
+    expect(withEnv({ C42_PKI_INT_PATH: "pki" })).toThrow(
+      /^pki_int\.path: "pki" collides with pki\.path \("pki"\); expected secret mounts that neither equal nor nest/,
+    );
   });
 
   test("pki_int nested inside pki", () => {
-    expect(withEnv({ C42_PKI_INT_PATH: "pki/int" })).toThrow(/^pki_int\.path: "pki\/int" collides with pki\.path \("pki"\); expected secret mounts that neither equal nor nest/);
+    expect(withEnv({ C42_PKI_INT_PATH: "pki/int" })).toThrow(
+      /^pki_int\.path: "pki\/int" collides with pki\.path \("pki"\); expected secret mounts that neither equal nor nest/,
+    );
   });
 
   test("pki enclosing kv", () => {
@@ -121,7 +134,9 @@ describe("broad policy paths need policy.allowBroadPaths", () => {
     ["auth/*", "every auth method under auth/"],
   ])("%j is refused with what it grants", (path, reach) => {
     expect(withEnv({ C42_POLICY_EXTRA_PATHS: `secret/code42/*,${path}` })).toThrow(
-      new RegExp(`^policy\\.extraPaths\\[1\\]: ${escapeRegExp(JSON.stringify(path))} grants Code42's token create, read, update, delete and list on ${escapeRegExp(reach)}.*set policy\\.allowBroadPaths to true`),
+      new RegExp(
+        `^policy\\.extraPaths\\[1\\]: ${escapeRegExp(JSON.stringify(path))} grants Code42's token create, read, update, delete and list on ${escapeRegExp(reach)}.*set policy\\.allowBroadPaths to true`,
+      ),
     );
   });
 

@@ -61,7 +61,9 @@ describe("cdktf token markers are never treated as tokens", () => {
 
 describe("durations are bounded", () => {
   test.each(["9999999999999999999999h", "3000000h", "876001h", "100000000000000s"])("%j", (value) => {
-    expect(withEnv({ C42_PKI_MAX_LEASE_TTL: value })).toThrow(/^pki\.maxLeaseTtl: ".*" is longer than this project accepts; expected at most 876000h \(100 years/);
+    expect(withEnv({ C42_PKI_MAX_LEASE_TTL: value })).toThrow(
+      /^pki\.maxLeaseTtl: ".*" is longer than this project accepts; expected at most 876000h \(100 years/,
+    );
   });
 
   test("a string longer than any duration", () => {
@@ -75,7 +77,9 @@ describe("durations are bounded", () => {
 
 describe("mount paths", () => {
   test.each([".", "..", "a/../b", "pki/.", "./pki"])("%j has a dot segment", (path) => {
-    expect(withEnv({ C42_PKI_INT_PATH: path })).toThrow(/^pki_int\.path: ".*" is not a mount path; expected segments of letters, digits, "_", "-" or "." \(no "\." or "\.\." segment\)/);
+    expect(withEnv({ C42_PKI_INT_PATH: path })).toThrow(
+      /^pki_int\.path: ".*" is not a mount path; expected segments of letters, digits, "_", "-" or "." \(no "\." or "\.\." segment\)/,
+    );
   });
 
   test("certAuth.path token is Vault's own token method", () => {
@@ -99,7 +103,9 @@ describe("policy names", () => {
 
 describe("lengths", () => {
   test("a common name longer than X.509 allows", () => {
-    expect(withEnv({ C42_ROOT_CA_COMMON_NAME: "x".repeat(65) })).toThrow(/^rootCa\.commonName: "x{40}… \(65 characters\)" is too long; expected at most 64 characters \(the X\.509 limit/);
+    expect(withEnv({ C42_ROOT_CA_COMMON_NAME: "x".repeat(65) })).toThrow(
+      /^rootCa\.commonName: "x{40}… \(65 characters\)" is too long; expected at most 64 characters \(the X\.509 limit/,
+    );
   });
 
   test("a 64-character common name is accepted", () => {
@@ -112,12 +118,16 @@ describe("lengths", () => {
 
   test("a config file larger than 1 MiB is refused before it is read", () => {
     const big = JSON.stringify({ rootCa: { commonName: "x".repeat(MAX_CONFIG_FILE_BYTES) } });
-    expect(withFileText(big)).toThrow(new RegExp(`^C42_CONFIG: ".*c\\.json" is ${big.length} bytes; expected a JSON config file of at most ${MAX_CONFIG_FILE_BYTES} bytes`));
+    expect(withFileText(big)).toThrow(
+      new RegExp(`^C42_CONFIG: ".*c\\.json" is ${big.length} bytes; expected a JSON config file of at most ${MAX_CONFIG_FILE_BYTES} bytes`),
+    );
   });
 
   test("an extraPaths list of more than 64 entries", () => {
     const paths = Array.from({ length: 65 }, (_, i) => `secret/app${i}/*`);
-    expect(withFileText(JSON.stringify({ policy: { extraPaths: paths } }))).toThrow(/^policy\.extraPaths: "65 entries" is too long \(in .*\); expected at most 64 entries/);
+    expect(withFileText(JSON.stringify({ policy: { extraPaths: paths } }))).toThrow(
+      /^policy\.extraPaths: "65 entries" is too long \(in .*\); expected at most 64 entries/,
+    );
   });
 });
 
@@ -137,7 +147,9 @@ describe("the config file", () => {
   });
 
   test("dotted keys are not an alias of the nested form", () => {
-    expect(withFileText('{"kv.path":"zz"}')).toThrow(/^kv\.path: "zz" is not a setting \(in .*\); expected the nested form, e\.g\. \{"kv": \{"path": "secret"\}\}/);
+    expect(withFileText('{"kv.path":"zz"}')).toThrow(
+      /^kv\.path: "zz" is not a setting \(in .*\); expected the nested form, e\.g\. \{"kv": \{"path": "secret"\}\}/,
+    );
   });
 
   test("C42_CONFIG set but empty is refused, not a silent skip of keystore.config.json", () => {
@@ -166,9 +178,12 @@ describe("smaller fixes", () => {
     expect(loadConfig({ env: { VAULT_ADDR, C42_ALLOW_INSECURE_HTTP: raw }, cwd }).allowInsecureHttp).toBe(true);
   });
 
-  test.each(["https://vault.example.com/a b", 'https://vault.example.com/"x"', "https://vault.example.com/<x>"])("publicUrl %j is not an encoded URL", (value) => {
-    expect(withEnv({ C42_PUBLIC_URL: value })).toThrow(/^publicUrl: .* is not a plain encoded URL/);
-  });
+  test.each(["https://vault.example.com/a b", 'https://vault.example.com/"x"', "https://vault.example.com/<x>"])(
+    "publicUrl %j is not an encoded URL",
+    (value) => {
+      expect(withEnv({ C42_PUBLIC_URL: value })).toThrow(/^publicUrl: .* is not a plain encoded URL/);
+    },
+  );
 
   test("an encoded URL is accepted as written", () => {
     expect(loadConfig({ env: { VAULT_ADDR, C42_PUBLIC_URL: "https://vault.example.com/a%20b" }, cwd }).publicUrl).toBe("https://vault.example.com/a%20b");

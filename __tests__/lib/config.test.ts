@@ -190,7 +190,10 @@ describe("environment variables", () => {
 
   test("an empty variable counts as unset", () => {
     const file = writeJson("keystore.config.json", { kv: { path: "from-file" } });
-    expect(loadConfig({ env: { VAULT_ADDR, C42_KV_PATH: "", C42_PKI_PATH: "" }, file, cwd })).toMatchObject({ kv: { path: "from-file" }, pki: { path: "pki" } });
+    expect(loadConfig({ env: { VAULT_ADDR, C42_KV_PATH: "", C42_PKI_PATH: "" }, file, cwd })).toMatchObject({
+      kv: { path: "from-file" },
+      pki: { path: "pki" },
+    });
   });
 });
 
@@ -240,7 +243,9 @@ describe("path settings", () => {
   });
 
   test("an absolute one is kept, an empty one stays empty", () => {
-    expect(loadConfig({ env: { VAULT_ADDR, C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: "/etc/ca.pem" }, cwd }).intermediateCa.signedCertificateFile).toBe("/etc/ca.pem");
+    expect(loadConfig({ env: { VAULT_ADDR, C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: "/etc/ca.pem" }, cwd }).intermediateCa.signedCertificateFile).toBe(
+      "/etc/ca.pem",
+    );
     expect(loadConfig({ env: { VAULT_ADDR }, cwd }).intermediateCa.signedCertificateFile).toBe("");
   });
 });

@@ -33,7 +33,9 @@ describe("durations must parse", () => {
     ["C42_ADMIN_CERT_RENEW_BEFORE", "adminCert.renewBefore", "a month"],
     ["C42_CERT_ROLE_TOKEN_TTL", "certRole.tokenTtl", "0s"],
   ])("%s=%j", (name, key, value) => {
-    expect(build({ [name]: value })).toThrow(new RegExp(`^${escapeRegExp(key)}: "${escapeRegExp(value)}" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d"$`));
+    expect(build({ [name]: value })).toThrow(
+      new RegExp(`^${escapeRegExp(key)}: "${escapeRegExp(value)}" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d"$`),
+    );
   });
 });
 
@@ -49,7 +51,9 @@ describe("common names must be non-empty", () => {
 
 describe("the public URL must be https unless local development is allowed", () => {
   test("http without C42_ALLOW_INSECURE_HTTP", () => {
-    expect(build({ C42_PUBLIC_URL: "http://127.0.0.1:8200" })).toThrow(/^publicUrl: "http:\/\/127\.0\.0\.1:8200" has scheme "http"; expected an https:\/\/ URL \(set allowInsecureHttp only for local development\) \(at keystore\/pki\)$/);
+    expect(build({ C42_PUBLIC_URL: "http://127.0.0.1:8200" })).toThrow(
+      /^publicUrl: "http:\/\/127\.0\.0\.1:8200" has scheme "http"; expected an https:\/\/ URL \(set allowInsecureHttp only for local development\) \(at keystore\/pki\)$/,
+    );
   });
 
   test("http with C42_ALLOW_INSECURE_HTTP=true builds", () => {
@@ -65,34 +69,48 @@ describe("the public URL must be https unless local development is allowed", () 
 
   test("an http VAULT_ADDR even when publicUrl is https: the deploy token would travel in clear", () => {
     const env = { VAULT_ADDR: "http://127.0.0.1:8200", C42_PUBLIC_URL: "https://vault.example.com:8200" };
-    expect(() => loadConfig({ env, cwd })).toThrow(/^VAULT_ADDR: "http:\/\/127\.0\.0\.1:8200" has scheme "http"; expected an https:\/\/ URL \(set allowInsecureHttp only for local development\)$/);
+    expect(() => loadConfig({ env, cwd })).toThrow(
+      /^VAULT_ADDR: "http:\/\/127\.0\.0\.1:8200" has scheme "http"; expected an https:\/\/ URL \(set allowInsecureHttp only for local development\)$/,
+    );
     expect(loadConfig({ env: { ...env, C42_ALLOW_INSECURE_HTTP: "true" }, cwd }).allowInsecureHttp).toBe(true);
   });
 
   test("a value that is not a URL", () => {
-    expect(build({ C42_PUBLIC_URL: "vault.example.com" })).toThrow(/^publicUrl: "vault\.example\.com" is not a URL; expected e\.g\. "https:\/\/vault\.example\.com:8200"/);
+    expect(build({ C42_PUBLIC_URL: "vault.example.com" })).toThrow(
+      /^publicUrl: "vault\.example\.com" is not a URL; expected e\.g\. "https:\/\/vault\.example\.com:8200"/,
+    );
   });
 });
 
 describe("TTLs must nest: admin ≤ intermediate ≤ root, each ≤ its mount's maximum lease", () => {
   test("root longer than pki's maximum lease", () => {
-    expect(build({ C42_PKI_MAX_LEASE_TTL: "8760h" })).toThrow(/^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h \(at keystore\/rootCa\)$/);
+    expect(build({ C42_PKI_MAX_LEASE_TTL: "8760h" })).toThrow(
+      /^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h \(at keystore\/rootCa\)$/,
+    );
   });
 
   test("intermediate longer than the root", () => {
-    expect(build({ C42_ROOT_CA_TTL: "40000h" })).toThrow(/^intermediateCa\.ttl: "43800h" is longer than rootCa\.ttl \(40000h\); expected at most 40000h \(at keystore\/intermediateCa\)$/);
+    expect(build({ C42_ROOT_CA_TTL: "40000h" })).toThrow(
+      /^intermediateCa\.ttl: "43800h" is longer than rootCa\.ttl \(40000h\); expected at most 40000h \(at keystore\/intermediateCa\)$/,
+    );
   });
 
   test("intermediate longer than pki_int's maximum lease", () => {
-    expect(build({ C42_PKI_INT_MAX_LEASE_TTL: "20000h" })).toThrow(/^intermediateCa\.ttl: "43800h" is longer than pki_int\.maxLeaseTtl \(20000h\); expected at most 20000h/);
+    expect(build({ C42_PKI_INT_MAX_LEASE_TTL: "20000h" })).toThrow(
+      /^intermediateCa\.ttl: "43800h" is longer than pki_int\.maxLeaseTtl \(20000h\); expected at most 20000h/,
+    );
   });
 
   test("admin certificate longer than the intermediate", () => {
-    expect(build({ C42_INTERMEDIATE_CA_TTL: "4380h" })).toThrow(/^adminCert\.ttl: "8760h" is longer than intermediateCa\.ttl \(4380h\); expected at most 4380h \(at keystore\/adminCert\)$/);
+    expect(build({ C42_INTERMEDIATE_CA_TTL: "4380h" })).toThrow(
+      /^adminCert\.ttl: "8760h" is longer than intermediateCa\.ttl \(4380h\); expected at most 4380h \(at keystore\/adminCert\)$/,
+    );
   });
 
   test("renewal window not shorter than the admin certificate's life", () => {
-    expect(build({ C42_ADMIN_CERT_TTL: "720h", C42_ADMIN_CERT_RENEW_BEFORE: "720h" })).toThrow(/^adminCert\.renewBefore: "720h" is not shorter than adminCert\.ttl \(720h\); expected a window shorter/);
+    expect(build({ C42_ADMIN_CERT_TTL: "720h", C42_ADMIN_CERT_RENEW_BEFORE: "720h" })).toThrow(
+      /^adminCert\.renewBefore: "720h" is not shorter than adminCert\.ttl \(720h\); expected a window shorter/,
+    );
   });
 });
 
@@ -106,7 +124,9 @@ describe("names and policy paths", () => {
   });
 
   test("an extra policy path with a leading slash", () => {
-    expect(build({ C42_POLICY_EXTRA_PATHS: "secret/ok/*,/secret/code42/*" })).toThrow(/^policy\.extraPaths\[1\]: "\/secret\/code42\/\*" is not a Vault policy path; expected e\.g\. "secret\/code42\/\*"/);
+    expect(build({ C42_POLICY_EXTRA_PATHS: "secret/ok/*,/secret/code42/*" })).toThrow(
+      /^policy\.extraPaths\[1\]: "\/secret\/code42\/\*" is not a Vault policy path; expected e\.g\. "secret\/code42\/\*"/,
+    );
   });
 });
 
@@ -130,7 +150,9 @@ describe("an external root CA's signed certificate file", () => {
   test("is refused without rootCa.external, naming both settings", () => {
     const file = join(cwd, "signed.pem");
     expect(build({ C42_INTERMEDIATE_CA_SIGNED_CERTIFICATE_FILE: file })).toThrow(
-      new RegExp(`^intermediateCa\\.signedCertificateFile: "${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" is set, but keystore/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true`),
+      new RegExp(
+        `^intermediateCa\\.signedCertificateFile: "${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" is set, but keystore/rootCa signs this intermediate inside Vault; expected no file, or rootCa\\.external set to true`,
+      ),
     );
   });
 

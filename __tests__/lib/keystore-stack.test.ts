@@ -148,7 +148,11 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
   });
 
   test("the bundle: a password renewed with the certificate, and outputs with the key and password sensitive", () => {
-    expect(synth).toHaveResourceWithProperties(Password, { length: 32, special: false, keepers: { certificate_serial: ref("vault_pki_secret_backend_cert", adminCert, "serial_number") } });
+    expect(synth).toHaveResourceWithProperties(Password, {
+      length: 32,
+      special: false,
+      keepers: { certificate_serial: ref("vault_pki_secret_backend_cert", adminCert, "serial_number") },
+    });
     expect(json.output).toEqual({
       admin_certificate_pem: expect.objectContaining({ value: ref("vault_pki_secret_backend_cert", adminCert, "certificate"), sensitive: false }),
       admin_private_key_pem: expect.objectContaining({ value: ref("vault_pki_secret_backend_cert", adminCert, "private_key"), sensitive: true }),

@@ -10,7 +10,9 @@ const build = (props: Partial<TunedPkiMountProps>) => () =>
 
 describe("TunedPkiMount rejects", () => {
   test("a maximum lease that is not a duration", () => {
-    expect(build({ maxLeaseTtl: "10 years" })).toThrow(/^pki_int\.maxLeaseTtl: "10 years" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d" \(at stack\/pki_int\)$/);
+    expect(build({ maxLeaseTtl: "10 years" })).toThrow(
+      /^pki_int\.maxLeaseTtl: "10 years" is not a duration; expected a positive Vault duration such as "60s", "8760h" or "30d" \(at stack\/pki_int\)$/,
+    );
   });
 
   test("a path with a leading slash", () => {
@@ -28,7 +30,9 @@ describe("TunedPkiMount rejects", () => {
   });
 
   test("another scheme even with allowInsecureHttp", () => {
-    expect(build({ publicUrl: "ftp://vault.example.com", allowInsecureHttp: true })).toThrow(/^publicUrl: "ftp:\/\/vault\.example\.com" has scheme "ftp"; expected an http:\/\/ or https:\/\/ URL/);
+    expect(build({ publicUrl: "ftp://vault.example.com", allowInsecureHttp: true })).toThrow(
+      /^publicUrl: "ftp:\/\/vault\.example\.com" has scheme "ftp"; expected an http:\/\/ or https:\/\/ URL/,
+    );
   });
 
   test("something that is not a URL", () => {
@@ -40,7 +44,9 @@ describe("TunedPkiMount rejects", () => {
   });
 
   test("a URL with a query", () => {
-    expect(build({ publicUrl: "https://vault.example.com:8200/?x=1" })).toThrow(/^publicUrl: "https:\/\/vault\.example\.com:8200\/\?x=1" has a query or a fragment; expected a plain base URL/);
+    expect(build({ publicUrl: "https://vault.example.com:8200/?x=1" })).toThrow(
+      /^publicUrl: "https:\/\/vault\.example\.com:8200\/\?x=1" has a query or a fragment; expected a plain base URL/,
+    );
   });
 
   // A bare "?" or "#" is an empty query or fragment: appending "/v1/pki/ca" to it
@@ -51,13 +57,17 @@ describe("TunedPkiMount rejects", () => {
 
   test("a URL with credentials", () => {
     // The password is redacted: the message lands on terminals and CI logs.
-    expect(build({ publicUrl: "https://user:s3cret@vault.example.com" })).toThrow(/^publicUrl: "https:\/\/\*\*\*@vault\.example\.com" has credentials; expected a plain base URL without user or password/);
+    expect(build({ publicUrl: "https://user:s3cret@vault.example.com" })).toThrow(
+      /^publicUrl: "https:\/\/\*\*\*@vault\.example\.com" has credentials; expected a plain base URL without user or password/,
+    );
     expect(build({ publicUrl: "https://user:s3cret@vault.example.com" })).not.toThrow(/s3cret/);
   });
 });
 
 describe("TunedPkiMount.fromPath rejects", () => {
   test("a path with a leading slash, naming the setting from its id", () => {
-    expect(() => Testing.synthScope((scope) => void TunedPkiMount.fromPath(scope, "pki", "/pki"))).toThrow(/^pki\.path: "\/pki" is not a mount path; expected .* \(at stack\/pki\)$/);
+    expect(() => Testing.synthScope((scope) => void TunedPkiMount.fromPath(scope, "pki", "/pki"))).toThrow(
+      /^pki\.path: "\/pki" is not a mount path; expected .* \(at stack\/pki\)$/,
+    );
   });
 });

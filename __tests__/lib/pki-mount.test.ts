@@ -126,7 +126,8 @@ describe("TunedPkiMount.fromPath and fromAttributes: a PKI mount that already ex
     let existing!: IPkiMount;
     const synth = Testing.synthScope((scope) => {
       new VaultProvider(scope, "vault");
-      existing = attributes.maxLeaseTtl === undefined ? TunedPkiMount.fromPath(scope, "pki", attributes.path) : TunedPkiMount.fromAttributes(scope, "pki", attributes);
+      existing =
+        attributes.maxLeaseTtl === undefined ? TunedPkiMount.fromPath(scope, "pki", attributes.path) : TunedPkiMount.fromAttributes(scope, "pki", attributes);
       new RootCa(scope, "rootCa", { mount: existing, ttl: "87600h" });
     });
     return { synth, json: JSON.parse(synth), existing };
@@ -143,6 +144,8 @@ describe("TunedPkiMount.fromPath and fromAttributes: a PKI mount that already ex
 
   test("with a known maximum lease, TTLs are checked against it under the mount's setting name", () => {
     expect(synthOnExisting({ path: "pki", maxLeaseTtl: "87600h" }).existing.maxLeaseSeconds).toBe(315360000);
-    expect(() => synthOnExisting({ path: "pki", maxLeaseTtl: "8760h" })).toThrow(/^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h/);
+    expect(() => synthOnExisting({ path: "pki", maxLeaseTtl: "8760h" })).toThrow(
+      /^rootCa\.ttl: "87600h" is longer than pki\.maxLeaseTtl \(8760h\); expected at most 8760h/,
+    );
   });
 });

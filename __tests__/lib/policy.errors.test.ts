@@ -38,7 +38,9 @@ describe("CrashplanPolicy rejects", () => {
 describe("CrashplanPolicy refuses Vault's built-in policy names", () => {
   test.each(["root", "default", "Default", "ROOT", "response-wrapping", "control-group"])("%j", (name) => {
     expect(build({ name })).toThrow(
-      new RegExp(`^policy\\.name: "${name}" is one of Vault's built-in policies \\(root, default, response-wrapping, control-group; Vault ignores case\\); expected a name of its own`),
+      new RegExp(
+        `^policy\\.name: "${name}" is one of Vault's built-in policies \\(root, default, response-wrapping, control-group; Vault ignores case\\); expected a name of its own`,
+      ),
     );
   });
 });
@@ -49,6 +51,8 @@ describe("CrashplanPolicy refuses paths Vault would read differently", () => {
   });
 
   test("a path longer than 256 characters", () => {
-    expect(build({ extraPaths: ["a".repeat(257)] })).toThrow(/^policy\.extraPaths\[0\]: "a{40}… \(257 characters\)" is too long; expected at most 256 characters/);
+    expect(build({ extraPaths: ["a".repeat(257)] })).toThrow(
+      /^policy\.extraPaths\[0\]: "a{40}… \(257 characters\)" is too long; expected at most 256 characters/,
+    );
   });
 });

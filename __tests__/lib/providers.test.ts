@@ -23,7 +23,11 @@ function synthWithEnv(env: Record<string, string>) {
 }
 
 describe("KeystoreProviders", () => {
-  const synth = synthWithEnv({ VAULT_ADDR: "https://vault.example.com:8200", VAULT_TOKEN: "hvs.UNITTEST-must-not-leak", VAULT_CACERT: "/etc/ssl/unittest-ca.pem" });
+  const synth = synthWithEnv({
+    VAULT_ADDR: "https://vault.example.com:8200",
+    VAULT_TOKEN: "hvs.UNITTEST-must-not-leak",
+    VAULT_CACERT: "/etc/ssl/unittest-ca.pem",
+  });
   const json = JSON.parse(synth);
 
   test("configures the Vault provider to skip the child token", () => {

@@ -90,12 +90,51 @@ const RENDERED: Record<string, (v: string) => string> = {
 // Durations are written as numbers of seconds and backend.type as a block name: checked for injection only.
 const notVerbatim = (s: SettingSpec) => s.key === "backend.type" || /(Ttl|ttl|renewBefore)$/.test(s.key);
 
-const FRAGMENTS = ["${", "%{", "}", "$${", "%%{", "$", "%", "{", '"', "'", "\\", "/", "..", ".", "TfToken[TOKEN.1]", "#{", "a", "Z", "0", "-", "_", " ", "\n", "*", "+", "sys", "https://", "h", "é", "\u0000"];
+const FRAGMENTS = [
+  "${",
+  "%{",
+  "}",
+  "$${",
+  "%%{",
+  "$",
+  "%",
+  "{",
+  '"',
+  "'",
+  "\\",
+  "/",
+  "..",
+  ".",
+  "TfToken[TOKEN.1]",
+  "#{",
+  "a",
+  "Z",
+  "0",
+  "-",
+  "_",
+  " ",
+  "\n",
+  "*",
+  "+",
+  "sys",
+  "https://",
+  "h",
+  "é",
+  "\u0000",
+];
 const adversarial = fc.oneof(
   fc.string({ maxLength: 60 }),
   fc.string({ unit: "binary", maxLength: 30 }),
   fc.array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 10 }).map((parts) => parts.join("")),
-  fc.constantFrom('${file("/etc/hostname")}', "%{ if true }x%{ endif }", "${TfToken[TOKEN.1]}", 'x"} path "sys/*" {capabilities=["sudo"]} #', "$${x}", "%%{x}", "a".repeat(70)),
+  fc.constantFrom(
+    '${file("/etc/hostname")}',
+    "%{ if true }x%{ endif }",
+    "${TfToken[TOKEN.1]}",
+    'x"} path "sys/*" {capabilities=["sudo"]} #',
+    "$${x}",
+    "%%{x}",
+    "a".repeat(70),
+  ),
 );
 
 const stringSettings = SETTINGS.filter((s) => s.setting.kind === "string");
@@ -133,17 +172,23 @@ describe.each(stringSettings.map((s) => [s.key, s] as const))("%s", (_key, setti
 test("policy.extraPaths: refused or granted exactly, never an extra stanza", () => {
   const extra = SETTINGS.find((s) => s.key === "policy.extraPaths")!;
   fc.assert(
-    fc.property(fc.array(adversarial.filter((v) => v.trim() !== "" && !v.includes(",")), { minLength: 1, maxLength: 3 }), (paths) => {
-      const result = synth({ VAULT_ADDR, [extra.env]: paths.join(","), C42_POLICY_ALLOW_BROAD_PATHS: "true" });
-      if (result instanceof KeystoreValidationError) {
-        expect(result.setting.startsWith("policy.extraPaths")).toBe(true);
-        return;
-      }
-      const policies = Object.values(JSON.parse(result).resource.vault_policy as Record<string, { policy: string }>);
-      const stanzas = policies[0].policy.match(/^path "/gm) ?? [];
-      expect(stanzas).toHaveLength(3 + paths.length);
-      for (const p of paths.map((x) => x.trim())) expect(policies[0].policy).toContain(`path "${p}" {`);
-    }),
+    fc.property(
+      fc.array(
+        adversarial.filter((v) => v.trim() !== "" && !v.includes(",")),
+        { minLength: 1, maxLength: 3 },
+      ),
+      (paths) => {
+        const result = synth({ VAULT_ADDR, [extra.env]: paths.join(","), C42_POLICY_ALLOW_BROAD_PATHS: "true" });
+        if (result instanceof KeystoreValidationError) {
+          expect(result.setting.startsWith("policy.extraPaths")).toBe(true);
+          return;
+        }
+        const policies = Object.values(JSON.parse(result).resource.vault_policy as Record<string, { policy: string }>);
+        const stanzas = policies[0].policy.match(/^path "/gm) ?? [];
+        expect(stanzas).toHaveLength(3 + paths.length);
+        for (const p of paths.map((x) => x.trim())) expect(policies[0].policy).toContain(`path "${p}" {`);
+      },
+    ),
     { seed: SEED, numRuns: 150 },
   );
 });

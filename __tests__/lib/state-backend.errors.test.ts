@@ -32,7 +32,9 @@ describe("options a backend cannot work without", () => {
     [{ C42_BACKEND_TYPE: "azurerm", C42_BACKEND_AZURERM_STORAGE_ACCOUNT_NAME: "a" }, "backend.azurerm.containerName", "azurerm"],
     [{ C42_BACKEND_TYPE: "http" }, "backend.http.address", "http"],
   ])("%j needs %s", (env, key, type) => {
-    expect(build(env)).toThrow(new RegExp(`^${key.replace(/\./g, "\\.")}: "\\s*" is required with backend.type "${type}"; expected a non-empty value \\(at keystore\\)$`));
+    expect(build(env)).toThrow(
+      new RegExp(`^${key.replace(/\./g, "\\.")}: "\\s*" is required with backend.type "${type}"; expected a non-empty value \\(at keystore\\)$`),
+    );
   });
 });
 
@@ -40,13 +42,17 @@ test("a pg schema name must be a plain identifier (the backend splices it into S
   expect(build({ C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: 'state"; drop table x; --' })).toThrow(
     /^backend\.pg\.schemaName: "state\\"; drop table x; --" is not a plain PostgreSQL identifier; expected lower-case letters, digits and "_"/,
   );
-  expect(build({ C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: "Keystore" })).toThrow(/^backend\.pg\.schemaName: "Keystore" is not a plain PostgreSQL identifier/);
+  expect(build({ C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: "Keystore" })).toThrow(
+    /^backend\.pg\.schemaName: "Keystore" is not a plain PostgreSQL identifier/,
+  );
 });
 
 describe("credentials never come from settings", () => {
   test("a user and password in the http address are refused, and the password is not echoed", () => {
     const attempt = build({ C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "https://ci:hunter2-secret@state.example.com/keystore" });
-    expect(attempt).toThrow(/^backend\.http\.address: "https:\/\/ci:\*\*\*@state\.example\.com\/keystore" carries a user or password; expected a URL without credentials, which come from the environment/);
+    expect(attempt).toThrow(
+      /^backend\.http\.address: "https:\/\/ci:\*\*\*@state\.example\.com\/keystore" carries a user or password; expected a URL without credentials, which come from the environment/,
+    );
     expect(attempt).not.toThrow(/hunter2/);
   });
 
@@ -56,12 +62,16 @@ describe("credentials never come from settings", () => {
       C42_BACKEND_HTTP_ADDRESS: "https://state.example.com/keystore",
       C42_BACKEND_HTTP_LOCK_ADDRESS: "https://state.example.com/keystore/lock?private_token=glpat-secret",
     });
-    expect(attempt).toThrow(/^backend\.http\.lockAddress: "https:\/\/state\.example\.com\/keystore\/lock\?private_token=\*\*\*" carries a credential in its query/);
+    expect(attempt).toThrow(
+      /^backend\.http\.lockAddress: "https:\/\/state\.example\.com\/keystore\/lock\?private_token=\*\*\*" carries a credential in its query/,
+    );
     expect(attempt).not.toThrow(/glpat-secret/);
   });
 
   test("an S3 endpoint with a user is refused", () => {
-    expect(build({ C42_BACKEND_TYPE: "s3", C42_BACKEND_S3_BUCKET: "b", C42_BACKEND_S3_ENDPOINT: "https://minio:minio-secret@minio.example.com" })).toThrow(/^backend\.s3\.endpoint: .* carries a user or password/);
+    expect(build({ C42_BACKEND_TYPE: "s3", C42_BACKEND_S3_BUCKET: "b", C42_BACKEND_S3_ENDPOINT: "https://minio:minio-secret@minio.example.com" })).toThrow(
+      /^backend\.s3\.endpoint: .* carries a user or password/,
+    );
   });
 
   test("a consul address with credentials is refused", () => {
@@ -71,8 +81,12 @@ describe("credentials never come from settings", () => {
   });
 
   test("a backend URL must be http(s)", () => {
-    expect(build({ C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "ftp://state.example.com/x" })).toThrow(/^backend\.http\.address: "ftp:\/\/state\.example\.com\/x" is not an http\(s\) URL/);
-    expect(build({ C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "state.example.com" })).toThrow(/^backend\.http\.address: "state\.example\.com" is not a URL/);
+    expect(build({ C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "ftp://state.example.com/x" })).toThrow(
+      /^backend\.http\.address: "ftp:\/\/state\.example\.com\/x" is not an http\(s\) URL/,
+    );
+    expect(build({ C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "state.example.com" })).toThrow(
+      /^backend\.http\.address: "state\.example\.com" is not a URL/,
+    );
   });
 
   test("the connection string is not a setting: a config file cannot carry one", () => {

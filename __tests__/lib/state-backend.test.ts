@@ -22,7 +22,26 @@ const CREDENTIALS: Record<string, string> = {
 };
 
 // Backend attributes that hold a credential in some backend's schema.
-const CREDENTIAL_KEYS = ["conn_str", "access_key", "secret_key", "token", "credentials", "access_token", "sas_token", "client_secret", "client_certificate_password", "password", "username", "http_auth", "encryption_key", "sse_customer_key", "oidc_token", "oidc_request_token", "client_private_key_pem", "key_file"];
+const CREDENTIAL_KEYS = [
+  "conn_str",
+  "access_key",
+  "secret_key",
+  "token",
+  "credentials",
+  "access_token",
+  "sas_token",
+  "client_secret",
+  "client_certificate_password",
+  "password",
+  "username",
+  "http_auth",
+  "encryption_key",
+  "sse_customer_key",
+  "oidc_token",
+  "oidc_request_token",
+  "client_private_key_pem",
+  "key_file",
+];
 
 /** Synthesizes with `settings`, the credentials exported as a user may have them. */
 function synthWith(settings: Record<string, string>) {
@@ -41,19 +60,37 @@ describe.each([
   ],
   [
     "s3-compatible storage",
-    { C42_BACKEND_TYPE: "s3", C42_BACKEND_S3_BUCKET: "state", C42_BACKEND_S3_KEY: "prod/keystore.tfstate", C42_BACKEND_S3_ENDPOINT: "https://minio.example.com:9000" },
+    {
+      C42_BACKEND_TYPE: "s3",
+      C42_BACKEND_S3_BUCKET: "state",
+      C42_BACKEND_S3_KEY: "prod/keystore.tfstate",
+      C42_BACKEND_S3_ENDPOINT: "https://minio.example.com:9000",
+    },
     { s3: { bucket: "state", key: "prod/keystore.tfstate", endpoints: { s3: "https://minio.example.com:9000" }, encrypt: true, use_lockfile: true } },
   ],
   ["gcs", { C42_BACKEND_TYPE: "gcs", C42_BACKEND_GCS_BUCKET: "acme-tfstate" }, { gcs: { bucket: "acme-tfstate", prefix: "c42-keystore" } }],
   [
     "azurerm",
-    { C42_BACKEND_TYPE: "azurerm", C42_BACKEND_AZURERM_STORAGE_ACCOUNT_NAME: "acmestate", C42_BACKEND_AZURERM_CONTAINER_NAME: "tfstate", C42_BACKEND_AZURERM_RESOURCE_GROUP_NAME: "rg-state" },
+    {
+      C42_BACKEND_TYPE: "azurerm",
+      C42_BACKEND_AZURERM_STORAGE_ACCOUNT_NAME: "acmestate",
+      C42_BACKEND_AZURERM_CONTAINER_NAME: "tfstate",
+      C42_BACKEND_AZURERM_RESOURCE_GROUP_NAME: "rg-state",
+    },
     { azurerm: { storage_account_name: "acmestate", container_name: "tfstate", key: "c42-keystore.tfstate", resource_group_name: "rg-state" } },
   ],
-  ["consul", { C42_BACKEND_TYPE: "consul", C42_BACKEND_CONSUL_ADDRESS: "consul.example.com:8501" }, { consul: { path: "c42-keystore/state", address: "consul.example.com:8501", lock: true } }],
+  [
+    "consul",
+    { C42_BACKEND_TYPE: "consul", C42_BACKEND_CONSUL_ADDRESS: "consul.example.com:8501" },
+    { consul: { path: "c42-keystore/state", address: "consul.example.com:8501", lock: true } },
+  ],
   [
     "http with locking",
-    { C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "https://gitlab.example.com/api/v4/projects/7/terraform/state/keystore", C42_BACKEND_HTTP_LOCK_ADDRESS: "https://gitlab.example.com/api/v4/projects/7/terraform/state/keystore/lock" },
+    {
+      C42_BACKEND_TYPE: "http",
+      C42_BACKEND_HTTP_ADDRESS: "https://gitlab.example.com/api/v4/projects/7/terraform/state/keystore",
+      C42_BACKEND_HTTP_LOCK_ADDRESS: "https://gitlab.example.com/api/v4/projects/7/terraform/state/keystore/lock",
+    },
     {
       http: {
         address: "https://gitlab.example.com/api/v4/projects/7/terraform/state/keystore",
@@ -62,7 +99,11 @@ describe.each([
       },
     },
   ],
-  ["http without locking", { C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "https://state.example.com/keystore" }, { http: { address: "https://state.example.com/keystore" } }],
+  [
+    "http without locking",
+    { C42_BACKEND_TYPE: "http", C42_BACKEND_HTTP_ADDRESS: "https://state.example.com/keystore" },
+    { http: { address: "https://state.example.com/keystore" } },
+  ],
 ])("backend %s", (_name, settings, expected) => {
   const { cwd, files, json, backend } = synthWith(settings);
 
@@ -81,7 +122,9 @@ describe.each([
 
   test("no credential from the environment reaches any synthesized file", () => {
     for (const [file, text] of Object.entries(files)) {
-      const leaked = Object.entries(CREDENTIALS).filter(([, v]) => text.includes(v) || text.includes("UNITTEST")).map(([k]) => k);
+      const leaked = Object.entries(CREDENTIALS)
+        .filter(([, v]) => text.includes(v) || text.includes("UNITTEST"))
+        .map(([k]) => k);
       expect({ file, leaked }).toEqual({ file, leaked: [] });
     }
   });

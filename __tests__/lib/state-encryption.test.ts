@@ -1,6 +1,6 @@
 import { synthToDisk } from "../helpers/synth-to-disk";
 
-const PASSPHRASE = "unit-test passphrase ${not-a-template} \"quoted\"";
+const PASSPHRASE = 'unit-test passphrase ${not-a-template} "quoted"';
 const PREVIOUS = "unit-test previous passphrase 0123";
 
 /** A full synth into a directory, with the passphrases in process.env too, as a user would have them. */

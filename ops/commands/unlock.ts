@@ -23,7 +23,8 @@ export function unlockMain(argv: readonly string[], makeDeployment: () => Deploy
   return runCommand(UNLOCK, argv, io, async ({ positionals }) => {
     const [id] = positionals;
     if (id === undefined) throw new UsageError("LOCK_ID is missing; give the ID the state lock error printed");
-    if (!LOCK_ID.test(id)) throw new UsageError(`LOCK_ID: ${JSON.stringify(id)} is not a lock ID; expected the ID the state lock error printed, e.g. 9b2c4a1e-…`);
+    if (!LOCK_ID.test(id))
+      throw new UsageError(`LOCK_ID: ${JSON.stringify(id)} is not a lock ID; expected the ID the state lock error printed, e.g. 9b2c4a1e-…`);
     const deployment = makeDeployment();
     await deployment.ensureInit();
     await deployment.tofuOk(["force-unlock", "-force", "-no-color", id]);

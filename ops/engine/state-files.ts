@@ -61,7 +61,9 @@ export function explainStateError(engineOutput: string): string | undefined {
   if (/Error acquiring the state lock/.test(text)) {
     const info = (field: string) => new RegExp(`${field}:\\s+(\\S+)`).exec(text)?.[1];
     const id = info("ID");
-    const who = [info("Who") && `by ${info("Who")}`, info("Operation") && `for ${info("Operation")}`, info("Created") && `since ${info("Created")}`].filter(Boolean).join(", ");
+    const who = [info("Who") && `by ${info("Who")}`, info("Operation") && `for ${info("Operation")}`, info("Created") && `since ${info("Created")}`]
+      .filter(Boolean)
+      .join(", ");
     return (
       `another run holds the state lock${who ? ` (${who})` : ""}: a deploy or plan elsewhere is using this state. ` +
       "If it is still running, let it finish (lockTimeout, C42_LOCK_TIMEOUT, sets how long a command waits). " +

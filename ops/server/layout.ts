@@ -64,4 +64,3 @@ export function assertServerDir(dir: string): void {
     throw new Error(`refusing to purge ${dir}: it holds files that are not the server's (${foreign.join(", ")})`);
   }
 }
-

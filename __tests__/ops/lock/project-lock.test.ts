@@ -70,7 +70,9 @@ test("a live holder makes a second taker wait, then fail with one line naming it
   const attempt = acquireProjectLock(dir, { command: "drift", timeoutMs: 600, pollMs: 50, log: (l) => lines.push(l) });
   await expect(attempt).rejects.toThrow(ProjectLockBusyError);
   await expect(attempt).rejects.toThrow(
-    new RegExp(`^another command holds the project lock: deploy \\(pid ${holder.pid} on ${hostname()}, since 2026-11-27T03:00:00.000Z\\); waited 1s\\. Let it finish, or raise lockTimeout`),
+    new RegExp(
+      `^another command holds the project lock: deploy \\(pid ${holder.pid} on ${hostname()}, since 2026-11-27T03:00:00.000Z\\); waited 1s\\. Let it finish, or raise lockTimeout`,
+    ),
   );
   expect(Date.now() - started).toBeGreaterThanOrEqual(600);
   expect(lines).toEqual([`waiting for deploy (pid ${holder.pid}, since 2026-11-27T03:00:00.000Z) to finish; up to 1s`]);
