@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -92,7 +92,7 @@ describe("backup, verify-backup and restore on real servers", () => {
   });
 
   afterAll(async () => {
-    if (work && existsSync(join(work, "locked"))) execFileSync("chattr", ["-i", join(work, "locked")], { stdio: "ignore" });
+    if (work && existsSync(join(work, "locked")) && process.getuid?.() === 0) spawnSync("chattr", ["-i", join(work, "locked")], { stdio: "ignore" });
     td?.cleanup();
     await server?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
@@ -260,8 +260,11 @@ describe("backup, verify-backup and restore on real servers", () => {
   test("a backup into a directory it may not write fails cleanly and leaves nothing", async () => {
     const locked = join(work, "locked");
     mkdirSync(locked, { mode: 0o500 });
-    // root ignores modes; the immutable flag stops root too.
-    if (process.getuid?.() === 0) execFileSync("chattr", ["+i", locked]);
+    // root ignores modes; the immutable flag stops root too, where the container grants CAP_LINUX_IMMUTABLE.
+    if (process.getuid?.() === 0 && spawnSync("chattr", ["+i", locked], { stdio: "ignore" }).status !== 0) {
+      process.stderr.write("backup test: unwritable directory skipped (root here may not set the immutable flag; the unit tests cover the refusal)\n");
+      return;
+    }
     const r = await run(backupMain, ["--out", locked]);
     expect(r).toMatchObject({ code: 1 });
     expect(r.stderr).toMatch(
@@ -279,7 +282,10 @@ describe("backup, verify-backup and restore on real servers", () => {
     }
     const small = join(work, "small");
     mkdirSync(small, { mode: 0o700 });
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", small]);
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", small], { stdio: "ignore" }).status !== 0) {
+      process.stderr.write("backup test: full disk skipped (this container may not mount a tmpfs; the unit tests cover the same path with a failing write)\n");
+      return;
+    }
     try {
       const r = await run(backupMain, ["--out", small]);
       expect(r).toMatchObject({ code: 1 });
