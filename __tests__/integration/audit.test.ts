@@ -30,6 +30,8 @@ describe("audit.mode require on a server whose config loses its audit device", (
   afterAll(async () => {
     if (work) rmSync(work, { recursive: true, force: true });
     if (dir) await stopServer(dir, { purge: true });
+    // mkdtemp made the directory, so purge leaves it (empty) behind.
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test("with the declared device, deploy passes the check and drift is in sync", async () => {
