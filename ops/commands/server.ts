@@ -94,7 +94,7 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
         let server: { addr: string; envFile: string };
         if ((nodes ?? 1) > 1 || isClusterDir(dir)) {
           const cluster = await startCluster({ dir, baoBinary: locateBao(), nodes: nodes ?? readClusterMeta(dir).nodes, performanceMultiplier, log });
-          server = { addr: cluster.nodes[0].addr, envFile: cluster.envFile };
+          server = { addr: cluster.active.addr, envFile: cluster.envFile };
           io.stdout(cluster.nodes.map((n) => `${n.nodeId}:  ${n.addr}\n`).join(""));
         } else {
           if (performanceMultiplier !== undefined) throw new UsageError("--performance-multiplier: only a cluster (--nodes 3 or 5) takes it");

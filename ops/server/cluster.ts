@@ -76,6 +76,8 @@ export interface ClusterNode {
 export interface LocalCluster {
   readonly dir: string;
   readonly nodes: readonly ClusterNode[];
+  /** The node active when the start returned. */
+  readonly active: ClusterNode;
   /** The CA of every node's certificate (VAULT_CACERT). */
   readonly caCertFile: string;
   /** KEY=VALUE file with VAULT_ADDR (the node active at the first start), VAULT_CACERT and VAULT_TOKEN (0600). */
@@ -284,9 +286,17 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     children.forEach(killQuietly);
     throw e;
   }
-  if (!existsSync(join(dir, LAYOUT.env))) writeEnvFile(dir, ((await activeNode(nodes, caPem)) ?? nodes[0]).addr);
+  const active = (await activeNode(nodes, caPem)) ?? nodes[0];
+  if (!existsSync(join(dir, LAYOUT.env))) writeEnvFile(dir, active.addr);
   log(`${nodes.length} voters after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { dir, nodes, caCertFile: join(dir, LAYOUT.tls, TLS.caCert), envFile: join(dir, LAYOUT.env), performanceMultiplier: meta.performanceMultiplier };
+  return {
+    dir,
+    nodes,
+    active,
+    caCertFile: join(dir, LAYOUT.tls, TLS.caCert),
+    envFile: join(dir, LAYOUT.env),
+    performanceMultiplier: meta.performanceMultiplier,
+  };
 }
 
 /** The node that is active now, if any answers so. */
