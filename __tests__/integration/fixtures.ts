@@ -52,7 +52,11 @@ export async function startTestServer(): Promise<TestServer> {
     endpoint,
     dir,
     call: (call) => callApi(endpoint, { token: env.VAULT_TOKEN, ...call }),
-    stop: () => stopServer(dir, { purge: true }),
+    // purge keeps a directory it did not create (this one came from mkdtemp): remove it too.
+    stop: async () => {
+      await stopServer(dir, { purge: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
