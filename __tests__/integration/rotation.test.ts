@@ -11,6 +11,7 @@ import { rotateMain } from "../../ops/commands/rotate";
 import { statusMain } from "../../ops/commands/status";
 import { Deployment } from "../../ops/engine/deployment";
 import { isolatedDeployment } from "../../ops/engine/scratch";
+import { deploy } from "../../ops/lifecycle/deploy";
 import { RotationView, rotationView } from "../../ops/lifecycle/rotation";
 import { StatusReport } from "../../ops/lifecycle/status";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
@@ -246,6 +247,10 @@ describe("two-phase rotation of the admin certificate: Code42 never stops loggin
     const countsA = await stopLoop(loops[0]);
     expectClean(countsA);
 
+    // A command on another machine that read the state while the rotation was started.
+    const stale = fresh();
+    expect(await stale.rotationPhase()).toEqual({ recorded: "started", target: "started" });
+
     const finished = await run(rotateMain, ["finish"]);
     expect(finished.stderr).toBe("");
     expect(finished.code).toBe(0);
@@ -263,6 +268,13 @@ describe("two-phase rotation of the admin certificate: Code42 never stops loggin
     expect(await nodeLogin(bundles.b.bundle)).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
     expect((await java("a")).status).toBe(400);
     expect(await java("b")).toEqual({ status: 200, policies: ["crashplanpolicy", "default"] });
+
+    // Its deploy would build the started stack again (a new next certificate): refused, nothing applied.
+    await expect(deploy(stale)).rejects.toThrow(
+      'the state now records rotation phase "idle", not "started" as when this command read it: another command or machine sharing the state moved the rotation on. Nothing was applied',
+    );
+    expect(await view()).toEqual(v);
+    expect(await roles()).toEqual(["crashplanuser"]);
 
     const again = await run(rotateMain, ["finish"]);
     expect(again.code).toBe(1);

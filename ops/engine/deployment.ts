@@ -155,8 +155,21 @@ export class Deployment {
     this.initialized = true;
     // The rotation phase lives in the state, so that every machine and job
     // sharing it builds the same stack: synthesize again with it.
-    this.recordedPhase = recordedRotationPhase(await this.outputs());
+    await this.readRecordedPhase();
     this.synth();
+  }
+
+  /** Reads the rotation phase the state records (the last apply's). */
+  private async readRecordedPhase(): Promise<void> {
+    this.recordedPhase = recordedRotationPhase((await this.pullState()).outputs);
+  }
+
+  /** The state's root outputs (`state pull`; the rest of the state, keys included, is dropped at once). */
+  private async pullState(): Promise<{ outputs: Record<string, { value: unknown }> }> {
+    const pulled = await this.tofuOk(["state", "pull"], { quiet: true });
+    if (pulled.stdout.trim() === "") return { outputs: {} };
+    const { outputs } = JSON.parse(pulled.stdout) as { outputs?: Record<string, { value: unknown }> };
+    return { outputs: outputs ?? {} };
   }
 
   /**
@@ -175,17 +188,32 @@ export class Deployment {
     this.synth();
   }
 
-  /** Applies the stack non-interactively. */
+  /**
+   * Applies the stack non-interactively. Refused, with nothing applied, when
+   * the state no longer records the rotation phase this command read at init:
+   * another command or machine sharing the state moved a rotation on (a remote
+   * backend's lock is held per engine run only), and a stack built for the old
+   * phase would undo that (abort a rotation whose bundle Code42 already has, or
+   * start a new one). The check runs right before the engine; a change in the
+   * moment between the two is not caught.
+   */
   public async apply(extraArgs: string[] = []): Promise<TofuResult> {
     await this.ensureInit();
+    const now = recordedRotationPhase((await this.pullState()).outputs);
+    if (now !== this.recordedPhase) {
+      throw new StateMovedError(
+        `the state now records rotation phase "${now}", not "${this.recordedPhase}" as when this command read it: ` +
+          "another command or machine sharing the state moved the rotation on. Nothing was applied; run the command again",
+      );
+    }
     let result: TofuResult;
     try {
       result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
     } finally {
       this.tightenState();
     }
-    this.recordedPhase = this.targetPhase ?? this.recordedPhase;
     this.targetPhase = undefined;
+    await this.readRecordedPhase();
     this.synth();
     return result;
   }
@@ -197,6 +225,12 @@ export class Deployment {
    */
   public async refreshState(): Promise<TofuResult> {
     await this.ensureInit();
+    // A refresh also writes the outputs, the rotation phase among them: it
+    // must keep the phase the state records, not the one a failed apply
+    // aimed at.
+    this.targetPhase = undefined;
+    await this.readRecordedPhase();
+    this.synth();
     const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only"], { quiet: true });
     this.tightenState();
     return result;
@@ -339,6 +373,14 @@ export class Deployment {
     }
     const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
     if (removed) process.stderr.write(removed + "\n");
+  }
+}
+
+/** The state's rotation phase moved since a command read it; nothing was applied. */
+export class StateMovedError extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "StateMovedError";
   }
 }
 
