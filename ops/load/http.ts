@@ -1,5 +1,5 @@
 import { Agent, request } from "node:https";
-import { VaultAnswer, VaultEndpoint, explainTransportError } from "../vault/client";
+import { VaultAnswer, VaultEndpoint, explainTransportError, parseAnswerBody } from "../vault/client";
 
 /** How long one load request may take before it counts as failed. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,16 +40,9 @@ export class KeepAlivePool {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", (e: NodeJS.ErrnoException) => reject(explainTransportError(endpoint.addr, e)));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString();
-            let json: unknown = undefined;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = { raw: text };
-            }
-            resolve({ status: res.statusCode ?? 0, json, location: res.headers.location });
-          });
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, json: parseAnswerBody(Buffer.concat(chunks).toString()), location: res.headers.location }),
+          );
         },
       );
       req.on("timeout", () => req.destroy(Object.assign(new Error(`timed out calling ${url.pathname}`), { code: "ETIMEDOUT" })));

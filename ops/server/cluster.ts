@@ -6,6 +6,7 @@ import { AutopilotState, autopilotState, isFullyReplicated } from "../vault/auto
 import { VaultEndpoint, vaultCall } from "../vault/client";
 import { readSealStatus, requireSuccess } from "../vault/readers";
 import { auditStanza } from "./audit";
+import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, writeEnvFile } from "./init";
 import { LAYOUT, TLS } from "./layout";
 import {
@@ -424,7 +425,6 @@ async function setUpCluster(dir: string, createdDir: boolean, nodes: number, per
 }
 
 function nodeConfig(dir: string, index: number, metas: readonly NodeMeta[], performanceMultiplier: number): string {
-  const q = (s: string) => JSON.stringify(s);
   const tls = join(dir, LAYOUT.tls);
   const d = nodeDir(dir, index);
   const { apiPort, clusterPort } = metas[index - 1];
@@ -440,16 +440,7 @@ storage "raft" {
   performance_multiplier = ${performanceMultiplier}
 ${peers}}
 
-listener "tcp" {
-  address         = "127.0.0.1:${apiPort}"
-  cluster_address = "127.0.0.1:${clusterPort}"
-  tls_cert_file   = ${q(join(tls, TLS.cert))}
-  tls_key_file    = ${q(join(tls, TLS.key))}
-  tls_min_version = "tls12"
-}
-
-api_addr      = "https://127.0.0.1:${apiPort}"
-cluster_addr  = "https://127.0.0.1:${clusterPort}"
+${listenerStanza(tls, apiPort, clusterPort)}
 disable_mlock = true
 ui            = false
 ${

@@ -5,6 +5,7 @@ import { parseEnvFile } from "../common/env-file";
 import { ensureDir } from "../common/private-files";
 import { VaultEndpoint } from "../vault/client";
 import { auditStanza } from "./audit";
+import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, isLeader, unseal, writeEnvFile } from "./init";
 import { LAYOUT, ServerMeta, TLS, assertServerDir, logTail, readMeta } from "./layout";
 import {
@@ -227,8 +228,6 @@ async function setUp(dir: string, createdDir: boolean, log: (line: string) => vo
 }
 
 function serverConfig(dir: string, apiPort: number, clusterPort: number, audit: boolean): string {
-  // JSON string literals are valid HCL strings, so any path is quoted safely.
-  const q = (s: string) => JSON.stringify(s);
   const tls = join(dir, LAYOUT.tls);
   return `# Written by ops/server.ts: a single-node production-mode server for local use.
 storage "raft" {
@@ -238,16 +237,7 @@ storage "raft" {
   performance_multiplier = 1
 }
 
-listener "tcp" {
-  address         = "127.0.0.1:${apiPort}"
-  cluster_address = "127.0.0.1:${clusterPort}"
-  tls_cert_file   = ${q(join(tls, TLS.cert))}
-  tls_key_file    = ${q(join(tls, TLS.key))}
-  tls_min_version = "tls12"
-}
-
-api_addr      = "https://127.0.0.1:${apiPort}"
-cluster_addr  = "https://127.0.0.1:${clusterPort}"
+${listenerStanza(tls, apiPort, clusterPort)}
 # OpenBao 2 has no mlock and warns about this line; HashiCorp Vault, the fallback, needs it without CAP_IPC_LOCK.
 disable_mlock = true
 ui            = false

@@ -76,6 +76,16 @@ export function explainTransportError(addr: string, error: NodeJS.ErrnoException
   return new VaultConnectionError(`calling Vault at ${addr} failed (${code ?? "no code"}): ${error.message}; check VAULT_ADDR and VAULT_CACERT`, code);
 }
 
+/** An answer's body as the readers take it: JSON, nothing for an empty body, or `{ raw }` for text that is not JSON. */
+export function parseAnswerBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { raw: text };
+  }
+}
+
 /** Builds an endpoint from VAULT_ADDR and VAULT_CACERT. */
 export function endpointFromEnv(env: NodeJS.ProcessEnv): VaultEndpoint {
   if (!env.VAULT_ADDR) throw new Error("VAULT_ADDR is not set: set it to the server's https:// address, or start the local server with `npm run server:start`");
@@ -125,16 +135,7 @@ export function vaultCall(endpoint: VaultEndpoint, call: VaultCall): Promise<Vau
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          let json: unknown = undefined;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = { raw: text };
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: parseAnswerBody(Buffer.concat(chunks).toString()) }));
       },
     );
     req.on("timeout", () => req.destroy(Object.assign(new Error(`timed out calling ${url.pathname}`), { code: "ETIMEDOUT" })));
