@@ -1,5 +1,6 @@
 import { VaultAnswer, VaultEndpoint, vaultCall } from "./client";
 import { requireSuccess } from "./readers";
+import { isRecord } from "./json";
 
 /** What `sys/storage/raft/autopilot/state` says about a raft cluster's health. */
 export interface AutopilotState {
@@ -24,7 +25,6 @@ export interface AutopilotServer {
   readonly address: string;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const ENDPOINT = "sys/storage/raft/autopilot/state";
 
 function need<T>(from: Record<string, unknown>, name: string, is: (v: unknown) => boolean, expected: string): T {

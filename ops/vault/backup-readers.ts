@@ -1,4 +1,5 @@
 import { VaultAnswer } from "./client";
+import { Json, answerBody as body, answerData as data, isRecord } from "./json";
 
 /*
  * Readers for the endpoints backups use, in the manner of readers.ts: each
@@ -6,21 +7,7 @@ import { VaultAnswer } from "./client";
  * answers hold a token, kv reads hold archive keys).
  */
 
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 const isString = (v: unknown): v is string => typeof v === "string";
-
-function body(answer: VaultAnswer, endpoint: string): Json {
-  if (!isRecord(answer.json)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a JSON object`);
-  return answer.json;
-}
-
-function data(answer: VaultAnswer, endpoint: string): Json {
-  const d = body(answer, endpoint).data;
-  if (!isRecord(d)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a data object`);
-  return d;
-}
 
 function str(from: Json, name: string, endpoint: string): string {
   const value = from[name];

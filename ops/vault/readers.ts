@@ -1,4 +1,5 @@
 import { VaultAnswer } from "./client";
+import { Json, answerBody as body, answerData as data, isRecord } from "./json";
 
 /*
  * One small reader per endpoint: each checks the fields it uses and nothing
@@ -6,21 +7,6 @@ import { VaultAnswer } from "./client";
  * instead of as `undefined` further on. Never put a body in an error message:
  * some (sys/init, logins) hold secrets.
  */
-
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-
-function body(answer: VaultAnswer, endpoint: string): Json {
-  if (!isRecord(answer.json)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a JSON object`);
-  return answer.json;
-}
-
-function data(answer: VaultAnswer, endpoint: string): Json {
-  const d = body(answer, endpoint).data;
-  if (!isRecord(d)) throw new Error(`${endpoint} answered HTTP ${answer.status} without a data object`);
-  return d;
-}
 
 function field<T>(from: Json, name: string, endpoint: string, is: (v: unknown) => v is T, expected: string): T {
   const value = from[name];
