@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../../ops/common/paths";
 import { loadToolchain } from "../../ops/engine/toolchain";
+import { abortRotation, readRotation, startRotation } from "../../ops/lifecycle/rotation";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 /** Runs `npx cdktf diff` as a user would, with the toolchain's engine and mirror. */
@@ -64,5 +65,18 @@ describe("cdktf diff on the same stack and state", () => {
     expect(output).toMatch(/# vault_policy\.policy_[0-9A-F]+ \(policy\/policy\) will be updated in-place/);
     expect(output).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy/);
     expect(code).toBe(0);
+  });
+
+  test("during a rotation, cdktf reads the phase from the local state and plans to keep the next certificate", async () => {
+    await td.deployment.apply(); // undo the policy edit above
+    await startRotation(td.deployment);
+    expect((await readRotation(td.deployment)).phase).toBe("started");
+    const during = await cdktfDiff(td, server);
+    expect(during.output).toMatch(/found no differences, so no changes are needed/);
+    expect(during.output).not.toMatch(/will be destroyed/);
+    expect(during.code).toBe(0);
+    await abortRotation(td.deployment);
+    const after = await cdktfDiff(td, server);
+    expect(after.output).toMatch(/found no differences, so no changes are needed/);
   });
 });

@@ -1,4 +1,5 @@
 import { ROTATION_OUTPUT, ROTATION_PHASES, RotationPhase } from "../../lib/admin-rotation";
+import { existsSync, readFileSync } from "node:fs";
 import { BUNDLE_OUTPUTS, BundleOutputNames, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 
 /**
@@ -14,6 +15,25 @@ export function recordedRotationPhase(outputs: Readonly<Record<string, { readonl
     throw new Error(`output ${ROTATION_OUTPUT} holds ${JSON.stringify(value)}; expected one of ${ROTATION_PHASES.join(", ")} (was the state edited by hand?)`);
   }
   return phase;
+}
+
+/**
+ * The rotation phase recorded in a local state file, read without the engine
+ * (for `main.ts`, which `cdktf synth` runs before any engine command): `idle`
+ * when there is no state yet, `undefined` when the file cannot be read as a
+ * plain state (encrypted with C42_STATE_PASSPHRASE, or not JSON).
+ */
+export function recordedRotationPhaseInFile(stateFile: string): RotationPhase | undefined {
+  if (!existsSync(stateFile)) return "idle";
+  let state: unknown;
+  try {
+    state = JSON.parse(readFileSync(stateFile, "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof state !== "object" || state === null || "encrypted_data" in state) return undefined;
+  const outputs = (state as { outputs?: unknown }).outputs;
+  return recordedRotationPhase(typeof outputs === "object" && outputs !== null ? (outputs as Record<string, { readonly value: unknown }>) : {});
 }
 
 /** One admin certificate as the outputs name it. */
