@@ -127,3 +127,42 @@ export function testPkiForAllTests(prefix: string, use: (fixture: TestPkiFixture
     rmSync(work, { recursive: true, force: true });
   });
 }
+
+/** A self-signed P-256 certificate made by OpenSSL in `dir` (cert.pem, key.pem). */
+export interface SelfSignedCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly certificate: X509Certificate;
+}
+
+/**
+ * Makes a self-signed EC certificate with OpenSSL, as a server certificate a
+ * test can serve or inspect: `cn` as subject, valid for `days`, and any
+ * further `openssl req` arguments (serial, extensions).
+ */
+export function selfSignedCertificate(dir: string, options: { cn: string; days: number; extraArgs?: string[] }): SelfSignedCertificate {
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "cert.pem",
+      "-subj",
+      `/CN=${options.cn}`,
+      "-days",
+      String(options.days),
+      ...(options.extraArgs ?? []),
+    ],
+    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const certPem = readFileSync(join(dir, "cert.pem"), "utf8");
+  return { certPem, keyPem: readFileSync(join(dir, "key.pem"), "utf8"), certificate: new X509Certificate(certPem) };
+}

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { AddressInfo, Server, Socket, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCertificate } from "../../helpers/test-pki";
 import { loadConfig } from "../../../lib/config";
 import { ProbeContext, gradeExpiry, gradeRaft } from "../../../ops/health/checks";
 import { ABORT_GRACE_MS, bounded, runProbe } from "../../../ops/health/probe";
@@ -18,31 +19,7 @@ let certificate: X509Certificate;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "c42-health-unit-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "key.pem",
-      "-out",
-      "cert.pem",
-      "-subj",
-      "/CN=t",
-      "-days",
-      "10",
-    ],
-    {
-      cwd: dir,
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  certificate = new X509Certificate(readFileSync(join(dir, "cert.pem")));
+  certificate = selfSignedCertificate(dir, { cn: "t", days: 10 }).certificate;
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

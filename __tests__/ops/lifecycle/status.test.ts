@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCertificate } from "../../helpers/test-pki";
 import { Server, createServer } from "node:tls";
 import { certificateStatus, formatStatus, formatWindow } from "../../../ops/lifecycle/status";
 import { serverCertificate } from "../../../ops/vault/server-certificate";
@@ -18,34 +18,15 @@ const DAY = 86400;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "c42-status-test-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "key.pem",
-      "-out",
-      "cert.pem",
-      "-subj",
-      "/CN=localhost",
-      "-days",
-      "10",
-      "-set_serial",
-      "0x1a2b3c",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ],
-    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  pem = readFileSync(join(dir, "cert.pem"), "utf8");
-  keyPem = readFileSync(join(dir, "key.pem"), "utf8");
-  cert = new X509Certificate(pem);
+  ({
+    certPem: pem,
+    keyPem,
+    certificate: cert,
+  } = selfSignedCertificate(dir, {
+    cn: "localhost",
+    days: 10,
+    extraArgs: ["-set_serial", "0x1a2b3c", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+  }));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

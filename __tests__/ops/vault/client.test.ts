@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { AddressInfo, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCertificate } from "../../helpers/test-pki";
 import { Server, createServer } from "node:https";
 import { VaultConnectionError, endpointFromEnv, vaultCall } from "../../../ops/vault/client";
 import { readErrors, readHealth, readInit, readLogin, readTune, requireSuccess } from "../../../ops/vault/readers";
@@ -16,31 +16,9 @@ let caPem: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "c42-vault-client-test-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "key.pem",
-      "-out",
-      "cert.pem",
-      "-subj",
-      "/CN=localhost",
-      "-days",
-      "2",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ],
-    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  caPem = readFileSync(join(dir, "cert.pem"), "utf8");
-  server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: caPem }, (req, res) => {
+  const made = selfSignedCertificate(dir, { cn: "localhost", days: 2, extraArgs: ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"] });
+  caPem = made.certPem;
+  server = createServer({ key: made.keyPem, cert: caPem }, (req, res) => {
     if (req.url === "/v1/sys/health") res.end(JSON.stringify({ initialized: true, sealed: false, standby: false }));
     else {
       res.statusCode = 403;
