@@ -167,11 +167,16 @@ main() {
   provide_provider tls "$TLS_PROVIDER_VERSION" "$TLS_PROVIDER_MODULE"
   provide_provider random "$RANDOM_PROVIDER_VERSION" "$RANDOM_PROVIDER_MODULE"
   write_cli_config
+  # TERRAFORM_BINARY_NAME and TF_CLI_ARGS_providers_lock are for the cdktf CLI: it runs the engine by
+  # that name, and before its first init runs `providers lock`, which asks the origin registries
+  # unless told to read the mirror (the engine adds TF_CLI_ARGS_<subcommand> to that subcommand's args).
   cat >"$CACHE/toolchain.env.tmp" <<ENV
 C42_TOFU=$TOFU
 C42_BAO=$BAO
 C42_PROVIDER_MIRROR=$MIRROR
 TF_CLI_CONFIG_FILE=$CLI_CONFIG
+TERRAFORM_BINARY_NAME=$TOFU
+TF_CLI_ARGS_providers_lock=-fs-mirror=$MIRROR
 ENV
   mv "$CACHE/toolchain.env.tmp" "$CACHE/toolchain.env"
   log "ready: $CACHE/toolchain.env"

@@ -1,25 +1,29 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseEnvFile } from "../../ops/common/env-file";
 import { PROJECT_DIR } from "../../ops/common/paths";
-import { loadToolchain } from "../../ops/engine/toolchain";
+import { cacheDir } from "../../ops/engine/toolchain";
+import { checkDrift } from "../../ops/lifecycle/drift";
 import { abortRotation, readRotation, startRotation } from "../../ops/lifecycle/rotation";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
-/** Runs `npx cdktf diff` as a user would, with the toolchain's engine and mirror. */
-function cdktfDiff(td: TestDeployment, server: TestServer): Promise<{ code: number; output: string }> {
-  const toolchain = loadToolchain();
+/**
+ * Runs `npx cdktf <args>` as a user would after `set -a; . toolchain.env`: the engine, the mirror
+ * and the provider lock step come from the toolchain's env file alone, with no extra flag.
+ */
+function cdktf(args: string[], td: TestDeployment, server: TestServer): Promise<{ code: number; output: string }> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...parseEnvFile(readFileSync(join(cacheDir(), "toolchain.env"), "utf8")),
     ...server.env,
     C42_STATE_DIR: td.deployment.config.stateDir,
-    TERRAFORM_BINARY_NAME: toolchain.tofu,
-    TF_CLI_CONFIG_FILE: toolchain.cliConfigFile,
     CHECKPOINT_DISABLE: "1",
     FORCE_COLOR: "0",
     CI: "1",
   };
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["cdktf", "diff", "--skip-provider-lock", "--no-color", "--output", join(td.work, "cdktf-cli.out")], {
+    const child = spawn("npx", ["cdktf", ...args, "--no-color", "--output", join(td.work, "cdktf-cli.out")], {
       cwd: PROJECT_DIR,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -32,14 +36,19 @@ function cdktfDiff(td: TestDeployment, server: TestServer): Promise<{ code: numb
   });
 }
 
-describe("cdktf diff on the same stack and state", () => {
+const cdktfDiff = (td: TestDeployment, server: TestServer) => cdktf(["diff"], td, server);
+
+describe("cdktf diff and cdktf deploy, with no extra flag, on the same stack and state", () => {
   let server: TestServer;
   let td: TestDeployment;
+  let configuredPolicy: string;
+  const policyOf = async () => (await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
 
   beforeAll(async () => {
     server = await startTestServer();
     td = testDeployment(server);
     await td.deployment.apply();
+    configuredPolicy = await policyOf();
   });
 
   afterAll(async () => {
@@ -67,8 +76,19 @@ describe("cdktf diff on the same stack and state", () => {
     expect(code).toBe(0);
   });
 
+  test("cdktf deploy repairs the out-of-band policy edit; the drift check is in sync afterwards", async () => {
+    await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: 'path "secret/*" {\n  capabilities = ["read"]\n}\n' } });
+    expect((await checkDrift(td.deployment)).inSync).toBe(false);
+    const { code, output } = await cdktf(["deploy", "--auto-approve"], td, server);
+    expect(output).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    expect(output).not.toMatch(/registry\.(opentofu|terraform)\.io.*(could not|Failed|error)/i);
+    expect(code).toBe(0);
+    expect(await policyOf()).toBe(configuredPolicy);
+    expect(await checkDrift(td.deployment)).toEqual({ inSync: true, drifted: [] });
+  });
+
   test("during a rotation, cdktf reads the phase from the local state and plans to keep the next certificate", async () => {
-    await td.deployment.apply(); // undo the policy edit above
+    await td.deployment.apply(); // undo the policy edit above (the next test repairs one with cdktf deploy)
     await startRotation(td.deployment);
     expect((await readRotation(td.deployment)).phase).toBe("started");
     const during = await cdktfDiff(td, server);
