@@ -35,7 +35,7 @@ const CHILD = `
 const { join } = require("node:path");
 const [kind, work] = process.argv.slice(1);
 const root = ${JSON.stringify(root)};
-require("ts-node").register({ project: join(root, "tsconfig.json") });
+require(join(root, "bin", "register.js")).register();
 const io = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
 if (kind === "bare") {
   process.env.CDKTF_OUTDIR = join(work, "cdktf.out");
