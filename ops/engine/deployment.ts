@@ -9,7 +9,16 @@ import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
 import { PlanJson } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
-import { explainStateError, looseStateDirWarning, looseStateFileWarning, removePlainBackup, statePassphraseEnv } from "./state-files";
+import {
+  explainStateError,
+  keepLastGoodState,
+  lastGoodStateFile,
+  looseStateDirWarning,
+  looseStateFileWarning,
+  removePlainBackup,
+  restoreLastGoodState,
+  statePassphraseEnv,
+} from "./state-files";
 import { Toolchain, loadToolchain } from "./toolchain";
 
 /**
@@ -207,6 +216,7 @@ export class Deployment {
       );
     }
     let result: TofuResult;
+    this.keepLastGoodState();
     try {
       result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", ...extraArgs]);
     } finally {
@@ -231,9 +241,12 @@ export class Deployment {
     this.targetPhase = undefined;
     await this.readRecordedPhase();
     this.synth();
-    const result = await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only"], { quiet: true });
-    this.tightenState();
-    return result;
+    this.keepLastGoodState();
+    try {
+      return await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only"], { quiet: true });
+    } finally {
+      this.tightenState();
+    }
   }
 
   /** Plans; with `-detailed-exitcode` the code is 0 (no changes), 2 (changes) or 1 (error). */
@@ -267,9 +280,12 @@ export class Deployment {
   /** Applies exactly a saved plan; the engine refuses a plan whose state has moved on. */
   public async applyPlan(file: string): Promise<TofuResult> {
     await this.ensureInit();
-    const result = await this.tofuOk(["apply", "-input=false", "-no-color", file]);
-    this.tightenState();
-    return result;
+    this.keepLastGoodState();
+    try {
+      return await this.tofuOk(["apply", "-input=false", "-no-color", file]);
+    } finally {
+      this.tightenState();
+    }
   }
 
   /** The JSON form of a saved plan (`tofu show -json`); it holds sensitive values. */
@@ -282,9 +298,12 @@ export class Deployment {
   /** Destroys everything the state holds. */
   public async destroy(): Promise<TofuResult> {
     await this.ensureInit();
-    const result = await this.tofuOk(["destroy", "-input=false", "-no-color", "-auto-approve"]);
-    this.tightenState();
-    return result;
+    this.keepLastGoodState();
+    try {
+      return await this.tofuOk(["destroy", "-input=false", "-no-color", "-auto-approve"]);
+    } finally {
+      this.tightenState();
+    }
   }
 
   /** The stack's outputs, sensitive ones included: never print them whole. */
@@ -358,21 +377,38 @@ export class Deployment {
     ensureDir(this.config.stateDir, "stateDir (C42_STATE_DIR)");
     const looseDir = looseStateDirWarning(this.config.stateDir);
     if (looseDir) process.stderr.write(looseDir + "\n");
-    for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
+    for (const file of [this.stateFile, `${this.stateFile}.backup`, lastGoodStateFile(this.stateFile)]) {
       const warning = looseStateFileWarning(file);
       if (warning) {
         process.stderr.write(warning + "\n");
         chmodSync(file, 0o600);
       }
     }
+    this.restoreLastGoodState();
   }
 
   private tightenState(): void {
-    for (const file of [this.stateFile, `${this.stateFile}.backup`]) {
+    for (const file of [this.stateFile, `${this.stateFile}.backup`, lastGoodStateFile(this.stateFile)]) {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
     const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
     if (removed) process.stderr.write(removed + "\n");
+    // A run stopped while writing the state leaves it damaged: never leave it so.
+    this.restoreLastGoodState();
+  }
+
+  /**
+   * The local backend's state file is rewritten in place; the other backends
+   * keep their own state (pg writes it in one transaction, the object stores
+   * replace it whole), so there is nothing to keep or restore for them.
+   */
+  private keepLastGoodState(): void {
+    if (this.config.backend.type === "local") keepLastGoodState(this.stateFile);
+  }
+
+  private restoreLastGoodState(): void {
+    const restored = this.config.backend.type === "local" ? restoreLastGoodState(this.stateFile) : undefined;
+    if (restored) process.stderr.write(restored + "\n");
   }
 }
 

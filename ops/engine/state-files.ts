@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib";
 
 /**
@@ -80,14 +80,81 @@ export function explainStateError(engineOutput: string): string | undefined {
  * Removes a state backup that is still in plain text once the state is
  * encrypted. Turning encryption on (`migrateFromPlain`) makes the engine
  * keep the last plain state as `<state>.backup`, private keys included, which
- * would defeat the encryption. Returns the notice to print, or `undefined`
+ * would defeat the encryption; the last good state kept before that apply
+ * (see {@link keepLastGoodState}) is plain too. Returns the notice to print, or `undefined`
  * when there was nothing to remove.
  */
 export function removePlainBackup(stateFile: string): string | undefined {
-  const backup = `${stateFile}.backup`;
-  if (!isEncryptedState(stateFile) || !isPlainState(backup)) return undefined;
-  rmSync(backup);
-  return `removed ${backup}: it was the state before encryption, in plain text. The encrypted state is ${stateFile}.`;
+  if (!isEncryptedState(stateFile)) return undefined;
+  const notices: string[] = [];
+  for (const [file, what] of [
+    [`${stateFile}.backup`, "the state before encryption"],
+    [lastGoodStateFile(stateFile), "the last good state, kept before encryption"],
+  ]) {
+    if (!isPlainState(file)) continue;
+    rmSync(file);
+    notices.push(`removed ${file}: it was ${what}, in plain text. The encrypted state is ${stateFile}.`);
+  }
+  return notices.length > 0 ? notices.join("\n") : undefined;
+}
+
+/** Where the last good state is kept: beside the state, `<state>.last-good`, 0600. */
+export function lastGoodStateFile(stateFile: string): string {
+  return `${stateFile}.last-good`;
+}
+
+/**
+ * Whether a state file can be used: a plain state (format 4) or OpenTofu's
+ * encrypted envelope. An empty, truncated or unparseable file cannot; the
+ * engine would read an empty one as "no state" and create everything again.
+ */
+export function isUsableState(file: string): boolean {
+  return isPlainState(file) || isEncryptedState(file);
+}
+
+/**
+ * Before an engine run that writes the state: keeps a copy of the state as
+ * the last good state (0600, written to a temporary file and renamed, so the
+ * copy itself is never half-written). The engine rewrites its local state
+ * file in place, so a run killed mid-write (SIGKILL, out of memory, a
+ * reboot) can leave it empty or truncated. Only a usable state is kept: a
+ * damaged one never replaces the last good copy. Returns whether it kept one.
+ */
+export function keepLastGoodState(stateFile: string): boolean {
+  if (!isUsableState(stateFile)) return false;
+  const target = lastGoodStateFile(stateFile);
+  const temporary = `${target}.tmp`;
+  rmSync(temporary, { force: true });
+  writeFileSync(temporary, readFileSync(stateFile), { mode: 0o600, flag: "wx" });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, target);
+  return true;
+}
+
+/**
+ * When the state file exists but is unusable (empty, truncated, not JSON) and
+ * a last good state is kept: moves the damaged file aside to
+ * `<state>.unusable` (0600: it may hold parts of private keys) and puts the
+ * last good state back. Returns the notice to print (naming the files), or
+ * `undefined` when nothing was restored. An unusable state without a last
+ * good copy is left to the engine: an empty one is a fresh state, anything
+ * else makes the engine fail with its own message.
+ */
+export function restoreLastGoodState(stateFile: string): string | undefined {
+  if (!existsSync(stateFile) || isUsableState(stateFile)) return undefined;
+  const lastGood = lastGoodStateFile(stateFile);
+  if (!isUsableState(lastGood)) return undefined;
+  const size = statSync(stateFile).size;
+  const aside = `${stateFile}.unusable`;
+  renameSync(stateFile, aside);
+  chmodSync(aside, 0o600);
+  writeFileSync(stateFile, readFileSync(lastGood), { mode: 0o600, flag: "wx" });
+  chmodSync(stateFile, 0o600);
+  const what = size === 0 ? "empty" : `unusable (${size} bytes that are not a whole state: an engine run was stopped while writing it)`;
+  return (
+    `warning: the state ${stateFile} was ${what}; restored the last good state ${lastGood}, kept before the last engine run that wrote the state. ` +
+    `The damaged file is kept as ${aside} (0600). Objects that run created in Vault after that copy are not in it: the next deploy takes over what its interrupted run recorded, or says what to do.`
+  );
 }
 
 /** Whether a state file is in OpenTofu's encrypted envelope (`encrypted_data` + key `meta`). */

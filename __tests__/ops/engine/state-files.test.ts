@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
@@ -6,8 +6,11 @@ import {
   explainStateError,
   isEncryptedState,
   isPlainState,
+  keepLastGoodState,
+  lastGoodStateFile,
   looseStateFileWarning,
   removePlainBackup,
+  restoreLastGoodState,
   statePassphraseEnv,
 } from "../../../ops/engine/state-files";
 
@@ -137,6 +140,17 @@ describe("removePlainBackup", () => {
     expect(existsSync(state)).toBe(true);
   });
 
+  test("removes a plain last good state next to an encrypted state too, each on its own line", () => {
+    writeFileSync(state, ENCRYPTED);
+    writeFileSync(`${state}.backup`, PLAIN);
+    writeFileSync(lastGoodStateFile(state), PLAIN);
+    expect(removePlainBackup(state)).toBe(
+      `removed ${state}.backup: it was the state before encryption, in plain text. The encrypted state is ${state}.\n` +
+        `removed ${state}.last-good: it was the last good state, kept before encryption, in plain text. The encrypted state is ${state}.`,
+    );
+    expect([existsSync(`${state}.backup`), existsSync(`${state}.last-good`)]).toEqual([false, false]);
+  });
+
   test("keeps an encrypted backup", () => {
     writeFileSync(state, ENCRYPTED);
     writeFileSync(`${state}.backup`, ENCRYPTED);
@@ -156,5 +170,85 @@ describe("removePlainBackup", () => {
     writeFileSync(`${state}.backup`, "not json");
     expect(removePlainBackup(state)).toBeUndefined();
     expect(existsSync(`${state}.backup`)).toBe(true);
+  });
+});
+
+describe("the last good state", () => {
+  const PLAIN = (serial: number) => JSON.stringify({ version: 4, terraform_version: "1.10.10", serial, lineage: "l", outputs: {}, resources: [] });
+  const ENCRYPTED = JSON.stringify({ serial: 3, lineage: "l", meta: { k: "e30=" }, encrypted_data: "AAAA", encryption_version: "v0" });
+  let dir: string;
+  let state: string;
+  const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "keystore-last-good-"));
+    state = join(dir, "keystore.tfstate");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ["a plain state", PLAIN(7)],
+    ["an encrypted state", ENCRYPTED],
+  ])("keeps a copy of %s, 0600 even from a looser file", (_, text) => {
+    writeFileSync(state, text, { mode: 0o644 });
+    expect(keepLastGoodState(state)).toBe(true);
+    expect(readFileSync(lastGoodStateFile(state), "utf8")).toBe(text);
+    expect(mode(lastGoodStateFile(state))).toBe("600");
+    expect(existsSync(`${lastGoodStateFile(state)}.tmp`)).toBe(false);
+  });
+
+  test.each([
+    ["an empty file", ""],
+    ["a truncated state", PLAIN(8).slice(0, 40)],
+    ["JSON that is no state", "{}"],
+  ])("never replaces the last good copy with %s", (_, text) => {
+    writeFileSync(lastGoodStateFile(state), PLAIN(7));
+    writeFileSync(state, text);
+    expect(keepLastGoodState(state)).toBe(false);
+    expect(readFileSync(lastGoodStateFile(state), "utf8")).toBe(PLAIN(7));
+  });
+
+  test("keeps nothing when there is no state yet", () => {
+    expect(keepLastGoodState(state)).toBe(false);
+    expect(existsSync(lastGoodStateFile(state))).toBe(false);
+  });
+
+  test("restores it over an empty state, keeps the empty file aside and names both files", () => {
+    writeFileSync(lastGoodStateFile(state), PLAIN(7));
+    writeFileSync(state, "");
+    const notice = restoreLastGoodState(state);
+    expect(notice).toBe(
+      `warning: the state ${state} was empty; restored the last good state ${state}.last-good, kept before the last engine run that wrote the state. ` +
+        `The damaged file is kept as ${state}.unusable (0600). Objects that run created in Vault after that copy are not in it: ` +
+        "the next deploy takes over what its interrupted run recorded, or says what to do.",
+    );
+    expect(readFileSync(state, "utf8")).toBe(PLAIN(7));
+    expect(mode(state)).toBe("600");
+    expect(readFileSync(`${state}.unusable`, "utf8")).toBe("");
+    expect(mode(`${state}.unusable`)).toBe("600");
+  });
+
+  test("restores it over a truncated state, saying how many bytes were left", () => {
+    writeFileSync(lastGoodStateFile(state), PLAIN(7));
+    const truncated = PLAIN(8).slice(0, 40);
+    writeFileSync(state, truncated, { mode: 0o644 });
+    expect(restoreLastGoodState(state)).toContain(
+      `the state ${state} was unusable (40 bytes that are not a whole state: an engine run was stopped while writing it)`,
+    );
+    expect(readFileSync(state, "utf8")).toBe(PLAIN(7));
+    expect(readFileSync(`${state}.unusable`, "utf8")).toBe(truncated);
+    expect(mode(`${state}.unusable`)).toBe("600");
+  });
+
+  test("leaves a usable state, a missing one, and a damaged one without a good copy alone", () => {
+    writeFileSync(lastGoodStateFile(state), PLAIN(7));
+    expect(restoreLastGoodState(state)).toBeUndefined();
+    expect(existsSync(state)).toBe(false);
+    writeFileSync(state, PLAIN(9));
+    expect(restoreLastGoodState(state)).toBeUndefined();
+    expect(readFileSync(state, "utf8")).toBe(PLAIN(9));
+    rmSync(lastGoodStateFile(state));
+    writeFileSync(state, "");
+    expect(restoreLastGoodState(state)).toBeUndefined();
+    expect(existsSync(`${state}.unusable`)).toBe(false);
   });
 });
