@@ -173,12 +173,22 @@ export class Deployment {
     this.recordedPhase = recordedRotationPhase((await this.pullState()).outputs);
   }
 
-  /** The state's root outputs (`state pull`; the rest of the state, keys included, is dropped at once). */
-  private async pullState(): Promise<{ outputs: Record<string, { value: unknown }> }> {
+  /**
+   * The state's root outputs and what it records of each resource: address,
+   * type and the Vault ids it names (`state pull`; the rest of the state,
+   * keys included, is dropped at once).
+   */
+  private async pullState(): Promise<{ outputs: Record<string, { value: unknown }>; resources: StateResource[] }> {
     const pulled = await this.tofuOk(["state", "pull"], { quiet: true });
-    if (pulled.stdout.trim() === "") return { outputs: {} };
-    const { outputs } = JSON.parse(pulled.stdout) as { outputs?: Record<string, { value: unknown }> };
-    return { outputs: outputs ?? {} };
+    if (pulled.stdout.trim() === "") return { outputs: {}, resources: [] };
+    const { outputs, resources } = JSON.parse(pulled.stdout) as { outputs?: Record<string, { value: unknown }>; resources?: unknown };
+    return { outputs: outputs ?? {}, resources: stateResources(resources) };
+  }
+
+  /** The managed resources the state records (see {@link StateResource}). */
+  public async stateResources(): Promise<StateResource[]> {
+    await this.ensureInit();
+    return (await this.pullState()).resources;
   }
 
   /**
@@ -392,7 +402,7 @@ export class Deployment {
       if (existsSync(file)) chmodSync(file, 0o600);
     }
     const removed = this.config.stateEncryption.enabled ? removePlainBackup(this.stateFile) : undefined;
-    if (removed) process.stderr.write(removed + "\n");
+    for (const line of removed?.split("\n") ?? []) process.stderr.write(line + "\n");
     // A run stopped while writing the state leaves it damaged: never leave it so.
     this.restoreLastGoodState();
   }
@@ -410,6 +420,36 @@ export class Deployment {
     const restored = this.config.backend.type === "local" ? restoreLastGoodState(this.stateFile) : undefined;
     if (restored) process.stderr.write(restored + "\n");
   }
+}
+
+/** A resource as the state records it; no attribute but the ids leaves the state. */
+export interface StateResource {
+  /** `vault_mount.pki_mount_33DDF4BC`. */
+  readonly address: string;
+  /** `vault_mount`. */
+  readonly type: string;
+  /** The provider's id: a mount's path, a policy's name, a role's path. */
+  readonly id?: string;
+  /** The PKI issuers it names (`issuer_id`, `imported_issuers`). */
+  readonly issuerIds: readonly string[];
+}
+
+/** Reads the `resources` of a pulled state (format 4), managed ones only. */
+export function stateResources(resources: unknown): StateResource[] {
+  if (!Array.isArray(resources)) return [];
+  const out: StateResource[] = [];
+  for (const r of resources as { mode?: unknown; type?: unknown; name?: unknown; instances?: { attributes?: Record<string, unknown> }[] }[]) {
+    if (r.mode !== "managed" || typeof r.type !== "string" || typeof r.name !== "string") continue;
+    const attributes = r.instances?.[0]?.attributes ?? {};
+    const issuers = [attributes.issuer_id, ...(Array.isArray(attributes.imported_issuers) ? attributes.imported_issuers : [])];
+    out.push({
+      address: `${r.type}.${r.name}`,
+      type: r.type,
+      id: typeof attributes.id === "string" ? attributes.id : undefined,
+      issuerIds: issuers.filter((i): i is string => typeof i === "string" && i !== ""),
+    });
+  }
+  return out;
 }
 
 /** The state's rotation phase moved since a command read it; nothing was applied. */
