@@ -26,6 +26,12 @@ export function constructPaths(stackDir: string): Map<string, string> {
   return paths;
 }
 
+/** Every synthesized resource, by address and type; none before the first synth. */
+export function synthesizedResources(stackDir: string): { readonly address: string; readonly type: string }[] {
+  const resources = readSynthesized(stackDir)?.json.resource ?? {};
+  return Object.entries(resources).flatMap(([type, byName]) => Object.keys(byName).map((name) => ({ address: `${type}.${name}`, type })));
+}
+
 /** Address of the one synthesized resource of `type` whose `path` attribute is `path`. */
 export function synthesizedAddress(stackDir: string, type: string, path: string): string {
   const synthesized = readSynthesized(stackDir);

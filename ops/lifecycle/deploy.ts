@@ -3,6 +3,7 @@ import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { Deployment, TofuResult } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
 import { applyOrRefresh } from "./after-failure";
+import { caStepsToCreate, guardIssuers } from "./issuer-guard";
 import { rotationView } from "../engine/rotation-record";
 
 /** What a deploy did. */
@@ -29,8 +30,9 @@ export interface DeployOptions {
 }
 
 /**
- * Synthesizes, inits, repairs what the provider cannot see (the blind spots),
- * then applies. When the apply fails, the state is refreshed from Vault
+ * Synthesizes, inits, refuses a CA step on a mount that already holds an
+ * issuer (see {@link guardIssuers}), repairs what the provider cannot see (the
+ * blind spots), then applies. When the apply fails, the state is refreshed from Vault
  * (`apply -refresh-only`) so that it does not keep values Vault refused and
  * the next drift check tells the truth. The apply's error is what is thrown,
  * with the settings behind each resource it names.
@@ -38,6 +40,7 @@ export interface DeployOptions {
 export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
   await deployment.ensureInit();
   const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
+  await guardIssuers(deployment, caStepsToCreate(deployment, await deployment.stateResources()));
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
   return { apply: await applyOrRefresh(deployment, () => deployment.apply()), repaired, startedRotation };
 }

@@ -8,6 +8,7 @@ import { PlanJson, changedAttributes, pendingChanges } from "../engine/plan-json
 import { comparePlans, currentStateStamp, engineMessage, formatPlanSummary, isStale, planStateStamp } from "../engine/saved-plans";
 import { applyOrRefresh } from "./after-failure";
 import { planJson } from "./drift";
+import { caStepsInPlan, guardIssuers } from "./issuer-guard";
 
 /** The message `apply-plan` refuses with when Vault moved since the plan. */
 export const SERVER_CHANGED = "the server changed since this plan was made; re-plan";
@@ -62,7 +63,9 @@ export type ApplyPlanOutcome = { readonly applied: true } | { readonly applied: 
  *    changes differ from the saved plan's (see {@link comparePlans}), or Vault
  *    has a change no plan can see that the saved plan did not record, nothing
  *    is applied.
- * 3. Otherwise the recorded blind-spot repairs are written, then the plan is
+ * 3. A plan that would make a root or intermediate on a mount that already
+ *    holds an issuer is refused (see {@link guardIssuers}).
+ * 4. Otherwise the recorded blind-spot repairs are written, then the plan is
  *    applied; when Vault refuses it, the state is refreshed (see {@link applyOrRefresh}).
  */
 export async function applySavedPlan(deployment: Deployment, file: string): Promise<ApplyPlanOutcome> {
@@ -93,6 +96,7 @@ export async function applySavedPlan(deployment: Deployment, file: string): Prom
   if (differences.length > 0) {
     return { applied: false, reason: "server-changed", message: `${SERVER_CHANGED}:\n${differences.map((d) => `  ${d}\n`).join("")}nothing was applied` };
   }
+  await guardIssuers(deployment, caStepsInPlan(deployment, saved));
   await repairBlindSpots(deployment, toRepair);
   await applyOrRefresh(deployment, () => deployment.applyPlan(file));
   return { applied: true };

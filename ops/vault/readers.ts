@@ -147,3 +147,14 @@ export function readCertRoleCertificate(answer: VaultAnswer): string {
 export function readPolicy(answer: VaultAnswer): string {
   return field(data(answer, "sys/policies/acl"), "policy", "sys/policies/acl", isString, "a string");
 }
+
+/**
+ * A LIST answer (`<mount>/issuers`, `…/roles`): its `data.keys`. Vault
+ * answers an empty list with 404, so 404 is an empty list here; a mount that
+ * does not exist answers the same way.
+ */
+export function readListKeys(answer: VaultAnswer, endpoint: string): string[] {
+  if (answer.status === 404) return [];
+  requireSuccess(answer, `listing ${endpoint}`);
+  return field(data(answer, endpoint), "keys", endpoint, isStringArray, "a list of strings");
+}
