@@ -7,6 +7,7 @@ export * from "./cert-auth";
 export * from "./certificate-file";
 export * from "./config";
 export * from "./duration";
+export * from "./engine-target";
 export * from "./errors";
 export * from "./keystore-stack";
 export * from "./kv-mount";

@@ -8,6 +8,8 @@ import { CrashplanBundleOutputs } from "./bundle-outputs";
 import { IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
 import { KeystoreConfig } from "./config";
+import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel } from "./engine-target";
+import { KeystoreValidationError } from "./errors";
 import { KvV1Mount } from "./kv-mount";
 import { TunedPkiMount } from "./pki-mount";
 import { IssuingRole } from "./pki-role";
@@ -29,6 +31,12 @@ export interface KeystoreStackProps {
    * @default { phase: "idle" }
    */
   readonly rotation?: RotationInput;
+  /**
+   * The engine that will read the JSON: Terraform has no state encryption,
+   * and its s3 backend locks only from 1.10.
+   * @default - OpenTofu 1.10, the toolchain's engine
+   */
+  readonly engine?: EngineTarget;
 }
 
 /**
@@ -65,8 +73,19 @@ export class KeystoreStack extends TerraformStack {
     super(scope, id);
     const c = props.config;
     new KeystoreProviders(this, "providers");
-    addStateBackend(this, c.backend, join(c.stateDir, `${id}.tfstate`));
+    const engine = props.engine ?? DEFAULT_ENGINE_TARGET;
+    addStateBackend(this, c.backend, join(c.stateDir, `${id}.tfstate`), engine);
     if (c.stateEncryption.enabled) {
+      if (engine.kind !== "tofu") {
+        // Before anything runs: Terraform would refuse the block at init, or with a bare config write the state in clear.
+        throw new KeystoreValidationError(
+          "engine",
+          engineLabel(engine),
+          "cannot encrypt the state: C42_STATE_PASSPHRASE is set, and state and plan encryption is an OpenTofu feature; " +
+            "expected engine (C42_ENGINE) tofu with OpenTofu 1.10 or later, or C42_STATE_PASSPHRASE unset",
+          this.node.path,
+        );
+      }
       new StateEncryption(this, "stateEncryption", { rotating: c.stateEncryption.rotating, migrateFromPlain: c.stateEncryption.migrateFromPlain });
     }
 

@@ -21,6 +21,9 @@ export const AUDIT_MODES = ["require", "enable", "off"] as const;
 /** The backends a user can choose with `backend.type`. */
 export const BACKEND_TYPES = ["local", "pg", "s3", "gcs", "azurerm", "consul", "http"] as const;
 
+/** The named choices of `engine`; an absolute path to a binary is the other form. */
+export const ENGINE_CHOICES = ["auto", "tofu", "terraform"] as const;
+
 /** How a setting is written in the config file and in its `C42_*` variable. */
 export type SettingKind = "string" | "boolean" | "list";
 
@@ -185,6 +188,21 @@ export const SCHEMA = {
     ),
     filePath: text("", "With `audit.mode` `enable`: absolute path of the audit log on the Vault server's host", undefined, 4096),
   },
+  engine: text(
+    "auto",
+    "The engine that plans and applies: `auto` (OpenTofu ≥ 1.10 from PATH or the toolchain, else Terraform ≥ 1.5 from PATH), `tofu`, `terraform`, or the absolute path of either binary",
+    (key, v) => {
+      if (!(ENGINE_CHOICES as readonly string[]).includes(v) && !v.startsWith("/")) {
+        throw new KeystoreValidationError(
+          key,
+          v,
+          `is not an engine (C42_ENGINE); expected ${ENGINE_CHOICES.join(", ")} or the absolute path of a tofu or terraform binary`,
+        );
+      }
+      return v;
+    },
+    4096,
+  ),
   stateDir: path(".local/state", "Directory of the local Terraform state (relative to the project directory)"),
   lockTimeout: duration(
     "5m",

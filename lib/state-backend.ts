@@ -12,6 +12,7 @@ import {
   TerraformStack,
 } from "cdktf";
 import { KeystoreConfig } from "./config";
+import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel, versionAtLeast } from "./engine-target";
 import { KeystoreValidationError } from "./errors";
 import { BACKEND_TYPES } from "./settings";
 
@@ -45,7 +46,12 @@ const CREDENTIAL_QUERY = /(^|[?&])(sig|token|private_token|access_token|password
  * environment ({@link BACKEND_CREDENTIAL_ENV}). `localStateFile` is the
  * state file of the `local` backend.
  */
-export function addStateBackend(stack: TerraformStack, settings: BackendSettings, localStateFile: string): TerraformBackend {
+export function addStateBackend(
+  stack: TerraformStack,
+  settings: BackendSettings,
+  localStateFile: string,
+  engine: EngineTarget = DEFAULT_ENGINE_TARGET,
+): TerraformBackend {
   const where = stack.node.path;
   const type = settings.type as BackendType;
   if (!BACKEND_TYPES.includes(type)) {
@@ -61,6 +67,17 @@ export function addStateBackend(stack: TerraformStack, settings: BackendSettings
 
   switch (type) {
     case "local":
+      // The path is the resolved stateDir, so it carries the project directory's name, which no setting check saw.
+      // OpenTofu evaluates "${" and "%{" in backend strings and Terraform does not (measured; nor does Terraform
+      // un-escape "$${"): no spelling reads the same under both, so refuse it.
+      if (/[$%]\{/.test(localStateFile)) {
+        throw new KeystoreValidationError(
+          "stateDir",
+          localStateFile,
+          'contains "${" or "%{" (from the setting or the project directory), which the engines read differently in a backend; expected a directory path without them',
+          where,
+        );
+      }
       return new LocalBackend(stack, { path: localStateFile });
     case "pg": {
       const schemaName = settings.pg.schemaName;
@@ -77,6 +94,15 @@ export function addStateBackend(stack: TerraformStack, settings: BackendSettings
       return new PgBackend(stack, { schemaName } as PgBackendConfig);
     }
     case "s3": {
+      // Without use_lockfile (Terraform before 1.10 has none) two deploys could write the state at once.
+      if (engine.kind === "terraform" && !versionAtLeast(engine.version, "1.10.0")) {
+        throw new KeystoreValidationError(
+          "backend.type",
+          type,
+          `needs state locking, which the s3 backend of ${engineLabel(engine)} has only with a DynamoDB table; expected Terraform 1.10 or later, or OpenTofu (engine, C42_ENGINE)`,
+          where,
+        );
+      }
       const endpoint = optional(settings.s3.endpoint);
       if (endpoint) checkUrl("backend.s3.endpoint", endpoint, where);
       const backend = new S3Backend(stack, {

@@ -63,7 +63,7 @@ async function measure(keys: number): Promise<Sample> {
   try {
     const server = await freshServer(work, "server");
     servers.push(server);
-    const deployment = isolatedDeployment(join(work, "deploy"), server.env, { C42_PUBLIC_URL: "https://vault.example.com:8200" }, { toolchain });
+    const deployment = isolatedDeployment(join(work, "deploy"), server.env, { C42_PUBLIC_URL: "https://vault.example.com:8200" });
     await deploy(deployment);
     await writeBundle({ outputs: await deployment.outputs(), outDir: join(work, "bundle") });
 

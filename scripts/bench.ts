@@ -104,7 +104,7 @@ async function ours(server: BenchServer) {
     const cold = mustSucceed("deploy (cold)", await child("deploy", work, env));
     const noop = mustSucceed("deploy (no-op)", await child("deploy", work, env));
     const drift = mustSucceed("drift", await child("drift", work, env), [0, 2]);
-    const outputs = await isolatedDeployment(work, server.env, {}, { toolchain }).outputs();
+    const outputs = await isolatedDeployment(work, server.env).outputs();
     const out = (name: string) => outputs[name].value as string;
     const loginOk = await certLogin(server.endpoint, { clientCert: { cert: out(BUNDLE_OUTPUTS.certificate), key: out(BUNDLE_OUTPUTS.privateKey) } });
     return { cold, noop, drift, loginOk };

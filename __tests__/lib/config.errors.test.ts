@@ -149,3 +149,21 @@ describe("broad policy paths need policy.allowBroadPaths", () => {
     expect(loadConfig({ env: { VAULT_ADDR, C42_POLICY_EXTRA_PATHS: path }, cwd }).policy.extraPaths).toEqual([path]);
   });
 });
+
+describe("engine", () => {
+  test("an unknown name is refused with the setting, its variable, the value and what is expected", () => {
+    expect(withEnv({ C42_ENGINE: "opentofu" })).toThrow(
+      'engine: "opentofu" is not an engine (C42_ENGINE); expected auto, tofu, terraform or the absolute path of a tofu or terraform binary',
+    );
+  });
+
+  test("a relative path is refused (the working directory of a command is no place to pick a binary from)", () => {
+    expect(withFile({ engine: "bin/terraform" })).toThrow(/^engine: "bin\/terraform" is not an engine \(C42_ENGINE\); expected auto, tofu, terraform or/);
+  });
+
+  test("the named choices and an absolute path are accepted", () => {
+    for (const engine of ["auto", "tofu", "terraform", "/usr/local/bin/terraform"]) {
+      expect(withEnv({ C42_ENGINE: engine })().engine).toBe(engine);
+    }
+  });
+});

@@ -87,8 +87,9 @@ const RENDERED: Record<string, (v: string) => string> = {
   stateDir: (v) => resolve(CWD, v),
   publicUrl: (v) => v.replace(/\/+$/, ""),
 };
-// Durations are written as numbers of seconds and backend.type as a block name: checked for injection only.
-const notVerbatim = (s: SettingSpec) => s.key === "backend.type" || /(Ttl|ttl|renewBefore)$/.test(s.key);
+// Durations are written as numbers of seconds, backend.type as a block name, and engine picks the binary
+// without reaching the JSON: checked for injection only.
+const notVerbatim = (s: SettingSpec) => s.key === "backend.type" || s.key === "engine" || /(Ttl|ttl|renewBefore)$/.test(s.key);
 
 const FRAGMENTS = [
   "${",

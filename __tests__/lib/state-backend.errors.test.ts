@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
+import { EngineTarget } from "../../lib/engine-target";
 import { KeystoreValidationError } from "../../lib/errors";
 import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 
@@ -97,5 +98,38 @@ describe("credentials never come from settings", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("one JSON for both engines, or a refusal", () => {
+  const synthFor =
+    (engine: EngineTarget, env: Record<string, string>, dir = cwd) =>
+    () => {
+      const config = loadConfig({ env: { VAULT_ADDR: "https://vault.example.com:8200", ...env }, cwd: dir });
+      return Testing.synth(new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config, engine }));
+    };
+  const s3 = { C42_BACKEND_TYPE: "s3", C42_BACKEND_S3_BUCKET: "b" };
+
+  test("s3 under Terraform before 1.10 (no use_lockfile) is refused: two deploys could write the state at once", () => {
+    expect(synthFor({ kind: "terraform", version: "1.9.8" }, s3)).toThrow(
+      'backend.type: "s3" needs state locking, which the s3 backend of Terraform 1.9.8 has only with a DynamoDB table; expected Terraform 1.10 or later, or OpenTofu (engine, C42_ENGINE) (at keystore)',
+    );
+  });
+
+  test("s3 under Terraform 1.10 or later and OpenTofu locks with use_lockfile", () => {
+    for (const engine of [
+      { kind: "terraform", version: "1.11.4" },
+      { kind: "tofu", version: "1.10.10" },
+    ] as const) {
+      expect(JSON.parse(synthFor(engine, s3)()).terraform.backend.s3.use_lockfile).toBe(true);
+    }
+  });
+
+  test("a project directory with ${ in its name is refused for the local state, which OpenTofu would evaluate and Terraform not", () => {
+    const odd = join(cwd, "projects-${USER}");
+    mkdirSync(odd, { recursive: true });
+    expect(synthFor({ kind: "terraform", version: "1.11.4" }, {}, odd)).toThrow(
+      /^stateDir: ".*\/projects-\$\{USER\}\/\.local\/state\/keystore\.tfstate" contains "\$\{" or "%\{" \(from the setting or the project directory\), which the engines read differently in a backend/,
+    );
   });
 });

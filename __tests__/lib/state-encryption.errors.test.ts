@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
+import { EngineTarget } from "../../lib/engine-target";
+import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 
 let cwd: string;
 beforeAll(() => {
@@ -40,4 +43,23 @@ test("migrating from plain and rotating at once is refused (OpenTofu reads with 
 
 test("an empty passphrase means encryption off, not an error", () => {
   expect(load({ C42_STATE_PASSPHRASE: "" })().stateEncryption).toEqual({ enabled: false, rotating: false, migrateFromPlain: false });
+});
+
+describe("under Terraform", () => {
+  const synthFor = (engine: EngineTarget, env: Record<string, string>) => () =>
+    Testing.synth(new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config: load(env)(), engine }));
+
+  test("a passphrase is refused before anything is written: state encryption is OpenTofu's", () => {
+    const attempt = synthFor({ kind: "terraform", version: "1.11.4" }, { C42_STATE_PASSPHRASE: LONG });
+    expect(attempt).toThrow(
+      'engine: "Terraform 1.11.4" cannot encrypt the state: C42_STATE_PASSPHRASE is set, and state and plan encryption is an OpenTofu feature; ' +
+        "expected engine (C42_ENGINE) tofu with OpenTofu 1.10 or later, or C42_STATE_PASSPHRASE unset (at keystore)",
+    );
+    expect(attempt).not.toThrow(new RegExp(LONG));
+  });
+
+  test("without a passphrase Terraform synthesizes, and OpenTofu keeps its encryption block", () => {
+    expect(JSON.parse(synthFor({ kind: "terraform", version: "1.5.7" }, {})()).terraform.encryption).toBeUndefined();
+    expect(JSON.parse(synthFor({ kind: "tofu", version: "1.10.10" }, { C42_STATE_PASSPHRASE: LONG })()).terraform.encryption.state.enforced).toBe(true);
+  });
 });

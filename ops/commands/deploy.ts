@@ -5,8 +5,9 @@ import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 export const DEPLOY: CommandSpec<Record<string, never>> = {
   name: "deploy",
   synopsis: "",
-  summary: "synthesize, init against the provider mirror and apply (non-interactive)",
-  details: `  Synthesizes, inits against the provider mirror, writes back through the Vault
+  summary: "synthesize, init the engine (OpenTofu or Terraform) and apply (non-interactive)",
+  details: `  Synthesizes, inits the engine (the setting \`engine\`; providers from your CLI
+  configuration, the toolchain's mirror or the registry), writes back through the Vault
   API what the provider cannot see (the cert auth tune), then applies. Takes no
   options: for a reviewed change use \`plan\` and \`apply-plan\`.
   Inside the admin certificate's renewal window it starts a rotation (issues the
@@ -23,7 +24,7 @@ export function deployMain(argv: readonly string[], makeDeployment: () => Deploy
     for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
     const backend = deployment.config.backend.type;
     const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;
-    io.stdout(`deployed to ${deployment.env.VAULT_ADDR}; state in ${state}\n`);
+    io.stdout(`deployed to ${deployment.env.VAULT_ADDR}; state in ${state}\n${deployment.describeEngine()}\n`);
     if (startedRotation) {
       io.stdout(
         `started a rotation: the current admin certificate ${startedRotation.currentSerial} expires ${startedRotation.currentNotAfter}, inside the renewal window; ` +

@@ -8,7 +8,7 @@ export const PLAN: CommandSpec<{ out: { type: "string" } }> = {
   name: "plan",
   synopsis: "[--out FILE]",
   summary: `write a saved plan (default ${DEFAULT_PLAN_FILE}, 0600: it holds secrets)`,
-  details: `  Synthesizes, inits against the provider mirror and writes a saved plan
+  details: `  Synthesizes, inits the engine and writes a saved plan
   (default ${DEFAULT_PLAN_FILE}). The file is created 0600; a missing directory is
   created 0700, an existing one is used as it is (never chmodded). The plan embeds
   the state, private keys included: keep it private and short-lived. Changes

@@ -19,7 +19,8 @@ import {
   restoreLastGoodState,
   statePassphraseEnv,
 } from "./state-files";
-import { Toolchain, loadToolchain } from "./toolchain";
+import { Engine, describeEngine, resolveEngine } from "./engine";
+import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
 
 /**
  * A root-module variable that no resource reads: a saved plan records its
@@ -59,8 +60,10 @@ export interface DeploymentOptions {
    * process's stdout and stderr. @default false
    */
   readonly echo?: boolean | EngineOutput;
-  /** The toolchain. @default read from the cache's toolchain.env */
-  readonly toolchain?: Toolchain;
+  /** The engine. @default the one the setting `engine` chooses (see engine.ts) */
+  readonly engine?: Engine;
+  /** Where the providers come from. @default by the rule in provider-source.ts */
+  readonly providers?: ProviderSource;
   /** Stops any engine run (SIGTERM) when aborted; the run then rejects. @default - runs are never stopped */
   readonly signal?: AbortSignal;
 }
@@ -77,8 +80,9 @@ export function resolveVaultEnv(env: NodeJS.ProcessEnv, projectDir: string): Nod
 }
 
 /**
- * One stack on one Vault server: synthesizes it, then drives OpenTofu in the
- * synthesized directory with a provider mirror and no registry. Secrets reach
+ * One stack on one Vault server: synthesizes it, then drives the engine
+ * (OpenTofu or Terraform, see engine.ts) in the synthesized directory, with
+ * providers from the source provider-source.ts picks. Secrets reach
  * the engine only through its environment, never its argv.
  */
 export class Deployment {
@@ -88,7 +92,8 @@ export class Deployment {
   public readonly stackDir: string;
   public readonly config: KeystoreConfig;
   private readonly echo?: EngineOutput;
-  private readonly toolchainOverride?: Toolchain;
+  private engineInUse?: Engine;
+  private providersInUse?: ProviderSource;
   private readonly signal?: AbortSignal;
   private initialized = false;
   private recordedPhase: RotationPhase = "idle";
@@ -100,7 +105,8 @@ export class Deployment {
     this.outdir = options.outdir ?? join(this.projectDir, "cdktf.out");
     this.stackDir = join(this.outdir, "stacks", KEYSTORE_STACK);
     this.echo = options.echo === true ? PROCESS_OUTPUT : options.echo || undefined;
-    this.toolchainOverride = options.toolchain;
+    this.engineInUse = options.engine;
+    this.providersInUse = options.providers;
     this.signal = options.signal;
     this.config = loadConfig({ env: this.env, cwd: this.projectDir });
   }
@@ -110,11 +116,34 @@ export class Deployment {
     return join(this.config.stateDir, `${KEYSTORE_STACK}.tfstate`);
   }
 
+  /**
+   * The engine this deployment runs (the setting `engine`; OpenTofu preferred),
+   * found on first use. Fails with the setting, what was found and what is
+   * expected.
+   */
+  public get engine(): Engine {
+    this.engineInUse ??= resolveEngine(this.config.engine, this.env);
+    return this.engineInUse;
+  }
+
+  /** Where the engine installs the providers from (see provider-source.ts). */
+  public get providers(): ProviderSource {
+    this.providersInUse ??= chooseProviderSource(this.engine.kind, this.env);
+    return this.providersInUse;
+  }
+
+  /** One line for a command's output: `engine: OpenTofu 1.10.10 (/…/tofu); providers from …`. */
+  public describeEngine(): string {
+    return `engine: ${describeEngine(this.engine)}; ${describeProviderSource(this.providers, this.engine.kind)}`;
+  }
+
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
       config: this.config,
+      // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
+      engine: this.engineIfFound(),
       rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
@@ -136,20 +165,31 @@ export class Deployment {
     await holdProjectLock(this.projectDir, this.lockTimeoutSeconds * 1000, (line) => process.stderr.write(`${line}\n`));
   }
 
+  private engineIfFound(): Engine | undefined {
+    try {
+      return this.engine;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** `lockTimeout` in seconds. */
   private get lockTimeoutSeconds(): number {
     return parseDuration("lockTimeout", this.config.lockTimeout);
   }
 
-  /** Synthesizes and initializes against the provider mirror. */
+  /** Synthesizes and initializes the engine (providers from {@link providers}). */
   public async init(): Promise<void> {
     await this.holdLock();
+    // Before anything is written or run: an engine that is missing, too old, or (under state encryption) not OpenTofu.
+    void this.engine;
     this.synth();
     this.prepareStateDir();
     // The lock file lives in the generated cdktf.out and pins the hashes of
-    // whatever plugins the mirror held when it was written; a rebuilt
-    // toolchain would make init fail on it. The mirror is the only source, so
-    // let init record it afresh.
+    // the plugins its source (this engine's registry, the user's mirror or the
+    // toolchain's) offered when it was written; a rebuilt toolchain, another
+    // engine or another source would make init fail on it. Let init record
+    // what it installs now, so the lock file always matches what is used.
     rmSync(join(this.stackDir, ".terraform.lock.hcl"), { force: true });
     const args = ["init", "-input=false", "-no-color"];
     let result = await this.tofu(args);
@@ -160,7 +200,10 @@ export class Deployment {
     if (result.code !== 0 && /pq: duplicate key value violates unique constraint/.test(result.stderr)) {
       result = await this.tofu(args);
     }
-    if (result.code !== 0) throw new Error(engineFailure(args, result));
+    if (result.code !== 0) {
+      const hint = providerSourceHint(this.providers, this.engine.kind);
+      throw new Error(engineFailure(args, result, this.engine.kind) + (hint ? `\n${hint}` : ""));
+    }
     this.initialized = true;
     // The rotation phase lives in the state, so that every machine and job
     // sharing it builds the same stack: synthesize again with it.
@@ -269,7 +312,7 @@ export class Deployment {
   public async planOk(extraArgs: string[] = []): Promise<TofuResult> {
     const args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", ...extraArgs];
     const result = await this.plan(extraArgs);
-    if (result.code !== 0 && result.code !== 2) throw new Error(engineFailure(args, result));
+    if (result.code !== 0 && result.code !== 2) throw new Error(engineFailure(args, result, this.engine.kind));
     return result;
   }
 
@@ -320,14 +363,14 @@ export class Deployment {
   public async outputs(): Promise<Record<string, { value: unknown; sensitive?: boolean }>> {
     await this.ensureInit();
     const result = await this.tofu(["output", "-json", "-no-color"], { quiet: true });
-    if (result.code !== 0) throw new Error(engineFailure(["output"], result));
+    if (result.code !== 0) throw new Error(engineFailure(["output"], result, this.engine.kind));
     return JSON.parse(result.stdout || "{}");
   }
 
   /** Runs the engine in the stack directory; fails on a non-zero exit. */
   public async tofuOk(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
     const result = await this.tofu(args, options);
-    if (result.code !== 0) throw new Error(engineFailure(args, result));
+    if (result.code !== 0) throw new Error(engineFailure(args, result, this.engine.kind));
     return result;
   }
 
@@ -343,10 +386,18 @@ export class Deployment {
         ),
       );
     }
-    const toolchain = this.toolchainOverride ?? loadToolchain(this.env);
+    let engine: Engine;
+    let providers: ProviderSource;
+    try {
+      engine = this.engine;
+      providers = this.providers;
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const env: NodeJS.ProcessEnv = {
       ...this.env,
-      TF_CLI_CONFIG_FILE: toolchain.cliConfigFile,
+      // Only the toolchain's mirror sets a CLI config; a user's own TF_CLI_CONFIG_FILE passes through untouched.
+      ...providerEnv(providers),
       TF_IN_AUTOMATION: "1",
       TF_INPUT: "0",
       CHECKPOINT_DISABLE: "1",
@@ -355,7 +406,7 @@ export class Deployment {
     const echo = options.quiet ? undefined : this.echo;
     const engineArgs = withStateLockTimeout(args, this.lockTimeoutSeconds);
     return new Promise((resolvePromise, reject) => {
-      const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', toolchain.tofu, ...engineArgs], {
+      const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', engine.binary, ...engineArgs], {
         cwd: this.stackDir,
         env,
         stdio: ["ignore", "pipe", "pipe"],
@@ -464,13 +515,13 @@ export class StateMovedError extends Error {
  * The error for a failed engine run: our explanation of state errors, then
  * the engine's last lines; a run ended by a signal says so.
  */
-export function engineFailure(args: readonly string[], result: TofuResult): string {
+export function engineFailure(args: readonly string[], result: TofuResult, command: string = "tofu"): string {
   const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
   const explanation = explainStateError(result.stderr);
   const how = result.signal
     ? `was killed by ${result.signal} (out of memory, a timeout or someone stopping it); the state may hold a lock or a partial result: run the command again`
     : `failed (exit ${result.code})`;
-  return `${explanation ? explanation + "\n" : ""}tofu ${args[0]} ${how}${tail ? `:\n${tail}` : ""}`;
+  return `${explanation ? explanation + "\n" : ""}${command} ${args[0]} ${how}${tail ? `:\n${tail}` : ""}`;
 }
 
 /** Engine subcommands that take the state lock (`state` is followed by its own subcommand). */

@@ -3,7 +3,12 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseEnvFile } from "../common/env-file";
 
-/** Where `npm run toolchain` put the engine, the server and the provider mirror. */
+/**
+ * Where `npm run toolchain` put OpenTofu, the server and the provider mirror:
+ * what the tests and benchmarks run on. Commands ask for only the part they
+ * use: the engine ({@link resolveEngine} in engine.ts), the providers
+ * (provider-source.ts), the server binary ({@link locateBao}).
+ */
 export interface Toolchain {
   /** The OpenTofu binary. */
   readonly tofu: string;
@@ -19,12 +24,12 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The path of `toolchain.env` and its entries (none when it is missing). */
-function readToolchainEnv(env: NodeJS.ProcessEnv): { file: string; values: Record<string, string> } {
+export function readToolchainEnv(env: NodeJS.ProcessEnv): { file: string; values: Record<string, string> } {
   const file = join(cacheDir(env), "toolchain.env");
   return { file, values: existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {} };
 }
 
-/** Reads `toolchain.env`, failing with the command to run when it is missing. */
+/** Reads `toolchain.env` and requires every part (tests, benchmarks), failing with the command to run when one is missing. */
 export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   const { file, values } = readToolchainEnv(env);
   if (!existsSync(file)) {

@@ -17,7 +17,8 @@ function deploymentWith(script: string): Deployment {
     env: { PATH: process.env.PATH, VAULT_ADDR: "https://127.0.0.1:1", C42_STATE_DIR: join(work, "state") },
     projectDir: work,
     outdir,
-    toolchain: { tofu, bao: tofu, cliConfigFile: tofu },
+    engine: { kind: "tofu", version: "1.10.10", binary: tofu, foundBy: "test" },
+    providers: { kind: "registry" },
   });
   mkdirSync(deployment.stackDir, { recursive: true });
   return deployment;
@@ -39,4 +40,5 @@ test("an engine that fails says its exit code and its last lines", async () => {
 
 test("no output at all: no dangling colon", () => {
   expect(engineFailure(["apply"], { code: 1, stdout: "", stderr: "" })).toBe("tofu apply failed (exit 1)");
+  expect(engineFailure(["apply"], { code: 1, stdout: "", stderr: "" }, "terraform")).toBe("terraform apply failed (exit 1)");
 });

@@ -1,0 +1,113 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EngineError, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
+
+// These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
+// engine behaves (the integration tests run the real OpenTofu and Terraform).
+let work: string;
+beforeEach(() => (work = mkdtempSync(join(tmpdir(), "c42-engine-"))));
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+/** A directory holding `name` scripts that print `banner`s; returns the directory. */
+function binDir(name: string, binaries: Record<string, string>): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [bin, banner] of Object.entries(binaries)) {
+    writeFileSync(join(dir, bin), `#!/bin/sh\nprintf '%s\\non linux_amd64\\n' '${banner}'\n`);
+    chmodSync(join(dir, bin), 0o755);
+  }
+  return dir;
+}
+
+const envWith = (path: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: path, HOME: work, C42_CACHE: join(work, "cache"), ...extra });
+
+describe("the version banner", () => {
+  test("names the engine and its version", () => {
+    expect(parseVersionBanner("OpenTofu v1.10.10\non linux_amd64\n")).toEqual({ kind: "tofu", version: "1.10.10" });
+    expect(parseVersionBanner("Terraform v1.11.4\non linux_amd64\n")).toEqual({ kind: "terraform", version: "1.11.4" });
+    expect(parseVersionBanner("Terraform v1.5.7-dev\n")).toEqual({ kind: "terraform", version: "1.5.7-dev" });
+    expect(parseVersionBanner("Vault v1.14.8\n")).toBeUndefined();
+    expect(parseVersionBanner("")).toBeUndefined();
+  });
+});
+
+describe("engine auto", () => {
+  test("prefers OpenTofu when both are on PATH", () => {
+    const dir = binDir("both", { tofu: "OpenTofu v1.10.10", terraform: "Terraform v1.11.4" });
+    expect(resolveEngine("auto", envWith(dir))).toMatchObject({ kind: "tofu", version: "1.10.10", binary: join(dir, "tofu"), foundBy: "tofu on PATH" });
+  });
+
+  test("takes Terraform when it is the only engine, or the OpenTofu found is too old", () => {
+    const onlyTerraform = binDir("tf", { terraform: "Terraform v1.5.7" });
+    expect(resolveEngine("auto", envWith(onlyTerraform))).toMatchObject({ kind: "terraform", version: "1.5.7" });
+    const oldTofu = binDir("old", { tofu: "OpenTofu v1.9.1" });
+    expect(resolveEngine("auto", envWith(`${oldTofu}:${onlyTerraform}`))).toMatchObject({ kind: "terraform", binary: join(onlyTerraform, "terraform") });
+  });
+
+  test("takes the toolchain's OpenTofu before Terraform on PATH", () => {
+    const built = binDir("built", { tofu: "OpenTofu v1.10.10" });
+    const path = binDir("path", { terraform: "Terraform v1.11.4" });
+    mkdirSync(join(work, "cache"), { recursive: true });
+    writeFileSync(join(work, "cache", "toolchain.env"), `C42_TOFU=${join(built, "tofu")}\n`);
+    expect(resolveEngine("auto", envWith(path))).toMatchObject({ kind: "tofu", foundBy: "the toolchain's OpenTofu (npm run toolchain)" });
+  });
+
+  test("with nothing usable: one error naming the setting, what was found and what is expected", () => {
+    const dir = binDir("old", { tofu: "OpenTofu v1.6.2", terraform: "Terraform v1.4.6" });
+    expect(() => resolveEngine("auto", envWith(dir))).toThrow(EngineError);
+    expect(() => resolveEngine("auto", envWith(dir))).toThrow(
+      new RegExp(
+        '^engine \\(C42_ENGINE\\) "auto": no usable engine: tofu on PATH \\(.*/tofu\\) is OpenTofu 1\\.6\\.2, too old; expected OpenTofu 1\\.10 or later .*; ' +
+          "terraform on PATH \\(.*/terraform\\) is Terraform 1\\.4\\.6, too old; expected Terraform 1\\.5 or later .*; expected OpenTofu 1\\.10 or later, or Terraform 1\\.5 or later\\. " +
+          "Put one on PATH, set engine \\(C42_ENGINE\\) to a binary's absolute path, or run `npm run toolchain`",
+      ),
+    );
+    expect(() => resolveEngine("auto", envWith(join(work, "empty")))).toThrow(
+      /no usable engine: no tofu or terraform on PATH, and the toolchain has built none/,
+    );
+  });
+});
+
+describe("engine by name or path", () => {
+  test("terraform takes Terraform even when OpenTofu is there", () => {
+    const dir = binDir("both", { tofu: "OpenTofu v1.10.10", terraform: "Terraform v1.11.4" });
+    expect(resolveEngine("terraform", envWith(dir))).toMatchObject({ kind: "terraform", version: "1.11.4" });
+  });
+
+  test("tofu without OpenTofu is an error, not a silent Terraform", () => {
+    const dir = binDir("tf", { terraform: "Terraform v1.11.4" });
+    expect(() => resolveEngine("tofu", envWith(dir))).toThrow(
+      /^engine \(C42_ENGINE\) "tofu": no usable engine: no tofu on PATH, .*; expected OpenTofu 1\.10 or later\./,
+    );
+  });
+
+  test("an absolute path is used whatever its name, and checked", () => {
+    const dir = binDir("custom", { "my-terraform": "Terraform v1.11.4", "too-old": "Terraform v1.3.0", other: "Vault v1.14.8" });
+    expect(resolveEngine(join(dir, "my-terraform"), envWith(""))).toMatchObject({ kind: "terraform", binary: join(dir, "my-terraform") });
+    expect(() => resolveEngine(join(dir, "too-old"), envWith(""))).toThrow(/is Terraform 1\.3\.0, too old; expected Terraform 1\.5 or later/);
+    expect(() => resolveEngine(join(dir, "other"), envWith(""))).toThrow(
+      /^engine \(C42_ENGINE\) ".*\/other": .*\/other is not OpenTofu or Terraform \(its `version` printed "Vault v1\.14\.8"\); expected the absolute path/,
+    );
+    expect(() => resolveEngine(join(dir, "missing"), envWith(""))).toThrow(
+      /^engine \(C42_ENGINE\) ".*\/missing": no executable file there; expected the absolute path of a tofu or terraform binary$/,
+    );
+  });
+});
+
+test("the identity is remembered per binary, and read again when the binary changes", () => {
+  const dir = binDir("cached", { tofu: "OpenTofu v1.10.10" });
+  const bin = join(dir, "tofu");
+  const env = envWith(dir);
+  // A whole second: utimes cannot restore every file system's sub-millisecond part.
+  const [atime, mtime] = [new Date(1.7e12), new Date(1.7e12)];
+  utimesSync(bin, atime, mtime);
+  expect(identifyEngine(bin, env)).toEqual({ kind: "tofu", version: "1.10.10" });
+  // Same size and modification time: the cache answers without running it.
+  writeFileSync(bin, `#!/bin/sh\nprintf '%s\\non linux_amd64\\n' 'OpenTofu v1.10.11'\n`);
+  utimesSync(bin, atime, mtime);
+  expect(identifyEngine(bin, env)).toEqual({ kind: "tofu", version: "1.10.10" });
+  utimesSync(bin, atime, new Date(mtime.getTime() + 5000));
+  expect(identifyEngine(bin, env)).toEqual({ kind: "tofu", version: "1.10.11" });
+  expect(statSync(join(work, "cache", "engines.json")).mode & 0o777).toBe(0o600);
+});
