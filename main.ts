@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreStack, KeystoreValidationError, loadConfig } from "./lib";
+import { recordedAdoptionInFile } from "./ops/engine/adoption-record";
 import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
 
 // Build the whole construct tree (which validates every setting) before
@@ -9,15 +10,24 @@ try {
   const config = loadConfig();
   // `cdktf deploy` must build the stack of the rotation phase the state records, or it would undo a rotation in
   // progress. The npm commands ask the engine (any backend); here only a plain local state can be read.
-  const phase = config.backend.type === "local" ? recordedRotationPhaseInFile(join(config.stateDir, `${KEYSTORE_STACK}.tfstate`)) : undefined;
+  const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
+  const phase = config.backend.type === "local" ? recordedRotationPhaseInFile(stateFile) : undefined;
   if (phase === undefined) {
     process.stderr.write(
       "note: cdktf synth cannot read the admin certificate's rotation phase from this state (remote or encrypted); " +
         "while a rotation is in progress use `npm run deploy` or `c42-keystore`, since `cdktf deploy` would abort it\n",
     );
   }
+  // An adopted keystore (npm run adopt) must be built around its existing CAs, or a deploy would generate new ones.
+  const adopted = config.backend.type === "local" ? recordedAdoptionInFile(stateFile) : undefined;
+  if (adopted === undefined) {
+    process.stderr.write(
+      "note: cdktf synth cannot read the adoption record from this state (remote or encrypted); " +
+        "for an adopted keystore (npm run adopt) use `npm run deploy` or `c42-keystore`, never `cdktf deploy`\n",
+    );
+  }
   const app = new App();
-  new KeystoreStack(app, KEYSTORE_STACK, { config, rotation: phase === undefined ? undefined : { phase } });
+  new KeystoreStack(app, KEYSTORE_STACK, { config, rotation: phase === undefined ? undefined : { phase }, adoption: adopted?.adoption });
   app.synth();
 } catch (e) {
   if (e instanceof KeystoreValidationError) {

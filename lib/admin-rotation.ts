@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
 import { AdminCertificate, AdminCertificateProps } from "./admin-certificate";
+import { AdoptedCertificate } from "./adoption";
 import { BUNDLE_OUTPUTS, CrashplanBundleOutputs, NEXT_BUNDLE_OUTPUTS } from "./bundle-outputs";
 import { CertLoginRole, CertLoginRoleProps } from "./cert-auth";
 import { KeystoreValidationError } from "./errors";
@@ -70,20 +71,29 @@ export interface AdminCertificatesProps {
    * @default { phase: "idle" }
    */
   readonly rotation?: RotationInput;
+  /**
+   * The certificate `crashplanUser` pinned before this stack existed (`npm run
+   * adopt`): it stays in the current slot, without key or bundle password,
+   * until a rotation moves Code42 to a managed certificate.
+   * @default - the current certificate is issued by this stack
+   */
+  readonly adopted?: AdoptedCertificate;
 }
 
 /** What {@link addAdminCertificates} made. */
 export interface AdminCertificates {
-  /** The certificate `crashplanUser` pins: the one Code42 logs in with now (in `finishing`, the new one). */
-  readonly current: AdminCertificate;
+  /** The certificate `crashplanUser` pins: the one Code42 logs in with now (in `finishing`, the new one); undefined while it is an adopted one. */
+  readonly current?: AdminCertificate;
+  /** The adopted certificate `crashplanUser` still pins (idle or started); gone once a rotation finished. */
+  readonly adopted?: AdoptedCertificate;
   /** The next certificate, while a rotation is `started`. */
   readonly next?: AdminCertificate;
   /** `crashplanUser`. */
   readonly certRole: CertLoginRole;
   /** `crashplanUser-next`, while a rotation is in progress. */
   readonly certRoleNext?: CertLoginRole;
-  /** Outputs of the current certificate's bundle. */
-  readonly bundle: CrashplanBundleOutputs;
+  /** Outputs of the current certificate's bundle; undefined while the current certificate is an adopted one (no key in the state). */
+  readonly bundle?: CrashplanBundleOutputs;
   /** Outputs of the next certificate's bundle, while a rotation is `started`. */
   readonly bundleNext?: CrashplanBundleOutputs;
 }
@@ -118,8 +128,11 @@ export function addAdminCertificates(scope: Construct, props: AdminCertificatesP
     new AdminCertificate(scope, id, { ...props.certificate, settingsSection: "adminCert", autoRenew: mode === "one-step" && phase === "idle", resourceName });
 
   // In `finishing` the current certificate is gone and the next one is the
-  // only one: its bundle outputs are the current bundle's.
-  const current = phase === "finishing" ? undefined : issue("adminCert");
+  // only one: its bundle outputs are the current bundle's. An adopted
+  // certificate holds the current slot until then.
+  const adopted = phase === "finishing" ? undefined : props.adopted;
+  if (adopted) addAdoptedCertificateOutputs(scope, adopted);
+  const current = phase === "finishing" || adopted ? undefined : issue("adminCert");
   const bundle = current ? new CrashplanBundleOutputs(scope, "bundle", { certificate: current }) : undefined;
   if (current && bundle && recorded === "finishing") {
     current.certificate.moveFromId(NEXT_SLOT_ADDRESSES.certificate);
@@ -130,7 +143,7 @@ export function addAdminCertificates(scope: Construct, props: AdminCertificatesP
     const certificate = issue("adminCertNext", localName(NEXT_SLOT_ADDRESSES.certificate));
     const nextBundle = new CrashplanBundleOutputs(scope, "bundleNext", {
       certificate,
-      outputNames: current ? NEXT_BUNDLE_OUTPUTS : BUNDLE_OUTPUTS,
+      outputNames: current || adopted ? NEXT_BUNDLE_OUTPUTS : BUNDLE_OUTPUTS,
       resourceName: localName(NEXT_SLOT_ADDRESSES.password),
     });
     const role = new CertLoginRole(scope, "certRoleNext", {
@@ -141,22 +154,36 @@ export function addAdminCertificates(scope: Construct, props: AdminCertificatesP
     });
     next = { certificate, bundle: nextBundle, role };
   }
-  const pinned = current ?? next?.certificate;
-  const pinnedBundle = bundle ?? next?.bundle;
-  if (!pinned || !pinnedBundle) throw new Error(`rotation phase ${phase}: no certificate to pin`);
+  const pinned = adopted ?? current ?? next?.certificate;
+  const pinnedBundle = bundle ?? (adopted ? undefined : next?.bundle);
+  if (!pinned) throw new Error(`rotation phase ${phase}: no certificate to pin`);
   const certRole = new CertLoginRole(scope, "certRole", { ...props.login, certificate: pinned });
   new TerraformOutput(scope, ROTATION_OUTPUT, {
     value: phase,
     description: "Where a two-phase rotation of the admin certificate stands: idle, started or finishing",
   }).overrideLogicalId(ROTATION_OUTPUT);
   return {
-    current: pinned,
-    next: current ? next?.certificate : undefined,
+    current: current ?? (adopted ? undefined : next?.certificate),
+    adopted,
+    next: current || adopted ? next?.certificate : undefined,
     certRole,
     certRoleNext: next?.role,
     bundle: pinnedBundle,
-    bundleNext: current ? next?.bundle : undefined,
+    bundleNext: current || adopted ? next?.bundle : undefined,
   };
+}
+
+/**
+ * The outputs of an adopted certificate that need no secret: its PEM, serial
+ * and expiry, under the current bundle's names, so that status, health and
+ * the renewal window see it. There is no key or password output: `bundle`
+ * says the existing crashplan.p12 stays in use.
+ */
+function addAdoptedCertificateOutputs(scope: Construct, adopted: AdoptedCertificate): void {
+  const output = (name: string, value: unknown, description: string) => new TerraformOutput(scope, name, { value, description }).overrideLogicalId(name);
+  output(BUNDLE_OUTPUTS.certificate, adopted.certificatePem, "Admin client certificate (PEM) that crashplanUser trusts: adopted, made outside this stack");
+  output(BUNDLE_OUTPUTS.serialNumber, adopted.serialNumber, "Serial number of the admin certificate (adopted)");
+  output(BUNDLE_OUTPUTS.expiration, adopted.expiration, "Expiry of the admin certificate (Unix time; adopted)");
 }
 
 function localName(address: string): string {

@@ -1,5 +1,6 @@
 export * from "./admin-certificate";
 export * from "./admin-rotation";
+export * from "./adoption";
 export * from "./audit-device";
 export * from "./bundle-outputs";
 export * from "./ca-chain";

@@ -2,10 +2,11 @@ import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { join } from "node:path";
 import { AdminCertificate } from "./admin-certificate";
+import { AdoptedCertificate, AdoptionImports, AdoptionInput, addAdoptionRecord, importInto } from "./adoption";
 import { FileAuditDevice } from "./audit-device";
 import { RotationInput, RotationMode, addAdminCertificates } from "./admin-rotation";
 import { CrashplanBundleOutputs } from "./bundle-outputs";
-import { IntermediateCa, RootCa } from "./ca-chain";
+import { IIssuer, IRootCa, IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
 import { KeystoreConfig } from "./config";
 import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel } from "./engine-target";
@@ -37,6 +38,18 @@ export interface KeystoreStackProps {
    * @default - OpenTofu 1.10, the toolchain's engine
    */
   readonly engine?: EngineTarget;
+  /**
+   * Objects this stack uses as they are instead of creating them (`npm run
+   * adopt`; the commands read it from the state's `adoption` output).
+   * @default - everything is made by this stack
+   */
+  readonly adoption?: AdoptionInput;
+  /**
+   * Existing Vault objects to import into the state with this synth (`import`
+   * blocks): only the run that adopts them passes this.
+   * @default - none
+   */
+  readonly imports?: AdoptionImports;
 }
 
 /**
@@ -52,14 +65,17 @@ export class KeystoreStack extends TerraformStack {
   /** The root's mount; none when the root CA is outside Vault (`rootCa.external`). */
   public readonly rootPki?: TunedPkiMount;
   public readonly intermediatePki: TunedPkiMount;
-  /** The root CA; none when it is outside Vault (`rootCa.external`). */
-  public readonly rootCa?: RootCa;
-  public readonly intermediateCa: IntermediateCa;
+  /** The root CA; none when it is outside Vault (`rootCa.external`); an existing issuer when adopted. */
+  public readonly rootCa?: RootCa | IRootCa;
+  /** The intermediate; an existing issuer when adopted. */
+  public readonly intermediateCa: IntermediateCa | IIssuer;
   public readonly policy: CrashplanPolicy;
   /** The issuing side, once the intermediate is signed (always, unless its outside signature is still missing). */
   public readonly role?: IssuingRole;
-  /** The certificate Code42 logs in with (during `finishing`, the new one). */
+  /** The certificate Code42 logs in with (during `finishing`, the new one); none while it is an adopted one. */
   public readonly adminCert?: AdminCertificate;
+  /** The hand-made admin certificate `crashplanUser` pins until a rotation replaces it (`npm run adopt`). */
+  public readonly adoptedAdminCert?: AdoptedCertificate;
   /** The next certificate while a rotation is `started`. */
   public readonly adminCertNext?: AdminCertificate;
   public readonly certRole?: CertLoginRole;
@@ -96,20 +112,36 @@ export class KeystoreStack extends TerraformStack {
     // With the root outside Vault, the intermediate's key is what its signature
     // binds to: losing the mount or the key needs a new signature by that root.
     const external = c.rootCa.external;
+    const adoption = props.adoption ?? {};
+    if (external && adoption.rootIssuerId !== undefined) {
+      throw new KeystoreValidationError(
+        "rootCa.external",
+        true,
+        `is set, but the state records a root CA adopted on ${c.pki.path}; expected rootCa.external false for an adopted keystore`,
+      );
+    }
+    // An adopted intermediate cannot be made again by this stack: its mount is protected like the root's.
+    const protectIntermediate = (external || adoption.intermediateIssuerId !== undefined) && c.rootCa.preventDestroy;
     if (!external) {
       this.rootPki = new TunedPkiMount(this, "pki", { ...c.pki, ...urls, preventDestroy: c.rootCa.preventDestroy });
     }
-    this.intermediatePki = new TunedPkiMount(this, "pki_int", { ...c.pki_int, ...urls, preventDestroy: external && c.rootCa.preventDestroy });
+    this.intermediatePki = new TunedPkiMount(this, "pki_int", { ...c.pki_int, ...urls, preventDestroy: protectIntermediate });
     if (this.rootPki) {
-      this.rootCa = new RootCa(this, "rootCa", { mount: this.rootPki, ...c.rootCa });
+      this.rootCa =
+        adoption.rootIssuerId !== undefined
+          ? RootCa.fromIssuer(this, "rootCa", { mount: this.rootPki, issuerRef: adoption.rootIssuerId })
+          : new RootCa(this, "rootCa", { mount: this.rootPki, ...c.rootCa });
     }
-    this.intermediateCa = new IntermediateCa(this, "intermediateCa", {
-      mount: this.intermediatePki,
-      root: this.rootCa,
-      ...c.intermediateCa,
-      preventDestroy: external && c.rootCa.preventDestroy,
-    });
-    const issuing = this.intermediateCa.signed !== undefined;
+    this.intermediateCa =
+      adoption.intermediateIssuerId !== undefined
+        ? IntermediateCa.fromMount(this, "intermediateCa", { mount: this.intermediatePki })
+        : new IntermediateCa(this, "intermediateCa", {
+            mount: this.intermediatePki,
+            root: this.rootCa,
+            ...c.intermediateCa,
+            preventDestroy: external && c.rootCa.preventDestroy,
+          });
+    const issuing = !(this.intermediateCa instanceof IntermediateCa) || this.intermediateCa.signed !== undefined;
     if (issuing) {
       this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
     }
@@ -126,13 +158,33 @@ export class KeystoreStack extends TerraformStack {
         login: { backend: this.certAuth, policies: [this.policy], ...c.certRole },
         mode: mode as RotationMode,
         rotation: props.rotation,
+        adopted:
+          adoption.adminCertificatePem === undefined ? undefined : AdoptedCertificate.fromPem("adoption.adminCertificatePem", adoption.adminCertificatePem),
       });
       this.adminCert = admin.current;
+      this.adoptedAdminCert = admin.adopted;
       this.adminCertNext = admin.next;
       this.certRole = admin.certRole;
       this.certRoleNext = admin.certRoleNext;
       this.bundle = admin.bundle;
       this.bundleNext = admin.bundleNext;
+    }
+    // The adopted certificate leaves the record once a rotation retired it.
+    addAdoptionRecord(this, { ...adoption, adminCertificatePem: this.adoptedAdminCert?.certificatePem });
+    if (props.imports) {
+      importInto(
+        {
+          kv: this.kv.mount,
+          certAuth: this.certAuth.backend,
+          pki: this.rootPki?.mount,
+          pkiUrls: this.rootPki?.urls,
+          pki_int: this.intermediatePki.mount,
+          pki_intUrls: this.intermediatePki.urls,
+          role: this.role?.role,
+          policy: this.policy.policy,
+        },
+        props.imports,
+      );
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Deployment } from "../engine/deployment";
+import { ADOPT, adoptMain } from "./adopt";
 import { APPLY_PLAN, applyPlanMain } from "./apply-plan";
 import { BACKUP, backupMain } from "./backup";
 import { BUNDLE, bundleMain } from "./bundle";
@@ -24,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   deploy: { spec: DEPLOY, main: (argv, io) => deployMain(argv, () => new Deployment({ echo: io }), io) },
   drift: { spec: DRIFT, main: (argv, io) => driftMain(argv, () => new Deployment(), io) },
   plan: { spec: PLAN, main: (argv, io) => planMain(argv, () => new Deployment(), io) },
+  adopt: { spec: ADOPT, main: (argv, io) => adoptMain(argv, () => new Deployment({ echo: { stdout: io.stderr, stderr: io.stderr } }), io) },
   "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: io }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
   health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },

@@ -2,7 +2,18 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { App, TerraformVariable } from "cdktf";
-import { KEYSTORE_STACK, KeystoreConfig, KeystoreStack, RotationPhase, loadConfig, parseDuration } from "../../lib";
+import {
+  ADOPTION_OUTPUT,
+  AdoptionImports,
+  AdoptionInput,
+  KEYSTORE_STACK,
+  KeystoreConfig,
+  KeystoreStack,
+  RotationPhase,
+  loadConfig,
+  parseAdoptionRecord,
+  parseDuration,
+} from "../../lib";
 import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
 import { holdProjectLock } from "../lock/held-locks";
@@ -98,6 +109,8 @@ export class Deployment {
   private initialized = false;
   private recordedPhase: RotationPhase = "idle";
   private targetPhase?: RotationPhase;
+  private recordedAdoption?: AdoptionInput;
+  private adopting?: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports };
 
   public constructor(options: DeploymentOptions = {}) {
     this.projectDir = options.projectDir ?? PROJECT_DIR;
@@ -145,6 +158,8 @@ export class Deployment {
       // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
       engine: this.engineIfFound(),
       rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
+      adoption: this.adopting?.adoption ?? this.recordedAdoption,
+      imports: this.adopting?.imports,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
@@ -211,9 +226,29 @@ export class Deployment {
     this.synth();
   }
 
-  /** Reads the rotation phase the state records (the last apply's). */
+  /** Reads the rotation phase and the adoption record the state records (the last apply's). */
   private async readRecordedPhase(): Promise<void> {
-    this.recordedPhase = recordedRotationPhase((await this.pullState()).outputs);
+    const { outputs } = await this.pullState();
+    this.recordedPhase = recordedRotationPhase(outputs);
+    this.recordedAdoption = parseAdoptionRecord(outputs[ADOPTION_OUTPUT]?.value);
+  }
+
+  /** What the state records as adopted (`npm run adopt`), read at init. */
+  public async adoption(): Promise<AdoptionInput | undefined> {
+    await this.ensureInit();
+    return this.recordedAdoption;
+  }
+
+  /**
+   * Makes the next plan or apply build the stack around `adoption` and import
+   * `imports` into the state (ops/lifecycle/adopt.ts); `undefined` goes back to
+   * what the state records, read again.
+   */
+  public async adoptWith(adopting: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports } | undefined): Promise<void> {
+    await this.ensureInit();
+    this.adopting = adopting;
+    if (!adopting) await this.readRecordedPhase();
+    this.synth();
   }
 
   /**

@@ -1,0 +1,94 @@
+import { createInterface } from "node:readline/promises";
+import { Deployment } from "../engine/deployment";
+import { AdoptionPlan, adopt, formatFindings, inspectForAdoption, stateAddresses } from "../lifecycle/adopt";
+import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
+
+const OPTIONS = { yes: { type: "boolean", default: false }, inspect: { type: "boolean", default: false } } as const;
+
+export const ADOPT: CommandSpec<typeof OPTIONS> = {
+  name: "adopt",
+  synopsis: "[--inspect] [--yes]",
+  summary: "take over a keystore built by hand with Code42's recipe, without replacing any mount, CA or issuer",
+  details: `  Looks at the server by the configured paths and names (kv.path, certAuth.path,
+  pki.path, pki_int.path, role.name, policy.name, certRole.name) and prints what it
+  takes over, what it leaves alone, and every difference from the configuration
+  (those that change behaviour are marked). Then it plans: the mounts, the cert auth
+  method, the PKI URLs, the role and the policy are imported into the state; the root
+  and intermediate CAs are used as they are (never generated, re-signed or replaced);
+  crashplanUser is written again with the certificate it pins, so the crashplan.p12
+  you made keeps logging in until \`rotate start\`/\`finish\` moves Code42 to a managed one.
+  The plan is shown, and applied exactly only when you confirm. A plan that would
+  destroy or replace anything, or make a CA, is refused.
+  --inspect  print the findings only; change nothing
+  --yes      apply without asking (pipelines). Without a terminal, --yes is required.
+  Exit 0 adopted (or inspected), 1 refused, declined or failed; see docs/adopt.md.
+`,
+  options: OPTIONS,
+};
+
+/** Asks y/N on the terminal. */
+async function askOnTerminal(text: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${text}Apply this plan and adopt the keystore? [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The `adopt` command; `interactive` says whether a person can answer (a TTY). */
+export function adoptMain(
+  argv: readonly string[],
+  makeDeployment: () => Deployment,
+  io: CommandIo,
+  confirm: { readonly interactive: boolean; readonly ask: (text: string) => Promise<boolean> } = {
+    interactive: process.stdin.isTTY === true,
+    ask: askOnTerminal,
+  },
+): Promise<number> {
+  return runCommand(ADOPT, argv, io, async ({ values }) => {
+    if (!values.inspect && !values.yes && !confirm.interactive) {
+      io.stderr(
+        "adopt: asks for confirmation on a terminal, and stdin is not one; pass --yes to apply without asking (or --inspect to look only). Nothing was changed\n",
+      );
+      return EXIT.failed;
+    }
+    const deployment = makeDeployment();
+    const findings = await inspectForAdoption(deployment);
+    io.stdout(formatFindings(findings));
+    if (findings.blockers.length > 0) {
+      io.stderr("adopt: cannot adopt this server as it is (see above). Nothing was changed\n");
+      return EXIT.failed;
+    }
+    if (values.inspect) return EXIT.ok;
+    const managed = await stateAddresses(deployment);
+    if (managed.length > 0) {
+      io.stderr(
+        `adopt: the state already manages ${managed.length} objects (${deployment.config.backend.type === "local" ? deployment.stateFile : `the ${deployment.config.backend.type} backend`}); ` +
+          "adopt takes over a keystore the state does not know. Run `npm run deploy` (or `npm run drift` to compare). Nothing was changed\n",
+      );
+      return EXIT.failed;
+    }
+    const outcome = await adopt(deployment, findings, {
+      confirm: async (_plan: AdoptionPlan, text: string) => {
+        if (values.yes) {
+          io.stdout(text);
+          return true;
+        }
+        return confirm.ask(text);
+      },
+    });
+    if (!outcome.applied) {
+      io.stderr("adopt: declined. Nothing was changed\n");
+      return EXIT.failed;
+    }
+    const s = findings.serials;
+    io.stdout(
+      `adopted: root CA ${s.root ?? "(none)"} and intermediate ${s.intermediate ?? "(none)"} used as they are; ` +
+        `${s.adminCert ? `admin certificate ${s.adminCert} kept (your crashplan.p12 keeps logging in)` : "admin certificate issued by the stack"}; ` +
+        `the state records the adoption.\nnext: \`npm run drift\` (expect in sync); \`npm run rotate -- start\`, \`npm run bundle\`, upload, ` +
+        "`npm run rotate -- finish` to move Code42 to a managed certificate\n",
+    );
+    return EXIT.ok;
+  });
+}
