@@ -10,6 +10,7 @@ import { DESTROY, destroyMain } from "./destroy";
 import { UNLOCK, unlockMain } from "./unlock";
 import { DRIFT, driftMain } from "./drift";
 import { LOAD, loadMain } from "./load";
+import { MIGRATE_STATE, migrateStateMain } from "./migrate-state";
 import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
 import { RESTORE, restoreMain } from "./restore";
@@ -39,6 +40,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   restore: { spec: RESTORE, main: (argv, io) => restoreMain(argv, io) },
   destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: io, env }), io) },
   unlock: { spec: UNLOCK, main: (argv, io) => unlockMain(argv, () => new Deployment({ echo: io }), io) },
+  "migrate-state": {
+    spec: MIGRATE_STATE,
+    main: (argv, io) => migrateStateMain(argv, (settings) => new Deployment({ env: { ...process.env, ...settings } }), io),
+  },
 };
 
 /** The list of commands, for `c42-keystore --help` and a wrong command name. */

@@ -20,6 +20,7 @@ import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
 import { PlanJson } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
+import { assertStateLocationUnchanged, configuredLocation, locationRecordFile, recordLocation } from "./state-location";
 import {
   explainStateError,
   keepLastGoodState,
@@ -150,6 +151,17 @@ export class Deployment {
     return `engine: ${describeEngine(this.engine)}; ${describeProviderSource(this.providers, this.engine.kind)}`;
   }
 
+  /** This checkout's record of where the state was last initialized (see ops/engine/state-location.ts). */
+  public get locationRecord(): string {
+    return locationRecordFile(this.projectDir);
+  }
+
+  /** Records the location the synthesized configuration names as the one the state is at now. */
+  public recordStateLocation(): void {
+    const location = configuredLocation(this.stackDir);
+    if (location) recordLocation(this.locationRecord, location);
+  }
+
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
@@ -199,6 +211,8 @@ export class Deployment {
     // Before anything is written or run: an engine that is missing, too old, or (under state encryption) not OpenTofu.
     void this.engine;
     this.synth();
+    // Before the engine (which would stop at "Backend configuration changed") and before the new state directory exists.
+    assertStateLocationUnchanged(this.stackDir, this.locationRecord);
     this.prepareStateDir();
     // The lock file lives in the generated cdktf.out and pins the hashes of
     // the plugins its source (this engine's registry, the user's mirror or the
@@ -219,6 +233,7 @@ export class Deployment {
       const hint = providerSourceHint(this.providers, this.engine.kind);
       throw new Error(engineFailure(args, result, this.engine.kind) + (hint ? `\n${hint}` : ""));
     }
+    this.recordStateLocation();
     this.initialized = true;
     // The rotation phase lives in the state, so that every machine and job
     // sharing it builds the same stack: synthesize again with it.

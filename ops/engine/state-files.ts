@@ -56,7 +56,10 @@ export function explainStateError(engineOutput: string): string | undefined {
     return `the state cannot be decrypted with ${P} (or ${SECRET_ENV.statePassphrasePrevious} while rotating): wrong passphrase? The state was not changed.`;
   }
   if (/encountered unencrypted payload without unencrypted method configured/.test(text)) {
-    return `${P} is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true (docs/security.md), or unset ${P}. The state was not changed.`;
+    return `${P} is set but the state is not encrypted yet: to encrypt it, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true, or run \`npm run migrate-state\` (docs/security.md); or unset ${P}. The state was not changed.`;
+  }
+  if (/Backend configuration changed|Backend initialization required/.test(text)) {
+    return "the engine's working directory was initialized for another state location than the configuration names: run `npm run migrate-state` to move the state (or `npm run migrate-state -- --fresh` to start with none), or set the location back. The state was not changed.";
   }
   if (/Error acquiring the state lock/.test(text)) {
     const info = (field: string) => new RegExp(`${field}:\\s+(\\S+)`).exec(text)?.[1];
