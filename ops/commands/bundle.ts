@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { ADOPTION_OUTPUT, parseAdoptionRecord } from "../../lib/adoption";
 import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../bundle/bundle";
 import { bundleToGive } from "../bundle/bundle-choice";
 import { DEFAULT_BUNDLE_DIR } from "../common/paths";
@@ -41,7 +42,15 @@ export const BUNDLE: CommandSpec<{
 export function bundleMain(argv: readonly string[], outputs: TofuOutputs | (() => Promise<TofuOutputs>), io: CommandIo): Promise<number> {
   return runCommand(BUNDLE, argv, io, async ({ values }) => {
     const out = nonEmptyPath("--out", values.out) ?? DEFAULT_BUNDLE_DIR;
-    const choice = bundleToGive(typeof outputs === "function" ? await outputs() : outputs);
+    const all = typeof outputs === "function" ? await outputs() : outputs;
+    const choice = bundleToGive(all);
+    if (choice.which === "current" && parseAdoptionRecord(all[ADOPTION_OUTPUT]?.value)?.adminCertificatePem !== undefined) {
+      throw new Error(
+        "the admin certificate was adopted (npm run adopt): its key is only in the crashplan.p12 you made by hand, never in Vault or the state, " +
+          "so no bundle can be written for it; Code42 keeps using that file. To move Code42 to a certificate this project manages: " +
+          "`npm run rotate -- start`, then `npm run bundle` writes the new one (docs/adopt.md)",
+      );
+    }
     const written = await writeBundle({
       outputs: choice.outputs,
       outDir: resolve(process.cwd(), out),

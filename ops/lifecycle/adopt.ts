@@ -535,3 +535,20 @@ export async function stateAddresses(deployment: Deployment): Promise<string[]> 
   if (listed.code !== 0) return [];
   return listed.stdout.split("\n").filter((l) => l.trim() !== "");
 }
+
+/**
+ * Revokes the hand-made admin certificate once a rotation retired it (nothing
+ * pins it any more), as a managed one is revoked when it is replaced. Returns
+ * its serial.
+ */
+export async function revokeAdoptedCertificate(deployment: Deployment, pem: string): Promise<string> {
+  const serial = colonHex(new X509Certificate(pem).serialNumber);
+  const answer = await vaultCall(endpointFromEnv(deployment.env), {
+    method: "PUT",
+    path: `${deployment.config.pki_int.path}/revoke`,
+    token: vaultToken(deployment.env),
+    body: { serial_number: serial },
+  });
+  requireSuccess(answer, `revoking the adopted admin certificate ${serial}`);
+  return serial;
+}

@@ -1,6 +1,7 @@
 import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation";
 import { Deployment } from "../engine/deployment";
 import { RotationView, rotationView } from "../engine/rotation-record";
+import { revokeAdoptedCertificate } from "./adopt";
 import { deploy } from "./deploy";
 
 export { RotationCertificate, RotationView, rotationView } from "../engine/rotation-record";
@@ -85,8 +86,11 @@ export async function finishRotation(deployment: Deployment): Promise<RotationOu
     };
   }
   const old = (await readRotation(deployment)).current;
+  // A hand-made certificate (npm run adopt) is no resource the finish destroys: it is revoked through the API.
+  const adopted = recorded === "started" ? (await deployment.adoption())?.adminCertificatePem : undefined;
   if (recorded === "started") await applyPhase(deployment, "finishing");
   const view = await applyPhase(deployment, "idle");
+  if (adopted !== undefined) await revokeAdoptedCertificate(deployment, adopted);
   return {
     done: true,
     message:
