@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULT_PLAN_FILE } from "../common/paths";
 import { Deployment } from "../engine/deployment";
 import { applySavedPlan } from "../lifecycle/saved-plans";
 import { CommandIo, CommandSpec, EXIT, nonEmptyPath, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 export const APPLY_PLAN: CommandSpec<Record<string, never>> = {
   name: "apply-plan",
@@ -20,7 +22,10 @@ export const APPLY_PLAN: CommandSpec<Record<string, never>> = {
 export function applyPlanMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(APPLY_PLAN, argv, io, async ({ positionals }) => {
     const file = resolve(process.cwd(), nonEmptyPath("FILE", positionals[0]) ?? DEFAULT_PLAN_FILE);
-    const outcome = await applySavedPlan(makeDeployment(), file);
+    const deployment = makeDeployment();
+    // A missing plan file is reported as such (by applySavedPlan) before the server is asked anything.
+    if (existsSync(file)) await preflighted(deployment, "write");
+    const outcome = await applySavedPlan(deployment, file);
     if (!outcome.applied) {
       io.stderr(`apply-plan: refused: ${outcome.message}\n`);
       return EXIT.failed;

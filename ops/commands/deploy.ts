@@ -1,6 +1,7 @@
 import { Deployment } from "../engine/deployment";
 import { deploy } from "../lifecycle/deploy";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 export const DEPLOY: CommandSpec<Record<string, never>> = {
   name: "deploy",
@@ -19,7 +20,7 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
 /** The `deploy` command. */
 export function deployMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(DEPLOY, argv, io, async () => {
-    const deployment = makeDeployment();
+    const deployment = await preflighted(makeDeployment(), "write");
     const { repaired, startedRotation } = await deploy(deployment);
     for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
     const backend = deployment.config.backend.type;

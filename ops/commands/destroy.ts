@@ -1,5 +1,6 @@
 import { Deployment } from "../engine/deployment";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 export const DESTROY: CommandSpec<{ "including-root-ca": { type: "boolean"; default: false } }> = {
   name: "destroy",
@@ -25,6 +26,7 @@ export function destroyMain(argv: readonly string[], makeDeployment: (env: NodeJ
       );
       return EXIT.failed;
     }
+    await preflighted(deployment, "write");
     await deployment.destroy();
     io.stdout("destroyed\n");
     return EXIT.ok;

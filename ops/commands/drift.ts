@@ -3,6 +3,7 @@ import { formatDriftReport } from "../engine/drift-report";
 import { constructPaths } from "../engine/synthesized";
 import { checkDrift } from "../lifecycle/drift";
 import { CommandIo, CommandSpec, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 export const DRIFT: CommandSpec<{ json: { type: "boolean"; default: false } }> = {
   name: "drift",
@@ -19,7 +20,7 @@ export const DRIFT: CommandSpec<{ json: { type: "boolean"; default: false } }> =
 /** The `drift` command: resolves to 0 in sync, 2 on drift, 1 on error. */
 export function driftMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(DRIFT, argv, io, async ({ values }) => {
-    const deployment = makeDeployment();
+    const deployment = await preflighted(makeDeployment(), "read");
     const report = await checkDrift(deployment);
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDriftReport(report, constructPaths(deployment.stackDir)));
     return report.inSync ? 0 : 2;

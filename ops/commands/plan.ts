@@ -1,8 +1,10 @@
 import { resolve } from "node:path";
 import { DEFAULT_PLAN_FILE } from "../common/paths";
+import { assertOwnTarget } from "../common/private-files";
 import { Deployment } from "../engine/deployment";
 import { writeSavedPlan } from "../lifecycle/saved-plans";
 import { CommandIo, CommandSpec, EXIT, nonEmptyPath, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 export const PLAN: CommandSpec<{ out: { type: "string" } }> = {
   name: "plan",
@@ -21,7 +23,9 @@ export const PLAN: CommandSpec<{ out: { type: "string" } }> = {
 export function planMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(PLAN, argv, io, async ({ values }) => {
     const out = resolve(process.cwd(), nonEmptyPath("--out", values.out) ?? DEFAULT_PLAN_FILE);
-    const summary = await writeSavedPlan(makeDeployment(), out);
+    // A file name that cannot be written is refused before the server is asked anything.
+    assertOwnTarget(out, "plan --out");
+    const summary = await writeSavedPlan(await preflighted(makeDeployment(), "read"), out);
     io.stdout(`wrote ${out} (0600; it holds secrets)\n${summary}apply exactly this plan with: npm run apply-plan -- ${out}\n`);
     return EXIT.ok;
   });

@@ -1,6 +1,7 @@
 import { Deployment } from "../engine/deployment";
 import { RotationOutcome, abortRotation, finishRotation, startRotation } from "../lifecycle/rotation";
 import { CommandIo, CommandSpec, EXIT, UsageError, runCommand } from "./command";
+import { preflighted } from "./vault-preflight";
 
 const STEPS = { start: startRotation, finish: finishRotation, abort: abortRotation } as const;
 
@@ -31,7 +32,7 @@ export function rotateMain(argv: readonly string[], makeDeployment: () => Deploy
     const action = positionals[0];
     if (action === undefined) throw new UsageError("expected an action: start, finish or abort");
     if (!Object.hasOwn(STEPS, action)) throw new UsageError(`unknown action ${JSON.stringify(action)}; expected start, finish or abort`);
-    const outcome: RotationOutcome = await STEPS[action as keyof typeof STEPS](makeDeployment());
+    const outcome: RotationOutcome = await STEPS[action as keyof typeof STEPS](await preflighted(makeDeployment(), "write"));
     if (values.json) io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
     else (outcome.done ? io.stdout : io.stderr)(outcome.message.replace(/^/, outcome.done ? "" : "rotate: "));
     return outcome.done ? EXIT.ok : EXIT.failed;

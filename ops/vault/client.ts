@@ -42,11 +42,14 @@ export interface VaultAnswer {
 export class VaultConnectionError extends Error {
   /** Node's error code (`ECONNREFUSED`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, …). */
   public readonly code: string | undefined;
+  /** Node's own words for it ("self-signed certificate in certificate chain"). */
+  public readonly detail: string;
 
-  public constructor(message: string, code: string | undefined) {
+  public constructor(message: string, code: string | undefined, detail = "") {
     super(message);
     this.name = "VaultConnectionError";
     this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -58,6 +61,11 @@ export function isUnreachable(error: unknown): boolean {
   return error instanceof VaultConnectionError && error.code !== undefined && UNREACHABLE.has(error.code);
 }
 
+/** True for an error that says the server's certificate was not verified (unknown CA, wrong name, expired). */
+export function isUntrusted(error: unknown): error is VaultConnectionError {
+  return error instanceof VaultConnectionError && error.code !== undefined && UNTRUSTED.test(error.code);
+}
+
 /** Turns a transport error into one that says which variable to check and how. */
 export function explainTransportError(addr: string, error: NodeJS.ErrnoException): VaultConnectionError {
   const code = error.code;
@@ -65,15 +73,21 @@ export function explainTransportError(addr: string, error: NodeJS.ErrnoException
     return new VaultConnectionError(
       `cannot reach Vault at ${addr} (${error.message}): check VAULT_ADDR (scheme, host and port) and that the server is running and reachable from here`,
       code,
+      error.message,
     );
   }
   if (code !== undefined && UNTRUSTED.test(code)) {
     return new VaultConnectionError(
       `TLS handshake with ${addr} failed: ${error.message} (${code}): the server's certificate is not trusted; set VAULT_CACERT to the PEM file of the CA that signed it, and check that VAULT_ADDR uses a name the certificate holds`,
       code,
+      error.message,
     );
   }
-  return new VaultConnectionError(`calling Vault at ${addr} failed (${code ?? "no code"}): ${error.message}; check VAULT_ADDR and VAULT_CACERT`, code);
+  return new VaultConnectionError(
+    `calling Vault at ${addr} failed (${code ?? "no code"}): ${error.message}; check VAULT_ADDR and VAULT_CACERT`,
+    code,
+    error.message,
+  );
 }
 
 /** An answer's body as the readers take it: JSON, nothing for an empty body, or `{ raw }` for text that is not JSON. */
