@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ADOPTION_OUTPUT, loadConfig, parseAdoptionRecord } from "../../lib";
+import { ADOPTION_OUTPUT, loadConfig, parseAdoptionRecord, renderPolicy } from "../../lib";
 import { P12_FILE, PASSWORD_FILE } from "../../ops/bundle/bundle";
 import { adoptMain } from "../../ops/commands/adopt";
 import { bundleMain } from "../../ops/commands/bundle";
@@ -17,7 +17,7 @@ import { rotationView } from "../../ops/lifecycle/rotation";
 import { StatusReport } from "../../ops/lifecycle/status";
 import { RECIPE_FILES, buildKeystoreByHand } from "../../scripts/manual-recipe";
 import { capture } from "../helpers/io";
-import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { Bundle, LoopCounts, readBundle, startLoginLoop } from "./login-clients";
 
 // A keystore built with Code42's recipe in the bao CLI (and crashplan.p12 made
@@ -27,7 +27,10 @@ import { Bundle, LoopCounts, readBundle, startLoginLoop } from "./login-clients"
 
 const POLICY = "crashplanpolicy";
 /** The plan adopt makes of the recipe's keystore: every mount, both URL sets, the role and the policy imported; the cert role written again. */
-const ADOPT_PLAN = "Plan: 8 to import, 1 to add, 6 to change, 0 to destroy.";
+const ADOPT_PLAN = "Plan: 8 to import, 1 to add, 7 to change, 0 to destroy.";
+/** crashplanPolicy as configured; the test adds a grant by hand, as an administrator might have. */
+const CONFIGURED_POLICY = renderPolicy(["pki/issue/*", "sys/policy/*", "auth/cert/certs/*"]);
+const HAND_EDIT = 'path "secret/*" {\n  capabilities = ["read"]\n}\n';
 
 describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, real OpenTofu)", () => {
   let server: TestServer;
@@ -101,6 +104,7 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
     // As in the article, the CRL URLs name another port than the issuing URLs.
     const crlBaseUrl = server.env.VAULT_ADDR.replace(/:(\d+)$/, ":8201");
     await buildKeystoreByHand({ bao: loadToolchain().bao, vaultEnv: server.env, dir: recipeDir, seed, crlBaseUrl });
+    ok(await server.call({ method: "PUT", path: "sys/policies/acl/crashplanPolicy", body: { policy: `${CONFIGURED_POLICY}\n${HAND_EDIT}` } }));
     hand = readBundle(recipeDir, RECIPE_FILES.p12, RECIPE_FILES.password);
     handSerial = new X509Certificate((await server.call({ path: "auth/cert/certs/crashplanUser" })).json.data.certificate).serialNumber;
     before = await caState();
@@ -120,7 +124,7 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
     expect(await login(hand)).toEqual({ status: 200, policies: [POLICY, "default"] });
   });
 
-  test("--inspect reports what it takes over, leaves alone and the article's CRL port as a behaviour change; nothing is written", async () => {
+  test("--inspect reports what it takes over, leaves alone, the article's CRL port and a hand-added policy grant as behaviour changes; nothing is written", async () => {
     const r = await run(adoptWith(false, false, []), ["--inspect"]);
     expect(r.code).toBe(0);
     const root = before.pki[0];
@@ -136,8 +140,11 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
         `  CHANGES BEHAVIOUR  publicUrl (${mount} crl_distribution_points): Vault has https://127.0.0.1:8201/v1/${mount}/crl; configured ${server.env.VAULT_ADDR}/v1/${mount}/crl; rewritten to the configured value when you confirm the plan`,
       );
     }
-    // Same policy text, TTLs and flags as configured: those are not reported.
-    expect(r.stdout.match(/CHANGES BEHAVIOUR/g)).toHaveLength(2);
+    expect(r.stdout).toContain(
+      "  CHANGES BEHAVIOUR  policy.name (crashplanPolicy text): Vault has - secret/* read; configured 3 paths with create, read, update, delete, list; rewritten to the configured value when you confirm the plan\n",
+    );
+    // Same TTLs, flags and login role as configured: those are not reported.
+    expect(r.stdout.match(/CHANGES BEHAVIOUR/g)).toHaveLength(3);
     expect(r.stderr).toBe("");
     noSecrets(r.stdout);
     expect(existsSync(join(td.work, "state"))).toBe(false);
@@ -151,6 +158,8 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
     expect(asked).toHaveLength(1);
     expect(asked[0].startsWith(`${ADOPT_PLAN}\n`)).toBe(true);
     expect(asked[0]).toMatch(/ {2}change {3}vault_pki_secret_backend_config_urls\.pki_urls_\w+: crl_distribution_points\n/);
+    expect(asked[0]).toMatch(/ {2}change {3}vault_policy\.policy_\w+: policy\n/);
+    expect((await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy).toContain(HAND_EDIT);
     expect(await stateList()).toBe("");
     expect((await server.call({ path: "pki/config/urls" })).json.data.crl_distribution_points).toEqual(["https://127.0.0.1:8201/v1/pki/crl"]);
   });
@@ -171,6 +180,7 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
     expect(await caState()).toEqual(before);
     expect(await login(hand)).toEqual({ status: 200, policies: [POLICY, "default"] });
     expect((await server.call({ path: "pki/config/urls" })).json.data.crl_distribution_points).toEqual([`${server.env.VAULT_ADDR}/v1/pki/crl`]);
+    expect((await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy).toBe(CONFIGURED_POLICY);
     const outputs = await fresh().outputs();
     expect(parseAdoptionRecord(outputs[ADOPTION_OUTPUT]?.value)).toEqual({
       rootIssuerId: before.pki[0].id,
