@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Provides the real parts the deploy and the integration tests run on:
-#   tofu (OpenTofu), bao (OpenBao) and the provider plugins in a filesystem mirror.
+#   an engine (OpenTofu, or Terraform found on PATH), bao (OpenBao, for the local
+#   server) and the provider plugins.
 # Binaries already on PATH are used when their version fits; anything else is
 # built from its Go module into a cache outside the repository, keyed by version,
-# so a second run only checks that the files are there.
+# so a second run only checks that the files are there. Nothing is built that is
+# already available: OpenTofu only when no usable engine is found, the providers
+# only when neither your CLI configuration nor the engine's registry offers them.
 #
+#   bash scripts/toolchain.sh               engine, providers, bao
+#   bash scripts/toolchain.sh --no-server   engine and providers (deploying to your own Vault)
+#   bash scripts/toolchain.sh --for-tests   OpenTofu, Terraform (PATH, else v1.5.7 built), bao and the
+#                                           provider mirror: what the integration tests run on, offline
+#
+# C42_ENGINE (auto, tofu, terraform or a path) chooses the engine as the commands do.
 # Writes $C42_CACHE/toolchain.env, which the other commands source.
 set -euo pipefail
 
@@ -17,6 +26,9 @@ SRC="$CACHE/src"
 # pseudo-versions; lib/providers.ts pins the same versions in the synthesized JSON.
 TOFU_VERSION=1.10.10
 TOFU_MODULE=github.com/opentofu/opentofu@v1.10.10
+# Only for the tests, where no terraform is on PATH: the last MPL-licensed release.
+TERRAFORM_TEST_VERSION=1.5.7
+TERRAFORM_TEST_MODULE=github.com/hashicorp/terraform@v1.5.7
 BAO_VERSION=2.4.0
 BAO_COMMIT=f9407a27fbee45f62ba521bba2bf1e2360c61031
 BAO_MODULE=github.com/openbao/openbao@v0.0.0-20250828202315-f9407a27fbee
@@ -30,8 +42,9 @@ RANDOM_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-random@
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
 
-need_go() {
-  command -v go >/dev/null 2>&1 || die "'$1' is not on PATH and cannot be built: the Go toolchain ('go') is missing. Install Go 1.26 or put $1 on PATH."
+need_go() { # need_go WHAT [HOW ELSE]
+  command -v go >/dev/null 2>&1 ||
+    die "$1 cannot be built: the Go toolchain ('go') is missing. Install Go 1.26, or ${2:-put $1 on PATH}."
 }
 
 # Downloads MODULE@VERSION through the Go module proxy and prints its directory.
@@ -92,6 +105,11 @@ provide_tofu() {
   TOFU=$(from_path tofu OpenTofu 1.10.0) && return
   TOFU="$BIN/tofu-$TOFU_VERSION/tofu"
   if [ -x "$TOFU" ]; then log "tofu $TOFU_VERSION cached"; return; fi
+  build_tofu
+}
+
+build_tofu() {
+  TOFU="$BIN/tofu-$TOFU_VERSION/tofu"
   need_go tofu
   local dir; dir=$(module_dir "$TOFU_MODULE")
   writable_copy "$dir" "$SRC/tofu-$TOFU_VERSION"
@@ -100,6 +118,55 @@ provide_tofu() {
   go_build "tofu-$TOFU_VERSION" "$SRC/tofu-$TOFU_VERSION" "$TOFU" \
     -ldflags "-X github.com/opentofu/opentofu/version.dev=no" ./cmd/tofu
   rm -rf "$SRC/tofu-$TOFU_VERSION"
+}
+
+# For the tests only: Terraform from PATH, else v1.5.7 built from the Go module proxy, so the
+# Terraform integration test always has an engine to run and never skips.
+provide_terraform_for_tests() {
+  TERRAFORM=$(from_path terraform Terraform 1.5.0) && return
+  TERRAFORM="$BIN/terraform-$TERRAFORM_TEST_VERSION/terraform"
+  if [ -x "$TERRAFORM" ]; then log "terraform $TERRAFORM_TEST_VERSION cached"; return; fi
+  need_go terraform
+  local dir; dir=$(module_dir "$TERRAFORM_TEST_MODULE")
+  writable_copy "$dir" "$SRC/terraform-$TERRAFORM_TEST_VERSION"
+  mkdir -p "$(dirname "$TERRAFORM")"
+  # version.Prerelease is "" in the v1.5.7 tag: the binary reports "Terraform v1.5.7".
+  go_build "terraform-$TERRAFORM_TEST_VERSION" "$SRC/terraform-$TERRAFORM_TEST_VERSION" "$TERRAFORM" .
+  rm -rf "$SRC/terraform-$TERRAFORM_TEST_VERSION"
+}
+
+# The engine the commands will run, by C42_ENGINE as ops/engine/engine.ts reads it: OpenTofu
+# preferred; OpenTofu is built only when no usable engine exists. Sets ENGINE and ENGINE_KIND.
+provide_engine() {
+  local choice=${C42_ENGINE:-auto} ver
+  case "$choice" in
+    auto)
+      if TOFU=$(from_path tofu OpenTofu 1.10.0); then :
+      elif [ -x "$BIN/tofu-$TOFU_VERSION/tofu" ]; then TOFU="$BIN/tofu-$TOFU_VERSION/tofu"; log "tofu $TOFU_VERSION cached"
+      elif TERRAFORM=$(from_path terraform Terraform 1.5.0); then
+        ENGINE=$TERRAFORM ENGINE_KIND=terraform
+        log "no OpenTofu found; Terraform is the engine, so none is built"
+        return
+      else build_tofu
+      fi
+      ENGINE=$TOFU ENGINE_KIND=tofu ;;
+    tofu) provide_tofu; ENGINE=$TOFU ENGINE_KIND=tofu ;;
+    terraform)
+      TERRAFORM=$(from_path terraform Terraform 1.5.0) ||
+        die "engine (C42_ENGINE) \"terraform\": no Terraform 1.5 or later on PATH; expected one there, or C42_ENGINE=auto or tofu"
+      ENGINE=$TERRAFORM ENGINE_KIND=terraform ;;
+    /*)
+      [ -x "$choice" ] || die "engine (C42_ENGINE) \"$choice\": no executable file there; expected the absolute path of a tofu or terraform binary"
+      ver=$("$choice" version 2>/dev/null | head -n1 || true)
+      case "$ver" in
+        "OpenTofu v"*) version_at_least "${ver#OpenTofu v}" 1.10.0 && ENGINE_KIND=tofu TOFU=$choice ;;
+        "Terraform v"*) version_at_least "${ver#Terraform v}" 1.5.0 && ENGINE_KIND=terraform TERRAFORM=$choice ;;
+      esac
+      [ -n "${ENGINE_KIND:-}" ] || die "engine (C42_ENGINE) \"$choice\" is \"$ver\"; expected OpenTofu 1.10 or later, or Terraform 1.5 or later"
+      ENGINE=$choice
+      log "using $ver ($choice, from C42_ENGINE)" ;;
+    *) die "engine (C42_ENGINE) \"$choice\" is not an engine; expected auto, tofu, terraform or the absolute path of a tofu or terraform binary" ;;
+  esac
 }
 
 provide_bao() {
@@ -130,7 +197,7 @@ provide_provider() {
   local primary="$MIRROR/registry.opentofu.org/hashicorp/$name/$version/linux_amd64"
   local twin="$MIRROR/registry.terraform.io/hashicorp/$name/$version/linux_amd64"
   if [ ! -x "$primary/$file" ]; then
-    need_go "provider $name $version"
+    need_go "provider $name $version" "let your CLI configuration or the engine's registry provide the providers (README: Use your own Terraform or OpenTofu)"
     local dir; dir=$(module_dir "$module")
     local work="$SRC/provider-$name-$version"
     writable_copy "$dir" "$work"
@@ -142,6 +209,72 @@ provide_provider() {
   fi
   mkdir -p "$twin"
   ln -f "$primary/$file" "$twin/$file" 2>/dev/null || cp -f "$primary/$file" "$twin/$file"
+}
+
+registry_host() { if [ "$ENGINE_KIND" = terraform ]; then echo registry.terraform.io; else echo registry.opentofu.org; fi; }
+
+# Prints where the user's own CLI configuration decides provider installation, by the rule of
+# ops/engine/provider-source.ts; fails when it does not.
+user_provider_config() {
+  local cli=${TF_CLI_CONFIG_FILE:-} rc
+  if [ -n "$cli" ]; then
+    [ -f "$cli" ] && [ "$cli" != "$CACHE/tofu.rc" ] && { printf 'TF_CLI_CONFIG_FILE=%s' "$cli"; return 0; }
+  else
+    if [ "$ENGINE_KIND" = terraform ]; then rc=$HOME/.terraformrc
+    elif [ -e "$HOME/.tofurc" ]; then rc=$HOME/.tofurc
+    elif [ -e "$HOME/.terraformrc" ]; then rc=$HOME/.terraformrc
+    else rc=${XDG_CONFIG_HOME:+$XDG_CONFIG_HOME/opentofu/tofurc}
+    fi
+    [ -n "$rc" ] && grep -qE '^[[:space:]]*(provider_installation|plugin_cache_dir)\b' "$rc" 2>/dev/null && { printf '%s' "$rc"; return 0; }
+  fi
+  [ -n "${TF_PLUGIN_CACHE_DIR:-}" ] && { printf 'TF_PLUGIN_CACHE_DIR=%s' "$TF_PLUGIN_CACHE_DIR"; return 0; }
+  return 1
+}
+
+mirror_complete() {
+  local host; host=$(registry_host)
+  [ -x "$MIRROR/$host/hashicorp/vault/$VAULT_PROVIDER_VERSION/linux_amd64/terraform-provider-vault_v$VAULT_PROVIDER_VERSION" ] &&
+    [ -x "$MIRROR/$host/hashicorp/random/$RANDOM_PROVIDER_VERSION/linux_amd64/terraform-provider-random_v$RANDOM_PROVIDER_VERSION" ]
+}
+
+# Asks the engine itself to install the pinned providers the way a deploy would without our
+# mirror (its implied local plugin directories, then its registry), in a scratch directory, bounded.
+engine_installs_providers() {
+  local dir ok=1
+  dir=$(mktemp -d)
+  cat >"$dir/main.tf.json" <<JSON
+{"terraform": {"required_providers": {
+  "vault": {"source": "hashicorp/vault", "version": "$VAULT_PROVIDER_VERSION"},
+  "random": {"source": "hashicorp/random", "version": "$RANDOM_PROVIDER_VERSION"}}}}
+JSON
+  mkdir -p "$CACHE/logs"
+  log "providers: asking $ENGINE whether it can install them from $(registry_host) (at most 120 s; log: $CACHE/logs/providers-check.log)"
+  if (cd "$dir" && env ${TF_CLI_CONFIG_FILE:+-u TF_CLI_CONFIG_FILE} CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 \
+    timeout 120 "$ENGINE" init -backend=false -input=false -no-color) >"$CACHE/logs/providers-check.log" 2>&1; then ok=0; fi
+  rm -rf "$dir"
+  return $ok
+}
+
+# Sets PROVIDERS_FROM to "mirror" when the toolchain's mirror is what deploys will use.
+provide_providers() {
+  local theirs
+  PROVIDERS_FROM=mirror
+  if [ "$MODE" != tests ]; then
+    if theirs=$(user_provider_config); then
+      log "providers: your CLI configuration ($theirs) says where they come from; none built"
+      PROVIDERS_FROM=user
+      return
+    fi
+    if ! mirror_complete && engine_installs_providers; then
+      log "providers: $ENGINE installs them itself (its local plugin directories or $(registry_host); checked just now); none built"
+      PROVIDERS_FROM=registry
+      return
+    fi
+  fi
+  provide_provider vault "$VAULT_PROVIDER_VERSION" "$VAULT_PROVIDER_MODULE"
+  provide_provider tls "$TLS_PROVIDER_VERSION" "$TLS_PROVIDER_MODULE"
+  provide_provider random "$RANDOM_PROVIDER_VERSION" "$RANDOM_PROVIDER_MODULE"
+  write_cli_config
 }
 
 write_cli_config() {
@@ -159,25 +292,42 @@ RC
 }
 
 main() {
-  mkdir -p "$CACHE" "$BIN" "$MIRROR"
+  MODE=default
+  case "${1:-}" in
+    "") ;;
+    --no-server) MODE=no-server ;;
+    --for-tests) MODE=tests ;;
+    *) die "unknown option '$1'; usage: bash scripts/toolchain.sh [--no-server | --for-tests]" ;;
+  esac
+  mkdir -p "$CACHE"
   [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "only linux_amd64 is supported by this toolchain script (found $(uname -s)-$(uname -m))"
-  provide_tofu
-  provide_bao
-  provide_provider vault "$VAULT_PROVIDER_VERSION" "$VAULT_PROVIDER_MODULE"
-  provide_provider tls "$TLS_PROVIDER_VERSION" "$TLS_PROVIDER_MODULE"
-  provide_provider random "$RANDOM_PROVIDER_VERSION" "$RANDOM_PROVIDER_MODULE"
-  write_cli_config
+  TOFU='' TERRAFORM='' BAO='' ENGINE_KIND=''
+  if [ "$MODE" = tests ]; then
+    # The tests run the life cycle on both engines, OpenTofu first.
+    provide_tofu
+    provide_terraform_for_tests
+    ENGINE=$TOFU ENGINE_KIND=tofu
+  else
+    provide_engine
+  fi
+  [ "$MODE" = no-server ] || provide_bao
+  provide_providers
   # TERRAFORM_BINARY_NAME and TF_CLI_ARGS_providers_lock are for the cdktf CLI: it runs the engine by
   # that name, and before its first init runs `providers lock`, which asks the origin registries
   # unless told to read the mirror (the engine adds TF_CLI_ARGS_<subcommand> to that subcommand's args).
-  cat >"$CACHE/toolchain.env.tmp" <<ENV
-C42_TOFU=$TOFU
-C42_BAO=$BAO
-C42_PROVIDER_MIRROR=$MIRROR
-TF_CLI_CONFIG_FILE=$CLI_CONFIG
-TERRAFORM_BINARY_NAME=$TOFU
-TF_CLI_ARGS_providers_lock=-fs-mirror=$MIRROR
-ENV
+  # The mirror's lines only when the mirror is what deploys use: sourcing this file must not
+  # replace a user's own TF_CLI_CONFIG_FILE.
+  {
+    [ -z "$TOFU" ] || echo "C42_TOFU=$TOFU"
+    [ -z "$TERRAFORM" ] || echo "C42_TERRAFORM=$TERRAFORM"
+    [ -z "$BAO" ] || echo "C42_BAO=$BAO"
+    echo "TERRAFORM_BINARY_NAME=$ENGINE"
+    if [ "$PROVIDERS_FROM" = mirror ]; then
+      echo "C42_PROVIDER_MIRROR=$MIRROR"
+      echo "TF_CLI_CONFIG_FILE=$CLI_CONFIG"
+      echo "TF_CLI_ARGS_providers_lock=-fs-mirror=$MIRROR"
+    fi
+  } >"$CACHE/toolchain.env.tmp"
   mv "$CACHE/toolchain.env.tmp" "$CACHE/toolchain.env"
   log "ready: $CACHE/toolchain.env"
 }

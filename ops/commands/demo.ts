@@ -23,7 +23,9 @@ export function demoMain(argv: readonly string[], io: CommandIo): Promise<number
   const step = (what: string) => io.stderr(`\n==> ${what}\n`);
   return runCommand(DEMO, argv, io, async () => {
     step("toolchain");
-    const toolchain = spawnSync("bash", [join(PROJECT_DIR, "scripts", "toolchain.sh")], { stdio: "inherit" });
+    // bao only for the local server: against VAULT_ADDR nothing needs it.
+    const toolchainArgs = process.env.VAULT_ADDR ? ["--no-server"] : [];
+    const toolchain = spawnSync("bash", [join(PROJECT_DIR, "scripts", "toolchain.sh"), ...toolchainArgs], { stdio: "inherit" });
     if (toolchain.status !== 0) return EXIT.failed;
     if (process.env.VAULT_ADDR) {
       step(`using the Vault server at ${process.env.VAULT_ADDR}`);
@@ -34,6 +36,7 @@ export function demoMain(argv: readonly string[], io: CommandIo): Promise<number
     step("deploy");
     const deployment = new Deployment({ echo: io });
     await deploy(deployment);
+    io.stderr(`${deployment.describeEngine()}\n`);
     step("PKCS#12 bundle");
     const outDir = join(LOCAL_DIR, "bundle");
     // The demo always reflects the current certificate; `npm run bundle` alone refuses to overwrite.

@@ -16,7 +16,8 @@ import { readToolchainEnv } from "./toolchain";
  * 2. `mirror`: `npm run toolchain` built the pinned versions into its filesystem
  *    mirror: the engine gets the toolchain's mirror-only CLI config.
  * 3. `registry`: neither: the engine's defaults (its implied local plugin
- *    directories, then its public registry over the network).
+ *    directories such as `~/.terraform.d/plugins`, then its public registry
+ *    over the network).
  */
 export type ProviderSource =
   | { readonly kind: "user"; readonly reason: string }
@@ -71,7 +72,7 @@ export function describeProviderSource(source: ProviderSource, kind: EngineKind)
     case "mirror":
       return `providers from the toolchain's mirror (${source.mirror})`;
     case "registry":
-      return `providers from ${REGISTRY_HOST[kind]} (no CLI configuration of yours and no toolchain mirror)`;
+      return `providers from the engine's defaults: its local plugin directories, else ${REGISTRY_HOST[kind]} (no CLI configuration of yours, no toolchain mirror)`;
   }
 }
 
@@ -83,7 +84,7 @@ export function providerEnv(source: ProviderSource): NodeJS.ProcessEnv {
 /** Said after a failed init, when the source may be why. */
 export function providerSourceHint(source: ProviderSource, kind: EngineKind): string {
   if (source.kind === "registry") {
-    return `the providers were to come from ${REGISTRY_HOST[kind]}; on a machine that cannot reach it, run \`npm run toolchain\` to build them into a local mirror (needs Go)`;
+    return `the providers were to come from the engine's local plugin directories or ${REGISTRY_HOST[kind]}; on a machine that cannot reach it, run \`npm run toolchain -- --no-server\` to build them into a local mirror (needs Go)`;
   }
   if (source.kind === "user") {
     return `the providers were to come from ${source.reason}; it must offer ${Object.entries(PROVIDER_VERSIONS)

@@ -24,7 +24,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The path of `toolchain.env` and its entries (none when it is missing). */
-export function readToolchainEnv(env: NodeJS.ProcessEnv): { file: string; values: Record<string, string> } {
+export function readToolchainEnv(env: NodeJS.ProcessEnv = process.env): { file: string; values: Record<string, string> } {
   const file = join(cacheDir(env), "toolchain.env");
   return { file, values: existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {} };
 }
@@ -33,12 +33,12 @@ export function readToolchainEnv(env: NodeJS.ProcessEnv): { file: string; values
 export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   const { file, values } = readToolchainEnv(env);
   if (!existsSync(file)) {
-    throw new Error(`the toolchain is not built (${file} is missing); run: npm run toolchain`);
+    throw new Error(`the test toolchain is not built (${file} is missing); run: npm run toolchain -- --for-tests`);
   }
   const toolchain = { tofu: values.C42_TOFU, bao: values.C42_BAO, cliConfigFile: values.TF_CLI_CONFIG_FILE };
   for (const [name, path] of Object.entries(toolchain)) {
     if (!path || !existsSync(path)) {
-      throw new Error(`the toolchain is incomplete: ${name} (${path ?? "unset"}) is missing; run: npm run toolchain`);
+      throw new Error(`the test toolchain is incomplete: ${name} (${path ?? "unset"}) is missing; run: npm run toolchain -- --for-tests`);
     }
   }
   return toolchain;
@@ -52,7 +52,9 @@ export function locateBao(env: NodeJS.ProcessEnv = process.env): string {
   const { file, values } = readToolchainEnv(env);
   const bao = env.C42_BAO ?? values.C42_BAO;
   if (!bao) {
-    throw new Error(`no OpenBao binary: ${file} is missing or has no C42_BAO line; run npm run toolchain first`);
+    throw new Error(
+      `no OpenBao binary, which a local server needs: ${file} is missing or has no C42_BAO line; run npm run toolchain (it builds bao; needs Go), or put bao on PATH and run it`,
+    );
   }
   if (!existsSync(bao)) {
     throw new Error(`the OpenBao binary ${bao} (from ${env.C42_BAO ? "C42_BAO" : file}) does not exist; run npm run toolchain first`);

@@ -83,5 +83,7 @@ test("nothing of the user's and no complete mirror for this engine: the engine's
   const source = chooseProviderSource("terraform", env());
   expect(source).toEqual({ kind: "registry" });
   expect(providerEnv(source)).toEqual({});
-  expect(describeProviderSource(source, "terraform")).toBe("providers from registry.terraform.io (no CLI configuration of yours and no toolchain mirror)");
+  expect(describeProviderSource(source, "terraform")).toBe(
+    "providers from the engine's defaults: its local plugin directories, else registry.terraform.io (no CLI configuration of yours, no toolchain mirror)",
+  );
 });
