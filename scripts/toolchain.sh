@@ -332,4 +332,5 @@ main() {
   log "ready: $CACHE/toolchain.env"
 }
 
-main "$@"
+# scripts/build-vault.sh sources this file for its helpers without running it.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

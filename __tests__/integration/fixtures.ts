@@ -24,7 +24,7 @@ export function callApi(endpoint: VaultEndpoint, call: VaultCall): Promise<TestA
   return vaultCall(endpoint, call);
 }
 
-/** A real OpenBao server in server mode, TLS on loopback, owned by one test file. */
+/** A real OpenBao (or HashiCorp Vault) server in server mode, TLS on loopback, owned by one test file. */
 export interface TestServer {
   /** VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (root). */
   readonly env: Record<string, string>;
@@ -37,10 +37,18 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+/** How {@link startTestServer} starts its server. */
+export interface TestServerOptions {
+  /** The server binary: `bao`, or HashiCorp Vault's `vault`. @default the toolchain's bao */
+  readonly binary?: string;
+  /** The launcher's file audit device (declared for OpenBao, enabled through the API for Vault). @default true */
+  readonly audit?: boolean;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "c42-bao-"));
   try {
-    await startServer({ dir, baoBinary: loadToolchain().bao });
+    await startServer({ dir, baoBinary: options.binary ?? loadToolchain().bao, audit: options.audit });
   } catch (e) {
     await stopServer(dir, { purge: true });
     throw e;

@@ -37,6 +37,11 @@ export interface ServerMeta {
    * Absent in directories set up before this was recorded: treated as created.
    */
   readonly createdDir?: boolean;
+  /**
+   * HashiCorp Vault's audit device, which it takes through the API only: every start makes sure it is enabled.
+   * Absent for OpenBao, whose config declares the device.
+   */
+  readonly apiAudit?: boolean;
 }
 
 export const LOG_TAIL_LINES = 25;

@@ -4,9 +4,10 @@ import { join, resolve } from "node:path";
 import { parseEnvFile } from "../common/env-file";
 import { ensureDir } from "../common/private-files";
 import { VaultEndpoint } from "../vault/client";
-import { auditStanza } from "./audit";
+import { auditStanza, ensureApiAuditDevice } from "./audit";
 import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, isLeader, unseal, writeEnvFile } from "./init";
+import { ServerBinary, serverBinary } from "./kind";
 import { LAYOUT, ServerMeta, TLS, assertServerDir, logTail, readMeta } from "./layout";
 import {
   KILL_TIMEOUT_MS,
@@ -25,7 +26,7 @@ import {
 } from "./process";
 import { makeCertificates } from "./tls";
 
-/** A running, initialised, unsealed and active OpenBao server in production (non-dev) mode. */
+/** A running, initialised, unsealed and active OpenBao or HashiCorp Vault server in production (non-dev) mode. */
 export interface LocalServer {
   /** The directory holding its config, TLS material, raft data, secrets and log. */
   readonly dir: string;
@@ -43,7 +44,10 @@ export interface LocalServer {
 export interface StartServerOptions {
   /** Directory for everything the server owns; created 0700. */
   readonly dir: string;
-  /** The `bao` binary. */
+  /**
+   * The server binary: OpenBao's `bao`, or HashiCorp Vault's `vault` (1.14, the last MPL release). `<binary> version`
+   * tells them apart; a Vault server gets no `audit` stanza and its audit device through the API instead.
+   */
   readonly baoBinary: string;
   /** Progress lines (never secrets). @default - silent */
   readonly log?: (line: string) => void;
@@ -58,7 +62,7 @@ export interface StartServerOptions {
 
 /** What {@link serverStatus} reads without touching any secret. */
 export interface ServerStatus {
-  /** A bao process started from this directory's config is alive. */
+  /** A server process started from this directory's config is alive. */
   readonly running: boolean;
   /** The server says so when running; otherwise whether an unseal key is stored. */
   readonly initialized: boolean;
@@ -77,8 +81,8 @@ const REACHABLE_TIMEOUT_MS = 30_000;
 const ACTIVE_TIMEOUT_MS = 60_000;
 
 /**
- * Starts OpenBao in server mode in `dir`, initialises and unseals it, and
- * waits until it is the active raft leader.
+ * Starts OpenBao (or HashiCorp Vault) in server mode in `dir`, initialises and
+ * unseals it, and waits until it is the active raft leader.
  *
  * A directory that already holds an initialised server is reused: a running,
  * healthy server is returned as it is; a stopped one is started again with
@@ -89,9 +93,10 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   const dir = resolve(options.dir);
   const started = Date.now();
   const createdDir = ensureServerDir(dir);
+  const binary = serverBinary(options.baoBinary);
 
   if (!existsSync(join(dir, LAYOUT.config))) {
-    await setUp(dir, createdDir, log, options.audit ?? true);
+    await setUp(dir, createdDir, log, options.audit ?? true, binary);
   }
   const meta = readMeta(dir);
   const addr = `https://127.0.0.1:${meta.apiPort}`;
@@ -109,9 +114,9 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
     }
     child = spawnServer(dir, options.baoBinary);
     pid = child.pid as number;
-    log(`started bao (pid ${pid}) on ${addr}; log: ${join(dir, LAYOUT.log)}`);
+    log(`started ${binary.name} ${binary.version} (pid ${pid}) on ${addr}; log: ${join(dir, LAYOUT.log)}`);
   } else {
-    log(`bao is already running (pid ${pid}) on ${addr}`);
+    log(`${binary.name} is already running (pid ${pid}) on ${addr}`);
   }
   const serverPid = pid;
   const exited = child ? watchExit(child) : () => (isAlive(serverPid) ? undefined : "gone");
@@ -135,6 +140,7 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
       if (!h.initialized || h.sealed || h.standby) return undefined;
       return (await isLeader(endpoint)) ? true : undefined;
     });
+    if (meta.apiAudit) await ensureApiAuditDevice(endpoint, readFileSync(join(dir, LAYOUT.rootToken), "utf8").trim(), LAYOUT.audit);
   } catch (e) {
     if (child) killQuietly(child);
     throw e;
@@ -161,7 +167,7 @@ export async function stopServer(dir: string, options: { purge?: boolean } = {})
     if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
       signal(pid, "SIGKILL");
       if (!(await waitForExit(pid, KILL_TIMEOUT_MS))) {
-        throw new Error(`bao (pid ${pid}) did not exit after SIGKILL`);
+        throw new Error(`the server (pid ${pid}) did not exit after SIGKILL`);
       }
     }
   }
@@ -207,7 +213,7 @@ export function readServerEnv(dir: string): Record<string, string> {
 }
 
 /** First start in `dir`: TLS material, raft directory, ports and config. */
-async function setUp(dir: string, createdDir: boolean, log: (line: string) => void, audit: boolean): Promise<void> {
+async function setUp(dir: string, createdDir: boolean, log: (line: string) => void, audit: boolean, binary: ServerBinary): Promise<void> {
   const known = new Set<string>(Object.values(LAYOUT));
   const leftovers = readdirSync(dir).filter((name) => name !== LAYOUT.log);
   const dataDir = join(dir, LAYOUT.data);
@@ -217,14 +223,16 @@ async function setUp(dir: string, createdDir: boolean, log: (line: string) => vo
   }
   // An earlier setup stopped before the server ever ran: nothing in it is worth keeping.
   for (const name of leftovers) rmSync(join(dir, name), { recursive: true, force: true });
-  log(`setting up a new server in ${dir}`);
+  log(`setting up a new ${binary.kind === "vault" ? "HashiCorp Vault" : "OpenBao"} server in ${dir}`);
   makeCertificates(join(dir, LAYOUT.tls));
   ensureDir(join(dir, LAYOUT.data), "server data directory");
   const [apiPort, clusterPort] = await freePorts(2);
-  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort, audit), { mode: 0o600, flag: "wx" });
+  const apiAudit = audit && binary.kind === "vault";
+  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort, audit && !apiAudit), { mode: 0o600, flag: "wx" });
   writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao server's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
   // Written last: its presence marks a complete setup.
-  writeFileSync(join(dir, LAYOUT.meta), JSON.stringify({ apiPort, clusterPort, createdDir } satisfies ServerMeta) + "\n", { mode: 0o600, flag: "wx" });
+  const meta: ServerMeta = apiAudit ? { apiPort, clusterPort, createdDir, apiAudit } : { apiPort, clusterPort, createdDir };
+  writeFileSync(join(dir, LAYOUT.meta), JSON.stringify(meta) + "\n", { mode: 0o600, flag: "wx" });
 }
 
 function serverConfig(dir: string, apiPort: number, clusterPort: number, audit: boolean): string {
@@ -245,6 +253,7 @@ ${
   // Relative to the server's working directory, which is its own directory (spawnServer): the declaration is then the
   // same text in every server, so a snapshot of one restores into another. OpenBao refuses to become active when a
   // declared audit device differs from the restored table's ("modifications to audit devices are not allowed").
+  // HashiCorp Vault has no audit stanza: startServer enables the same device through the API (meta.apiAudit).
   audit ? auditStanza(LAYOUT.audit) : ""
 }`;
 }
@@ -276,7 +285,7 @@ export async function waitFor<T>(
   let lastError = "";
   for (;;) {
     const exit = exited();
-    if (exit !== undefined) throw new Error(`bao exited (${exit}) while waiting for ${what}${logTail(dir)}`);
+    if (exit !== undefined) throw new Error(`the server exited (${exit}) while waiting for ${what}${logTail(dir)}`);
     try {
       const value = await probe();
       if (value !== undefined) return value;
