@@ -46,7 +46,13 @@ export interface AdoptionFindings {
   readonly differences: readonly AdoptionDifference[];
   /** Reasons adoption cannot go on (nothing is changed while there is one). */
   readonly blockers: readonly string[];
-  /** What the stack will use as it is (the state records it). */
+  /**
+   * What the stack will use as it is (the state records it). The certificate
+   * `crashplanUser` pins is in `adminCertificatePem`: kept because its key is
+   * in a hand-made crashplan.p12. A caller whose certificate has no key
+   * anywhere (an interrupted deploy lost it with its state) drops it, and the
+   * stack issues a managed one: `{ ...findings, adoption: { ...findings.adoption, adminCertificatePem: undefined } }`.
+   */
   readonly adoption: AdoptionInput;
   /** What the adopting apply imports into the state. */
   readonly imports: AdoptionImports;
