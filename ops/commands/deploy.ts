@@ -13,6 +13,10 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
   options: for a reviewed change use \`plan\` and \`apply-plan\`.
   Inside the admin certificate's renewal window it starts a rotation (issues the
   next certificate beside the current one; see \`rotate\`), never finishes one.
+  After a deploy that was interrupted (its engine killed), it takes over what
+  that run made in Vault, as \`adopt\` does; objects the state does not record
+  and no interrupted run made are refused (run \`adopt\`). Before any CA step
+  it checks that the mount holds no issuer yet.
 `,
   options: {},
 };
@@ -21,7 +25,13 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
 export function deployMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(DEPLOY, argv, io, async () => {
     const deployment = await preflighted(makeDeployment(), "write");
-    const { repaired, startedRotation } = await deploy(deployment);
+    const { repaired, startedRotation, recovery } = await deploy(deployment);
+    if (recovery.tookOver.length > 0) {
+      io.stderr(
+        `deploy: the deploy interrupted at ${recovery.interrupted?.startedAt ?? "an earlier time"} had made ${recovery.tookOver.join(", ")} without recording them; ` +
+          "took them over as `npm run adopt` does (imported; its CAs used as they are, none made again) and issued a new admin certificate (the one it had issued died with its key)\n",
+      );
+    }
     for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
     const backend = deployment.config.backend.type;
     const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;

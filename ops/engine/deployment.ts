@@ -420,7 +420,7 @@ export class Deployment {
   /** Runs the engine in the stack directory; fails on a non-zero exit. */
   public async tofuOk(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
     const result = await this.tofu(args, options);
-    if (result.code !== 0) throw new Error(engineFailure(args, result, this.engine.kind));
+    if (result.code !== 0) throw new EngineError(engineFailure(args, result, this.engine.kind), result.signal);
     return result;
   }
 
@@ -551,6 +551,17 @@ export function stateResources(resources: unknown): StateResource[] {
     });
   }
   return out;
+}
+
+/** An engine run that failed; `signal` is set when a signal ended it (it did not end on its own). */
+export class EngineError extends Error {
+  public constructor(
+    message: string,
+    public readonly signal?: NodeJS.Signals,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
 }
 
 /** The state's rotation phase moved since a command read it; nothing was applied. */

@@ -4,6 +4,7 @@ import { Deployment, TofuResult } from "../engine/deployment";
 import { AttributeDrift } from "../engine/drift-report";
 import { applyOrRefresh } from "./after-failure";
 import { caStepsToCreate, guardIssuers } from "./issuer-guard";
+import { Recovery, journaledApply, recoverBeforeApply } from "./recovery";
 import { rotationView } from "../engine/rotation-record";
 
 /** What a deploy did. */
@@ -14,6 +15,8 @@ export interface DeployResult {
   readonly repaired: AttributeDrift[];
   /** Set when this deploy started a two-phase rotation (the current certificate was inside its renewal window). */
   readonly startedRotation?: { readonly currentSerial: string; readonly currentNotAfter: string };
+  /** What an interrupted deploy had made and this one took over (see ops/lifecycle/recovery.ts). */
+  readonly recovery: Pick<Recovery, "tookOver" | "interrupted">;
 }
 
 /** Options of {@link deploy}. */
@@ -30,19 +33,23 @@ export interface DeployOptions {
 }
 
 /**
- * Synthesizes, inits, refuses a CA step on a mount that already holds an
- * issuer (see {@link guardIssuers}), repairs what the provider cannot see (the
- * blind spots), then applies. When the apply fails, the state is refreshed from Vault
+ * Synthesizes, inits, takes over what an interrupted deploy made or refuses
+ * objects the state does not record (see {@link recoverBeforeApply}), refuses
+ * a CA step on a mount that already holds an issuer (see {@link guardIssuers}),
+ * repairs what the provider cannot see (the blind spots), then applies with
+ * the deploy journal written (see {@link journaledApply}). When the apply fails, the state is refreshed from Vault
  * (`apply -refresh-only`) so that it does not keep values Vault refused and
  * the next drift check tells the truth. The apply's error is what is thrown,
  * with the settings behind each resource it names.
  */
 export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
   await deployment.ensureInit();
+  const recovery = await recoverBeforeApply(deployment);
   const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
   await guardIssuers(deployment, caStepsToCreate(deployment, await deployment.stateResources()));
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
-  return { apply: await applyOrRefresh(deployment, () => deployment.apply()), repaired, startedRotation };
+  const apply = await applyOrRefresh(deployment, () => journaledApply(deployment, recovery.creates, () => deployment.apply()));
+  return { apply, repaired, startedRotation, recovery: { tookOver: recovery.tookOver, interrupted: recovery.interrupted } };
 }
 
 /**

@@ -9,6 +9,7 @@ import { comparePlans, currentStateStamp, engineMessage, formatPlanSummary, isSt
 import { applyOrRefresh } from "./after-failure";
 import { planJson } from "./drift";
 import { caStepsInPlan, guardIssuers } from "./issuer-guard";
+import { journaledApply, unrecordedParts } from "./recovery";
 
 /** The message `apply-plan` refuses with when Vault moved since the plan. */
 export const SERVER_CHANGED = "the server changed since this plan was made; re-plan";
@@ -66,7 +67,9 @@ export type ApplyPlanOutcome = { readonly applied: true } | { readonly applied: 
  * 3. A plan that would make a root or intermediate on a mount that already
  *    holds an issuer is refused (see {@link guardIssuers}).
  * 4. Otherwise the recorded blind-spot repairs are written, then the plan is
- *    applied; when Vault refuses it, the state is refreshed (see {@link applyOrRefresh}).
+ *    applied with the deploy journal written (see {@link journaledApply}: after
+ *    an interrupted apply, the next `deploy` takes over what it made); when
+ *    Vault refuses it, the state is refreshed (see {@link applyOrRefresh}).
  */
 export async function applySavedPlan(deployment: Deployment, file: string): Promise<ApplyPlanOutcome> {
   if (!existsSync(file)) throw new Error(`no saved plan at ${file}; make one with \`npm run plan\``);
@@ -98,6 +101,7 @@ export async function applySavedPlan(deployment: Deployment, file: string): Prom
   }
   await guardIssuers(deployment, caStepsInPlan(deployment, saved));
   await repairBlindSpots(deployment, toRepair);
-  await applyOrRefresh(deployment, () => deployment.applyPlan(file));
+  const creates = unrecordedParts(deployment, await deployment.stateResources(), await deployment.adoption());
+  await applyOrRefresh(deployment, () => journaledApply(deployment, creates, () => deployment.applyPlan(file)));
   return { applied: true };
 }
