@@ -80,7 +80,7 @@ function processesInGroup(group: number, match: (argv: string[]) => boolean): nu
 }
 
 /** The engine's apply of a deploy (not its init, state pull or the refresh after a failure). */
-const isEngineApply = (argv: string[]) => /\/tofu$/.test(argv[0]) && argv[1] === "apply" && !argv.includes("-refresh-only");
+const isEngineApply = (argv: string[]) => /\/(tofu|terraform)$/.test(argv[0]) && argv[1] === "apply" && !argv.includes("-refresh-only");
 
 interface Point {
   readonly name: string;
@@ -217,7 +217,7 @@ describe("a deploy whose engine is killed with SIGKILL converges with one more d
         }
       }
       const killed = await run.done;
-      if (engines.length === 1 && /tofu apply was killed by SIGKILL/.test(killed.output)) return { server, work, killed, attempt };
+      if (engines.length === 1 && /(tofu|terraform) apply was killed by SIGKILL/.test(killed.output)) return { server, work, killed, attempt };
       console.log(`interrupted-deploy: ${point.name}: attempt ${attempt} missed (the engine finished first); trying again on a fresh server`);
     }
     throw new Error(`the engine finished before the kill ${ATTEMPTS} times in a row at "${point.name}"`);
