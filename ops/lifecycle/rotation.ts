@@ -89,8 +89,9 @@ export async function finishRotation(deployment: Deployment): Promise<RotationOu
   // A hand-made certificate (npm run adopt) is no resource the finish destroys: it is revoked through the API.
   const adopted = recorded === "started" ? (await deployment.adoption())?.adminCertificatePem : undefined;
   if (recorded === "started") await applyPhase(deployment, "finishing");
-  const view = await applyPhase(deployment, "idle");
+  // Right after the apply that un-pins it, as the finishing apply revokes a managed certificate.
   if (adopted !== undefined) await revokeAdoptedCertificate(deployment, adopted);
+  const view = await applyPhase(deployment, "idle");
   return {
     done: true,
     message:
