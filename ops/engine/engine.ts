@@ -97,10 +97,10 @@ export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): stri
 }
 
 /** The engine the setting `engine` chose could not be used. */
-export class EngineError extends Error {
+export class EngineChoiceError extends Error {
   public constructor(message: string) {
     super(message);
-    this.name = "EngineError";
+    this.name = "EngineChoiceError";
   }
 }
 
@@ -134,7 +134,7 @@ export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.e
     try {
       accessSync(choice, constants.X_OK);
     } catch {
-      throw new EngineError(`${setting}: no executable file there; expected the absolute path of a tofu or terraform binary`);
+      throw new EngineChoiceError(`${setting}: no executable file there; expected the absolute path of a tofu or terraform binary`);
     }
     return usable({ binary: choice, foundBy: "engine (C42_ENGINE)" }, env, setting);
   }
@@ -146,13 +146,13 @@ export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.e
       if (choice === "auto" || engine.kind === choice) return engine;
       refused.push(`${candidate.foundBy} (${candidate.binary}) is ${engineLabel(engine)}`);
     } catch (e) {
-      if (!(e instanceof EngineError)) throw e;
+      if (!(e instanceof EngineChoiceError)) throw e;
       refused.push(e.message.replace(`${setting}: `, ""));
     }
   }
   const expected = choice === "tofu" ? "OpenTofu 1.10 or later" : choice === "terraform" ? "Terraform 1.5 or later" : MINIMUMS;
   const found = refused.length > 0 ? refused.join("; ") : `no ${choice === "auto" ? "tofu or terraform" : choice} on PATH, and the toolchain has built none`;
-  throw new EngineError(
+  throw new EngineChoiceError(
     `${setting}: no usable engine: ${found}; expected ${expected}. ` +
       "Put one on PATH, set engine (C42_ENGINE) to a binary's absolute path, or run `npm run toolchain` (builds OpenTofu 1.10.10 when no engine is found; needs Go)",
   );
@@ -162,21 +162,21 @@ function optional(binary: string | undefined, foundBy: string): Candidate[] {
   return binary ? [{ binary, foundBy }] : [];
 }
 
-/** The candidate as an engine, or an EngineError saying why not. */
+/** The candidate as an engine, or an EngineChoiceError saying why not. */
 function usable(candidate: Candidate, env: NodeJS.ProcessEnv, setting: string): Engine {
   let identity: ReturnType<typeof identifyEngine>;
   try {
     identity = identifyEngine(candidate.binary, env);
   } catch (e) {
-    throw new EngineError(`${setting}: ${candidate.foundBy} (${candidate.binary}) cannot be read: ${(e as Error).message}`);
+    throw new EngineChoiceError(`${setting}: ${candidate.foundBy} (${candidate.binary}) cannot be read: ${(e as Error).message}`);
   }
   if ("banner" in identity) {
-    throw new EngineError(
+    throw new EngineChoiceError(
       `${setting}: ${candidate.binary} is not OpenTofu or Terraform (its \`version\` printed ${JSON.stringify(identity.banner)}); expected the absolute path of a tofu or terraform binary`,
     );
   }
   if (!versionAtLeast(identity.version, ENGINE_MINIMUM[identity.kind])) {
-    throw new EngineError(
+    throw new EngineChoiceError(
       `${setting}: ${candidate.foundBy} (${candidate.binary}) is ${engineLabel(identity)}, too old; expected ${ENGINE_PRODUCT[identity.kind]} ${ENGINE_MINIMUM[identity.kind].replace(/\.0$/, "")} or later (${MINIMUMS})`,
     );
   }

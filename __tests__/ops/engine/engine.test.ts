@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineError, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
+import { EngineChoiceError, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
 
 // These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
 // engine behaves (the integration tests run the real OpenTofu and Terraform).
@@ -55,7 +55,7 @@ describe("engine auto", () => {
 
   test("with nothing usable: one error naming the setting, what was found and what is expected", () => {
     const dir = binDir("old", { tofu: "OpenTofu v1.6.2", terraform: "Terraform v1.4.6" });
-    expect(() => resolveEngine("auto", envWith(dir))).toThrow(EngineError);
+    expect(() => resolveEngine("auto", envWith(dir))).toThrow(EngineChoiceError);
     expect(() => resolveEngine("auto", envWith(dir))).toThrow(
       new RegExp(
         '^engine \\(C42_ENGINE\\) "auto": no usable engine: tofu on PATH \\(.*/tofu\\) is OpenTofu 1\\.6\\.2, too old; expected OpenTofu 1\\.10 or later .*; ' +
