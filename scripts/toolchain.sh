@@ -297,7 +297,7 @@ main() {
     "") ;;
     --no-server) MODE=no-server ;;
     --for-tests) MODE=tests ;;
-    *) die "unknown option '$1'; usage: bash scripts/toolchain.sh [--no-server | --for-tests]" ;;
+    *) printf "[toolchain] error: unknown option '%s'; usage: bash scripts/toolchain.sh [--no-server | --for-tests]\n" "$1" >&2; exit 2 ;;
   esac
   mkdir -p "$CACHE"
   [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "only linux_amd64 is supported by this toolchain script (found $(uname -s)-$(uname -m))"
