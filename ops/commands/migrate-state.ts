@@ -15,7 +15,7 @@ export const MIGRATE_STATE: CommandSpec<{ fresh: { type: "boolean"; default: fal
   with nothing changed, when the new location already holds a state. The old
   location's credentials (PG_CONN_STR, AWS_*, ...) must still be in the environment.
   With C42_STATE_PASSPHRASE set on a state that is not encrypted yet, it also
-  encrypts it (in place, or on its way to the new location).
+  encrypts it (a local state in place, any on its way to a new location).
   --fresh  do not move the old state: start with none at the new location. That
            state knows nothing of the objects already in Vault (mounts, CAs, keys):
            the next deploy tries to create them again and fails where they exist.

@@ -91,9 +91,14 @@ async function encryptInPlace(deployment: Deployment, at: StateLocation, recorde
   const e = deployment.config.stateEncryption;
   const nothing = `nothing to migrate: the state is at ${where}, ${recorded ? "where this checkout last used it" : "and no earlier location is recorded for this checkout"}`;
   if (!e.enabled || !e.migrateFromPlain) throw new Error(nothing);
+  if (at.type !== "local") {
+    // A remote backend may skip writing a state whose content did not change, so a refresh is no proof; a deploy is.
+    throw new Error(
+      `${nothing}; to encrypt a state kept in the ${at.type} backend, deploy once with C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN=true (docs/security.md)`,
+    );
+  }
   const file = String(at.config.path);
-  if (at.type === "local" && (!existsSync(file) || isEncryptedState(file)))
-    throw new Error(`${nothing}, and it is ${existsSync(file) ? "encrypted already" : "empty"}`);
+  if (!existsSync(file) || isEncryptedState(file)) throw new Error(`${nothing}, and it is ${existsSync(file) ? "encrypted already" : "empty"}`);
   await deployment.ensureInit();
   const old = await pull(deployment);
   const backup = backUp(deployment, at, old, now);
