@@ -4,6 +4,7 @@ import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
+import { adoptMain } from "../../ops/commands/adopt";
 import { driftMain } from "../../ops/commands/drift";
 import { deployJournalFile } from "../../ops/engine/deploy-journal";
 import { isolatedDeployment } from "../../ops/engine/scratch";
@@ -287,6 +288,29 @@ describe("a deploy whose engine is killed with SIGKILL converges with one more d
     expect({ code: driftCode, out: drift.out.stdout.trim() }).toEqual({ code: 0, out: expect.stringMatching(/in sync/) });
     console.log(`interrupted-deploy: ${point.name}: killed on attempt ${attempt}; recovered, ${Math.round((Date.now() - started) / 1000)} s`);
   });
+  test("with the journal lost (a CI runner's disk), deploy refuses and names `npm run adopt`, which takes over the run's CAs as they are", async () => {
+    const { server, work } = await interrupt(POINTS[2]);
+    const [root] = await issuers(server, "pki");
+    const [intermediate] = (await issuers(server, "pki_int")).filter((i) => i.keyId !== "");
+    rmSync(deployJournalFile(join(work, "state")));
+
+    const refused = await startDeploy(server, work).done;
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(
+      new RegExp(`^deploy: .*pki/ issuer ${root.id} \\(rootCa\\).*pki_int/ issuer ${intermediate.id} \\(intermediateCa\\).*run: npm run adopt$`, "m"),
+    );
+    expect((await issuers(server, "pki")).map((i) => i.id)).toEqual([root.id]);
+
+    const adopted = capture();
+    const code = await adoptMain(["--yes"], () => isolatedDeployment(work, server.env), adopted.io, { interactive: false, ask: async () => false });
+    expect({ code, err: adopted.out.stderr }).toEqual({ code: 0, err: "" });
+    expect((await issuers(server, "pki")).map((i) => i.id)).toEqual([root.id]);
+    expect((await issuers(server, "pki_int")).filter((i) => i.keyId !== "").map((i) => i.id)).toEqual([intermediate.id]);
+    await deploy(isolatedDeployment(work, server.env));
+    const drift = capture();
+    expect(await driftMain([], () => isolatedDeployment(work, server.env), drift.io)).toBe(0);
+  });
+
   test("objects no interrupted run of this checkout made are refused, naming them and `npm run adopt`; the issuer guard names the issuer", async () => {
     const server = await startTestServer();
     const work = mkdtempSync(join(tmpdir(), "c42-interrupted-"));

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
 import { AdoptionPlan, adopt, formatFindings, inspectForAdoption, stateAddresses } from "../lifecycle/adopt";
+import { onlyUnrecorded, unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 
 const OPTIONS = { yes: { type: "boolean", default: false }, inspect: { type: "boolean", default: false } } as const;
@@ -62,14 +63,16 @@ export function adoptMain(
     }
     if (values.inspect) return EXIT.ok;
     const managed = await stateAddresses(deployment);
-    if (managed.length > 0) {
+    // A state that records only part of the stack (an interrupted deploy, its journal lost) adopts the rest.
+    const missing = unrecordedParts(deployment, await deployment.stateResources(), await deployment.adoption());
+    if (managed.length > 0 && missing.length === 0) {
       io.stderr(
         `adopt: the state already manages ${managed.length} objects (${deployment.config.backend.type === "local" ? deployment.stateFile : `the ${deployment.config.backend.type} backend`}); ` +
           "adopt takes over a keystore the state does not know. Run `npm run deploy` (or `npm run drift` to compare). Nothing was changed\n",
       );
       return EXIT.failed;
     }
-    const outcome = await adopt(deployment, findings, {
+    const outcome = await adopt(deployment, onlyUnrecorded(findings, missing), {
       confirm: async (_plan: AdoptionPlan, text: string) => {
         if (values.yes) {
           io.stdout(text);
