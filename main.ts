@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreStack, KeystoreValidationError, loadConfig } from "./lib";
 import { recordedAdoptionInFile } from "./ops/engine/adoption-record";
+import { cdktfEngine } from "./ops/engine/engine";
 import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
 
 // Build the whole construct tree (which validates every setting) before
@@ -27,7 +28,13 @@ try {
     );
   }
   const app = new App();
-  new KeystoreStack(app, KEYSTORE_STACK, { config, rotation: phase === undefined ? undefined : { phase }, adoption: adopted?.adoption });
+  new KeystoreStack(app, KEYSTORE_STACK, {
+    config,
+    rotation: phase === undefined ? undefined : { phase },
+    adoption: adopted?.adoption,
+    // The JSON for the engine cdktf will run (state encryption is refused under Terraform, as the npm commands do).
+    engine: cdktfEngine(process.env),
+  });
   app.synth();
 } catch (e) {
   if (e instanceof KeystoreValidationError) {

@@ -98,7 +98,7 @@ export class KeystoreStack extends TerraformStack {
           "engine",
           engineLabel(engine),
           "cannot encrypt the state: C42_STATE_PASSPHRASE is set, and state and plan encryption is an OpenTofu feature; " +
-            "expected engine (C42_ENGINE) tofu with OpenTofu 1.10 or later, or C42_STATE_PASSPHRASE unset",
+            "expected OpenTofu 1.10 or later (engine, C42_ENGINE; for cdktf TERRAFORM_BINARY_NAME), or C42_STATE_PASSPHRASE unset",
           this.node.path,
         );
       }

@@ -163,7 +163,7 @@ describe("Terraform", () => {
       expect(await deployMain([], () => encrypted.deployment, io)).toBe(1);
       expect(out.stderr).toBe(
         `deploy: configuration error: engine: "Terraform ${terraform.version}" cannot encrypt the state: C42_STATE_PASSPHRASE is set, ` +
-          "and state and plan encryption is an OpenTofu feature; expected engine (C42_ENGINE) tofu with OpenTofu 1.10 or later, or C42_STATE_PASSPHRASE unset (at keystore)\n",
+          "and state and plan encryption is an OpenTofu feature; expected OpenTofu 1.10 or later (engine, C42_ENGINE; for cdktf TERRAFORM_BINARY_NAME), or C42_STATE_PASSPHRASE unset (at keystore)\n",
       );
       expect(out.stdout + out.stderr).not.toContain(PASSPHRASE);
       expect(await stackMounts(server)).toEqual([]);

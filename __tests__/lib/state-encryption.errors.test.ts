@@ -53,7 +53,7 @@ describe("under Terraform", () => {
     const attempt = synthFor({ kind: "terraform", version: "1.11.4" }, { C42_STATE_PASSPHRASE: LONG });
     expect(attempt).toThrow(
       'engine: "Terraform 1.11.4" cannot encrypt the state: C42_STATE_PASSPHRASE is set, and state and plan encryption is an OpenTofu feature; ' +
-        "expected engine (C42_ENGINE) tofu with OpenTofu 1.10 or later, or C42_STATE_PASSPHRASE unset (at keystore)",
+        "expected OpenTofu 1.10 or later (engine, C42_ENGINE; for cdktf TERRAFORM_BINARY_NAME), or C42_STATE_PASSPHRASE unset (at keystore)",
     );
     expect(attempt).not.toThrow(new RegExp(LONG));
   });

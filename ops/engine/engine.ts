@@ -96,6 +96,23 @@ export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): stri
   return undefined;
 }
 
+/**
+ * The engine the cdktf CLI runs, as it picks it: `TERRAFORM_BINARY_NAME` (a
+ * name on PATH or a path), else `terraform`. Undefined when it cannot be
+ * identified (cdktf then fails on its own, or the JSON is OpenTofu's form).
+ */
+export function cdktfEngine(env: NodeJS.ProcessEnv = process.env): EngineTarget | undefined {
+  const name = env.TERRAFORM_BINARY_NAME || "terraform";
+  const binary = name.includes("/") ? name : onPath(name, env);
+  if (!binary) return undefined;
+  try {
+    const identity = identifyEngine(binary, env);
+    return "banner" in identity ? undefined : identity;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The engine the setting `engine` chose could not be used. */
 export class EngineChoiceError extends Error {
   public constructor(message: string) {

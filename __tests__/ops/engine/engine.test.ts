@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineChoiceError, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
+import { EngineChoiceError, cdktfEngine, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
 
 // These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
 // engine behaves (the integration tests run the real OpenTofu and Terraform).
@@ -110,4 +110,12 @@ test("the identity is remembered per binary, and read again when the binary chan
   utimesSync(bin, atime, new Date(mtime.getTime() + 5000));
   expect(identifyEngine(bin, env)).toEqual({ kind: "tofu", version: "1.10.11" });
   expect(statSync(join(work, "cache", "engines.json")).mode & 0o777).toBe(0o600);
+});
+
+test("the engine cdktf runs: TERRAFORM_BINARY_NAME by name or path, else terraform on PATH", () => {
+  const dir = binDir("cdktf", { tofu: "OpenTofu v1.10.10", terraform: "Terraform v1.11.4" });
+  expect(cdktfEngine(envWith(dir))).toEqual({ kind: "terraform", version: "1.11.4" });
+  expect(cdktfEngine(envWith(dir, { TERRAFORM_BINARY_NAME: "tofu" }))).toEqual({ kind: "tofu", version: "1.10.10" });
+  expect(cdktfEngine(envWith("", { TERRAFORM_BINARY_NAME: join(dir, "tofu") }))).toEqual({ kind: "tofu", version: "1.10.10" });
+  expect(cdktfEngine(envWith(join(work, "none")))).toBeUndefined();
 });
