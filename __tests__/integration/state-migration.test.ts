@@ -122,7 +122,7 @@ describe("changing where the state lives: a clear refusal, then migrate-state", 
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       new RegExp(
-        `^deploy: the state location changed: this checkout last used the local file ${localFile("state-b")}, the configuration now says PostgreSQL schema "c42_moved" \\(connection from PG_CONN_STR or the PG\\* variables\\)\\. Nothing was changed\\. .*npm run migrate-state`,
+        `^deploy: the state location changed: this checkout last used the local file ${localFile("state-b")}, the configuration now says PostgreSQL schema "c42_moved" on 127\\.0\\.0\\.1:${pg.port}/postgres\\. Nothing was changed\\. .*npm run migrate-state`,
       ),
     );
     expect(pg.sql("select count(*) from information_schema.schemata where schema_name = 'c42_moved'")).toBe("0");
@@ -143,6 +143,28 @@ describe("changing where the state lives: a clear refusal, then migrate-state", 
     for (const file of [join(td.work, ".local", "state-location.json")]) {
       expect(mode(file)).toBe("0600");
       expect(readFileSync(file).includes(pg.passwordForLeakChecks)).toBe(false);
+    }
+  });
+
+  test("PG_CONN_STR pointing at another database (same schema): refused before the engine; migrate-state says it cannot move it", async () => {
+    const moved = settings;
+    settings = { ...settings, PG_CONN_STR: pg.env.PG_CONN_STR.replace("/postgres?", "/template1?") };
+    try {
+      const refused = await deploy();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `^deploy: the state location changed: this checkout last used PostgreSQL schema "c42_moved" on 127\\.0\\.0\\.1:${pg.port}/postgres, the configuration now says PostgreSQL schema "c42_moved" on 127\\.0\\.0\\.1:${pg.port}/template1\\.`,
+        ),
+      );
+      const r = await migrate();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^migrate-state: the state cannot be moved from .*\/postgres to .*\/template1 by the engine: the connection comes from the environment, .*Nothing was changed\./,
+      );
+      expect(pg.sql("select count(*) from information_schema.schemata where schema_name = 'c42_moved'")).toBe("1");
+    } finally {
+      settings = moved;
     }
   });
 

@@ -158,7 +158,7 @@ export class Deployment {
 
   /** Records the location the synthesized configuration names as the one the state is at now. */
   public recordStateLocation(): void {
-    const location = configuredLocation(this.stackDir);
+    const location = configuredLocation(this.stackDir, this.env);
     if (location) recordLocation(this.locationRecord, location);
   }
 
@@ -212,7 +212,7 @@ export class Deployment {
     void this.engine;
     this.synth();
     // Before the engine (which would stop at "Backend configuration changed") and before the new state directory exists.
-    assertStateLocationUnchanged(this.stackDir, this.locationRecord);
+    assertStateLocationUnchanged(this.stackDir, this.locationRecord, this.env);
     this.prepareStateDir();
     // The lock file lives in the generated cdktf.out and pins the hashes of
     // the plugins its source (this engine's registry, the user's mirror or the

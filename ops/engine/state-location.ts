@@ -11,6 +11,41 @@ import { ensureParentDir } from "../common/private-files";
 export interface StateLocation {
   readonly type: string;
   readonly config: Readonly<Record<string, unknown>>;
+  /**
+   * For `pg`: the server and database the environment points at
+   * (`host:port/database` from PG_CONN_STR or PGHOST/PGPORT/PGDATABASE; never a
+   * user or password). The backend block does not hold it, so the engine
+   * cannot see it change. @default - unknown (the engine's own record)
+   */
+  readonly connection?: string;
+}
+
+/**
+ * `host:port/database` of the PostgreSQL server the pg backend will use: from
+ * PG_CONN_STR (URL or `key=value` form), else libpq's PGHOST, PGPORT and
+ * PGDATABASE. User, password and options are left out.
+ */
+export function pgConnection(env: NodeJS.ProcessEnv): string {
+  const conn = env.PG_CONN_STR?.trim() ?? "";
+  let host = env.PGHOST;
+  let port = env.PGPORT;
+  let db = env.PGDATABASE;
+  if (/^postgres(ql)?:\/\//.test(conn)) {
+    try {
+      const url = new URL(conn);
+      host = url.hostname || host;
+      port = url.port || port;
+      db = decodeURIComponent(url.pathname.replace(/^\//, "")) || db;
+    } catch {
+      // An unparseable string is the engine's to report; the variables then tell the location.
+    }
+  } else if (conn !== "") {
+    const value = (key: string) => new RegExp(`(?:^|\\s)${key}\\s*=\\s*'?([^'\\s]+)`).exec(conn)?.[1];
+    host = value("host") ?? host;
+    port = value("port") ?? port;
+    db = value("dbname") ?? db;
+  }
+  return `${host ?? "localhost"}:${port ?? "5432"}/${db ?? "(the user's database)"}`;
 }
 
 /** Where this checkout records the location its state was last initialized at (0600, no secrets). */
@@ -18,12 +53,16 @@ export function locationRecordFile(projectDir: string): string {
   return join(projectDir, ".local", "state-location.json");
 }
 
-/** The location the synthesized `cdk.tf.json` in `stackDir` configures; `undefined` before a synth. */
-export function configuredLocation(stackDir: string): StateLocation | undefined {
+/**
+ * The location the synthesized `cdk.tf.json` in `stackDir` configures, with
+ * the pg connection `env` points at; `undefined` before a synth.
+ */
+export function configuredLocation(stackDir: string, env: NodeJS.ProcessEnv): StateLocation | undefined {
   const file = join(stackDir, "cdk.tf.json");
   if (!existsSync(file)) return undefined;
   const json = JSON.parse(readFileSync(file, "utf8")) as { terraform?: { backend?: Record<string, unknown> } };
-  return fromBlock(json.terraform?.backend);
+  const location = fromBlock(json.terraform?.backend);
+  return location?.type === "pg" ? { ...location, connection: pgConnection(env) } : location;
 }
 
 /**
@@ -33,8 +72,10 @@ export function configuredLocation(stackDir: string): StateLocation | undefined 
  * predates our record); `undefined` when neither exists (a first run).
  */
 export function recordedLocation(stackDir: string, recordFile: string): StateLocation | undefined {
-  const ours = readJson(recordFile) as { type?: unknown; config?: unknown } | undefined;
-  if (ours && typeof ours.type === "string" && isRecord(ours.config)) return { type: ours.type, config: ours.config };
+  const ours = readJson(recordFile) as { type?: unknown; config?: unknown; connection?: unknown } | undefined;
+  if (ours && typeof ours.type === "string" && isRecord(ours.config)) {
+    return { type: ours.type, config: ours.config, ...(typeof ours.connection === "string" ? { connection: ours.connection } : {}) };
+  }
   const engine = readJson(join(stackDir, ".terraform", "terraform.tfstate")) as { backend?: { type?: unknown; config?: unknown } } | undefined;
   const backend = engine?.backend;
   if (backend && typeof backend.type === "string" && isRecord(backend.config)) return { type: backend.type, config: withoutUnset(backend.config) };
@@ -46,12 +87,20 @@ export function recordLocation(recordFile: string, location: StateLocation): voi
   ensureParentDir(recordFile, "the state location record");
   const tmp = `${recordFile}.${process.pid}.tmp`;
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, JSON.stringify({ type: location.type, config: location.config }, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  writeFileSync(tmp, JSON.stringify({ type: location.type, config: location.config, connection: location.connection }, null, 2) + "\n", {
+    mode: 0o600,
+    flag: "wx",
+  });
   renameSync(tmp, recordFile);
 }
 
-/** Whether two locations name the same state (unset options ignored, keys in any order). */
+/** Whether two locations name the same state (unset options ignored, keys in any order; a connection only when both know it). */
 export function sameLocation(a: StateLocation, b: StateLocation): boolean {
+  return sameBackendBlock(a, b) && (a.connection === undefined || b.connection === undefined || a.connection === b.connection);
+}
+
+/** Whether two locations have the same backend block: all the engine sees of them. */
+export function sameBackendBlock(a: StateLocation, b: StateLocation): boolean {
   return a.type === b.type && canonical(withoutUnset(a.config)) === canonical(withoutUnset(b.config));
 }
 
@@ -64,8 +113,10 @@ export function backendBlock(location: StateLocation): Record<string, unknown> {
 export function describeLocation(location: StateLocation): string {
   const c = location.config;
   if (location.type === "local") return `the local file ${String(c.path ?? "terraform.tfstate")}`;
-  if (location.type === "pg")
-    return `PostgreSQL schema "${String(c.schema_name ?? "terraform_remote_state")}" (connection from PG_CONN_STR or the PG* variables)`;
+  if (location.type === "pg") {
+    const schema = `PostgreSQL schema "${String(c.schema_name ?? "terraform_remote_state")}"`;
+    return location.connection ? `${schema} on ${location.connection}` : `${schema} (connection from PG_CONN_STR or the PG* variables)`;
+  }
   const options = Object.entries(withoutUnset(c))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(", ");
@@ -95,8 +146,8 @@ export class StateLocationChangedError extends Error {
 }
 
 /** Fails with a {@link StateLocationChangedError} when the recorded location differs from the configured one. */
-export function assertStateLocationUnchanged(stackDir: string, recordFile: string): void {
-  const to = configuredLocation(stackDir);
+export function assertStateLocationUnchanged(stackDir: string, recordFile: string, env: NodeJS.ProcessEnv): void {
+  const to = configuredLocation(stackDir, env);
   const from = recordedLocation(stackDir, recordFile);
   if (to && from && !sameLocation(from, to)) throw new StateLocationChangedError(from, to);
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ensureDir, writePrivateFile } from "../common/private-files";
 import { Deployment } from "../engine/deployment";
 import { isEncryptedState } from "../engine/state-files";
-import { StateLocation, backendBlock, configuredLocation, describeLocation, recordedLocation, sameLocation } from "../engine/state-location";
+import { StateLocation, backendBlock, configuredLocation, describeLocation, recordedLocation, sameBackendBlock, sameLocation } from "../engine/state-location";
 
 /** What {@link migrateState} did. */
 export interface MigrationResult {
@@ -45,12 +45,20 @@ export async function migrateState(deployment: Deployment, options: MigrateOptio
   deployment.synth();
   const cdkTfJson = join(deployment.stackDir, "cdk.tf.json");
   const configured = readFileSync(cdkTfJson, "utf8");
-  const to = configuredLocation(deployment.stackDir) as StateLocation;
+  const to = configuredLocation(deployment.stackDir, deployment.env) as StateLocation;
   const from = recordedLocation(deployment.stackDir, deployment.locationRecord);
   const now = options.now?.() ?? new Date();
 
   if (!from || sameLocation(from, to)) return encryptInPlace(deployment, to, from !== undefined, now);
 
+  if (sameBackendBlock(from, to) && !options.fresh) {
+    // Only the environment moved (PG_CONN_STR, PG*): the engine sees the same backend and would not move anything.
+    throw new Error(
+      `the state cannot be moved from ${describeLocation(from)} to ${describeLocation(to)} by the engine: the connection comes from the environment, ` +
+        "not the backend block. Nothing was changed. Copy the schema to the new database with PostgreSQL's tools (pg_dump --schema), " +
+        "or set PG_CONN_STR back; then, to accept the new database as it is, run `npm run migrate-state -- --fresh`",
+    );
+  }
   if (to.type === "local") ensureDir(deployment.config.stateDir, "stateDir (C42_STATE_DIR)");
   const init = (mode: string[]) => deployment.tofuOk(["init", "-input=false", "-no-color", ...mode], { quiet: true });
   await init(["-reconfigure"]);
