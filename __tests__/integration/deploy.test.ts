@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
+import { Deployment } from "../../ops/engine/deployment";
+import { isolatedDeployment } from "../../ops/engine/scratch";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
 const CAPS = ["create", "delete", "list", "read", "update"];
@@ -151,6 +153,25 @@ describe("deploy onto a real OpenBao with real OpenTofu", () => {
     );
     await td.deployment.init();
     expect(readFileSync(lock, "utf8")).not.toContain("h1:AAAAAAAA");
+  });
+
+  test("a later command skips tofu init and state pull while nothing init depends on changed; without .terraform it inits again", async () => {
+    const engineRuns = (d: Deployment) => {
+      const tofu = jest.spyOn(d, "tofu");
+      return () => tofu.mock.calls.map(([args]) => args[0]);
+    };
+    const later = isolatedDeployment(td.work, server.env);
+    const laterRuns = engineRuns(later);
+    expect((await later.plan()).code).toBe(0);
+    expect(await later.rotationPhase()).toEqual({ recorded: "idle", target: "idle" });
+    expect(Object.keys(await later.outputs())).toContain(BUNDLE_OUTPUTS.certificate);
+    expect(laterRuns()).toEqual(["plan"]);
+
+    rmSync(join(later.stackDir, ".terraform"), { recursive: true, force: true });
+    const afterRemoval = isolatedDeployment(td.work, server.env);
+    const afterRemovalRuns = engineRuns(afterRemoval);
+    expect((await afterRemoval.plan()).code).toBe(0);
+    expect(afterRemovalRuns()).toEqual(["init", "plan"]);
   });
 
   test("a second deploy plans zero changes", async () => {

@@ -18,9 +18,10 @@ import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
 import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
-import { PlanJson } from "./plan-json";
+import { PlanJson, diagnosticsText, readUiMessages, reportsDrift } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
 import { assertStateLocationUnchanged, configuredLocation, locationRecordFile, recordLocation } from "./state-location";
+import { forgetInit, initIsCurrent, recordInit } from "./init-fingerprint";
 import {
   explainStateError,
   keepLastGoodState,
@@ -28,7 +29,10 @@ import {
   looseStateDirWarning,
   looseStateFileWarning,
   removePlainBackup,
+  readPlainState,
   restoreLastGoodState,
+  StateOutputs,
+  StateRead,
   statePassphraseEnv,
 } from "./state-files";
 import { Engine, describeEngine, resolveEngine } from "./engine";
@@ -55,6 +59,9 @@ export interface EngineOutput {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
 }
+
+const NO_VAULT_ADDR =
+  "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
 
 const PROCESS_OUTPUT: EngineOutput = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
 
@@ -112,6 +119,8 @@ export class Deployment {
   private targetPhase?: RotationPhase;
   private recordedAdoption?: AdoptionInput;
   private adopting?: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports };
+  /** The {@link synthInputs} of the last synth (cdk.tf.json depends on nothing else that changes during a command). */
+  private synthesized?: string;
 
   public constructor(options: DeploymentOptions = {}) {
     this.projectDir = options.projectDir ?? PROJECT_DIR;
@@ -165,13 +174,14 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
+    const { rotation, adoption, imports } = this.synthInputs();
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
       config: this.config,
       // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
       engine: this.engineIfFound(),
-      rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
-      adoption: this.adopting?.adoption ?? this.recordedAdoption,
-      imports: this.adopting?.imports,
+      rotation,
+      adoption,
+      imports,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
@@ -180,7 +190,22 @@ export class Deployment {
     });
     notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
     app.synth();
+    this.synthesized = JSON.stringify({ rotation, adoption, imports });
     return join(this.stackDir, "cdk.tf.json");
+  }
+
+  /** What a synth builds from besides the configuration: the rotation phases and the adoption. */
+  private synthInputs() {
+    return {
+      rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
+      adoption: this.adopting?.adoption ?? this.recordedAdoption,
+      imports: this.adopting?.imports,
+    };
+  }
+
+  /** Synthesizes again when what the state records moved the {@link synthInputs} since the last synth. */
+  private synthIfInputsMoved(): void {
+    if (this.synthesized !== JSON.stringify(this.synthInputs())) this.synth();
   }
 
   /**
@@ -205,7 +230,11 @@ export class Deployment {
     return parseDuration("lockTimeout", this.config.lockTimeout);
   }
 
-  /** Synthesizes and initializes the engine (providers from {@link providers}). */
+  /**
+   * Synthesizes and initializes the engine (providers from {@link providers});
+   * `tofu init` runs only when something it depends on changed since the last
+   * successful one (see init-fingerprint.ts).
+   */
   public async init(): Promise<void> {
     await this.holdLock();
     // Before anything is written or run: an engine that is missing, too old, or (under state encryption) not OpenTofu.
@@ -214,6 +243,19 @@ export class Deployment {
     // Before the engine (which would stop at "Backend configuration changed") and before the new state directory exists.
     assertStateLocationUnchanged(this.stackDir, this.locationRecord, this.env);
     this.prepareStateDir();
+    await this.initEngine();
+    this.recordStateLocation();
+    this.initialized = true;
+    // The rotation phase and the adoption live in the state, so that every machine and
+    // job sharing it builds the same stack: synthesize again when they are not the ones assumed.
+    await this.readRecordedPhase();
+    this.synthIfInputsMoved();
+  }
+
+  private async initEngine(): Promise<void> {
+    if (!this.env.VAULT_ADDR) throw new Error(NO_VAULT_ADDR);
+    if (initIsCurrent(this.stackDir, this.engine, this.providers, this.env)) return;
+    forgetInit(this.stackDir);
     // The lock file lives in the generated cdktf.out and pins the hashes of
     // the plugins its source (this engine's registry, the user's mirror or the
     // toolchain's) offered when it was written; a rebuilt toolchain, another
@@ -233,17 +275,12 @@ export class Deployment {
       const hint = providerSourceHint(this.providers, this.engine.kind);
       throw new Error(engineFailure(args, result, this.engine.kind) + (hint ? `\n${hint}` : ""));
     }
-    this.recordStateLocation();
-    this.initialized = true;
-    // The rotation phase lives in the state, so that every machine and job
-    // sharing it builds the same stack: synthesize again with it.
-    await this.readRecordedPhase();
-    this.synth();
+    recordInit(this.stackDir, this.engine, this.providers, this.env);
   }
 
   /** Reads the rotation phase and the adoption record the state records (the last apply's). */
   private async readRecordedPhase(): Promise<void> {
-    const { outputs } = await this.pullState();
+    const { outputs } = await this.readState();
     this.recordedPhase = recordedRotationPhase(outputs);
     this.recordedAdoption = parseAdoptionRecord(outputs[ADOPTION_OUTPUT]?.value);
   }
@@ -268,20 +305,32 @@ export class Deployment {
 
   /**
    * The state's root outputs and what it records of each resource: address,
-   * type and the Vault ids it names (`state pull`; the rest of the state,
-   * keys included, is dropped at once).
+   * type and the Vault ids it names (the rest of the state, keys included, is
+   * dropped at once). A plain local state is read from its file; any other
+   * (remote, encrypted, or a file caught mid-write) with `state pull`.
    */
-  private async pullState(): Promise<{ outputs: Record<string, { value: unknown }>; resources: StateResource[] }> {
+  private async readState(): Promise<{ outputs: StateOutputs; resources: StateResource[] }> {
+    const read = this.readPlainLocalState() ?? (await this.pullState());
+    return { outputs: read.outputs, resources: stateResources(read.resources) };
+  }
+
+  /** A local state without encryption, read from its file; `undefined` for every other. */
+  private readPlainLocalState(): StateRead | undefined {
+    if (this.config.backend.type !== "local" || this.config.stateEncryption.enabled) return undefined;
+    return readPlainState(this.stateFile);
+  }
+
+  private async pullState(): Promise<StateRead> {
     const pulled = await this.tofuOk(["state", "pull"], { quiet: true });
     if (pulled.stdout.trim() === "") return { outputs: {}, resources: [] };
-    const { outputs, resources } = JSON.parse(pulled.stdout) as { outputs?: Record<string, { value: unknown }>; resources?: unknown };
-    return { outputs: outputs ?? {}, resources: stateResources(resources) };
+    const { outputs, resources } = JSON.parse(pulled.stdout) as { outputs?: StateOutputs; resources?: unknown };
+    return { outputs: outputs ?? {}, resources };
   }
 
   /** The managed resources the state records (see {@link StateResource}). */
   public async stateResources(): Promise<StateResource[]> {
     await this.ensureInit();
-    return (await this.pullState()).resources;
+    return (await this.readState()).resources;
   }
 
   /**
@@ -311,7 +360,7 @@ export class Deployment {
    */
   public async apply(extraArgs: string[] = []): Promise<TofuResult> {
     await this.ensureInit();
-    const now = recordedRotationPhase((await this.pullState()).outputs);
+    const now = recordedRotationPhase((await this.readState()).outputs);
     if (now !== this.recordedPhase) {
       throw new StateMovedError(
         `the state now records rotation phase "${now}", not "${this.recordedPhase}" as when this command read it: ` +
@@ -325,9 +374,14 @@ export class Deployment {
     } finally {
       this.tightenState();
     }
+    const built = this.targetPhase ?? this.recordedPhase;
     this.targetPhase = undefined;
-    await this.readRecordedPhase();
-    this.synth();
+    // Read what the state records now, unless that takes an engine start (remote or encrypted state) and the
+    // apply wrote exactly what was built: the phase, and the adoption already recorded (a targeted or
+    // adopting apply is read back).
+    if (this.readPlainLocalState() === undefined && extraArgs.length === 0 && !this.adopting) this.recordedPhase = built;
+    else await this.readRecordedPhase();
+    this.synthIfInputsMoved();
     return result;
   }
 
@@ -374,6 +428,25 @@ export class Deployment {
     return this.planOk([`-out=${file}`, ...(notes ? [`-var=${PLAN_NOTES_VARIABLE}=${notes}`] : [])]);
   }
 
+  /**
+   * Writes a saved plan to `file` (0600) and says whether it holds anything a
+   * drift report lists: a resource change other than a read, or a resource
+   * changed outside the engine, as the engine's machine-readable stream
+   * (`-json`) names them. When it holds neither, `show -json` of the plan would
+   * list only no-ops and reads, and the caller can spare that engine start.
+   */
+  public async planForDrift(file: string): Promise<{ readonly changesOrDrift: boolean }> {
+    await this.ensureInit();
+    const args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-json", `-out=${file}`];
+    const result = await this.tofu(args, { quiet: true });
+    const messages = readUiMessages(result.stdout);
+    if (result.code !== 0 && result.code !== 2) {
+      // With -json the engine reports its errors on stdout, as JSON: put them where engineFailure reads them.
+      throw new Error(engineFailure(args, { ...result, stderr: `${result.stderr}${diagnosticsText(messages)}` }, this.engine.kind));
+    }
+    return { changesOrDrift: result.code === 2 || messages.some(reportsDrift) };
+  }
+
   /** The notes a saved plan carries (see {@link planToFile}). */
   public static planNotes(plan: PlanJson): string {
     const value = plan.variables?.[PLAN_NOTES_VARIABLE]?.value;
@@ -410,8 +483,10 @@ export class Deployment {
   }
 
   /** The stack's outputs, sensitive ones included: never print them whole. */
-  public async outputs(): Promise<Record<string, { value: unknown; sensitive?: boolean }>> {
+  public async outputs(): Promise<StateOutputs> {
     await this.ensureInit();
+    const local = this.readPlainLocalState();
+    if (local) return local.outputs;
     const result = await this.tofu(["output", "-json", "-no-color"], { quiet: true });
     if (result.code !== 0) throw new Error(engineFailure(["output"], result, this.engine.kind));
     return JSON.parse(result.stdout || "{}");
@@ -429,13 +504,7 @@ export class Deployment {
    * its backups and plan files are created readable by the owner only.
    */
   public tofu(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
-    if (!this.env.VAULT_ADDR) {
-      return Promise.reject(
-        new Error(
-          "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT",
-        ),
-      );
-    }
+    if (!this.env.VAULT_ADDR) return Promise.reject(new Error(NO_VAULT_ADDR));
     let engine: Engine;
     let providers: ProviderSource;
     try {

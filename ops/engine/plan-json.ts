@@ -75,3 +75,48 @@ function isUnknown(marker: unknown): boolean {
   if (marker !== null && typeof marker === "object") return Object.values(marker).some(isUnknown);
   return false;
 }
+
+/** One line of the engine's machine-readable output (`plan -json`): the fields read here. */
+export interface UiMessage {
+  readonly type?: string;
+  readonly change?: { readonly action?: string };
+  readonly diagnostic?: { readonly severity?: string; readonly summary?: string; readonly detail?: string; readonly address?: string };
+}
+
+/** The messages of a `-json` run, one JSON object a line; other lines are skipped. */
+export function readUiMessages(stdout: string): UiMessage[] {
+  const messages: UiMessage[] = [];
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) messages.push(parsed as UiMessage);
+    } catch {
+      // not a message
+    }
+  }
+  return messages;
+}
+
+/**
+ * True for a message that puts a resource in a drift report: a planned change
+ * other than a read, or a resource changed outside the engine. The engine
+ * sends one for every such entry of the plan's `resource_changes` and
+ * `resource_drift`, so a plan without any has nothing to report.
+ */
+export function reportsDrift(message: UiMessage): boolean {
+  if (message.type === "resource_drift") return true;
+  return message.type === "planned_change" && message.change?.action !== "read" && message.change?.action !== "noop";
+}
+
+/** The error and warning diagnostics of a `-json` run, as the engine prints them without `-json`. */
+export function diagnosticsText(messages: readonly UiMessage[]): string {
+  return messages
+    .filter((m) => m.type === "diagnostic" && m.diagnostic)
+    .map(({ diagnostic: d }) => {
+      const severity = d?.severity === "warning" ? "Warning" : "Error";
+      const where = d?.address ? `\n  with ${d.address}\n` : "";
+      return `${severity}: ${d?.summary ?? ""}\n${where}${d?.detail ? `\n${d.detail}\n` : ""}`;
+    })
+    .join("\n");
+}

@@ -1,6 +1,6 @@
 import { ROTATION_OUTPUT, ROTATION_PHASES, RotationPhase } from "../../lib/admin-rotation";
-import { existsSync, readFileSync } from "node:fs";
 import { BUNDLE_OUTPUTS, BundleOutputNames, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { readPlainState } from "./state-files";
 
 /**
  * The rotation phase recorded in a stack's outputs (`tofu output -json`): the
@@ -24,16 +24,8 @@ export function recordedRotationPhase(outputs: Readonly<Record<string, { readonl
  * plain state (encrypted with C42_STATE_PASSPHRASE, or not JSON).
  */
 export function recordedRotationPhaseInFile(stateFile: string): RotationPhase | undefined {
-  if (!existsSync(stateFile)) return "idle";
-  let state: unknown;
-  try {
-    state = JSON.parse(readFileSync(stateFile, "utf8"));
-  } catch {
-    return undefined;
-  }
-  if (typeof state !== "object" || state === null || "encrypted_data" in state) return undefined;
-  const outputs = (state as { outputs?: unknown }).outputs;
-  return recordedRotationPhase(typeof outputs === "object" && outputs !== null ? (outputs as Record<string, { readonly value: unknown }>) : {});
+  const state = readPlainState(stateFile);
+  return state === undefined ? undefined : recordedRotationPhase(state.outputs);
 }
 
 /** One admin certificate as the outputs name it. */

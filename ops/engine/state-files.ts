@@ -160,6 +160,32 @@ export function restoreLastGoodState(stateFile: string): string | undefined {
   );
 }
 
+/** Root outputs as a state file and `tofu output -json` hold them. */
+export type StateOutputs = Record<string, { readonly value: unknown; readonly sensitive?: boolean }>;
+
+/** The parts of a state this project reads: root outputs, and the raw `resources` array. */
+export interface StateRead {
+  readonly outputs: StateOutputs;
+  readonly resources: unknown;
+}
+
+/**
+ * A local state file read without starting the engine: empty when there is no
+ * state yet, `undefined` when the file is not a plain state (encrypted, or not
+ * complete JSON, e.g. caught while the engine rewrites it): then only the
+ * engine can read it.
+ */
+export function readPlainState(file: string): StateRead | undefined {
+  if (!existsSync(file)) return { outputs: {}, resources: [] };
+  const parsed = readJson(file);
+  if (typeof parsed !== "object" || parsed === null || "encrypted_data" in parsed) return undefined;
+  const outputs = parsed.outputs;
+  return {
+    outputs: typeof outputs === "object" && outputs !== null && !Array.isArray(outputs) ? (outputs as StateOutputs) : {},
+    resources: parsed.resources ?? [],
+  };
+}
+
 /** Whether a state file is in OpenTofu's encrypted envelope (`encrypted_data` + key `meta`). */
 export function isEncryptedState(file: string): boolean {
   const parsed = readJson(file);

@@ -22,10 +22,27 @@ export async function planJson(deployment: Deployment): Promise<PlanJson> {
   }
 }
 
+/**
+ * The plan a drift check reads: the JSON of a saved plan when the plan holds a
+ * change or drift, else an empty plan (in sync, the usual answer: `show -json`
+ * would list only no-ops, so its engine start is spared). The plan file is
+ * handled as in {@link planJson}.
+ */
+async function driftPlanJson(deployment: Deployment): Promise<PlanJson> {
+  const dir = mkdtempSync(join(tmpdir(), "c42-plan-"));
+  try {
+    const file = join(dir, "keystore.tfplan");
+    const { changesOrDrift } = await deployment.planForDrift(file);
+    return changesOrDrift ? await deployment.showPlan(file) : {};
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Synthesizes, inits, plans and asks Vault what the plan cannot see. Changes nothing. */
 export async function checkDrift(deployment: Deployment): Promise<DriftReport> {
   await deployment.ensureInit();
   // The probe first: it is one API call, and when Vault cannot be reached its error names the variable to fix.
   const blind = await probeBlindSpots(deployment);
-  return buildDriftReport(await planJson(deployment), blind);
+  return buildDriftReport(await driftPlanJson(deployment), blind);
 }

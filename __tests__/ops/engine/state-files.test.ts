@@ -9,6 +9,7 @@ import {
   keepLastGoodState,
   lastGoodStateFile,
   looseStateFileWarning,
+  readPlainState,
   removePlainBackup,
   restoreLastGoodState,
   statePassphraseEnv,
@@ -250,5 +251,35 @@ describe("the last good state", () => {
     writeFileSync(state, "");
     expect(restoreLastGoodState(state)).toBeUndefined();
     expect(existsSync(`${state}.unusable`)).toBe(false);
+  });
+});
+
+describe("readPlainState (a local state without starting the engine)", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "keystore-plain-state-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (text: string) => {
+    const file = join(dir, "keystore.tfstate");
+    writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  };
+
+  test("reads the outputs and resources of a plain state", () => {
+    const outputs = { admin_rotation_phase: { value: "started", type: "string" }, key: { value: "k", type: "string", sensitive: true } };
+    const resources = [{ mode: "managed", type: "vault_mount", name: "kv", instances: [] }];
+    expect(readPlainState(write(JSON.stringify({ version: 4, outputs, resources })))).toEqual({ outputs, resources });
+  });
+
+  test("no state yet is an empty one", () => {
+    expect(readPlainState(join(dir, "absent.tfstate"))).toEqual({ outputs: {}, resources: [] });
+  });
+
+  test.each([
+    ["an encrypted state", JSON.stringify({ encrypted_data: "xyz", meta: {} })],
+    ["a state cut short mid-write", '{"version": 4, "outputs": {'],
+    ["an empty file", ""],
+    ["JSON that is not an object", "null"],
+  ])("%s is left to the engine (undefined)", (_, text) => {
+    expect(readPlainState(write(text))).toBeUndefined();
   });
 });
