@@ -46,7 +46,7 @@ export async function deploy(deployment: Deployment, options: DeployOptions = {}
   await deployment.ensureInit();
   const recovery = await recoverBeforeApply(deployment);
   const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
-  await guardIssuers(deployment, caStepsToCreate(deployment, await deployment.stateResources()));
+  await guardIssuers(deployment, caStepsToCreate(deployment, recovery.recorded));
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
   const apply = await applyOrRefresh(deployment, () => journaledApply(deployment, recovery.creates, () => deployment.apply()));
   return { apply, repaired, startedRotation, recovery: { tookOver: recovery.tookOver, interrupted: recovery.interrupted } };

@@ -75,6 +75,8 @@ export interface Recovery {
   readonly interrupted?: DeployJournal;
   /** What this deploy's apply is about to create, for its journal (see {@link journaledApply}). */
   readonly creates: readonly string[];
+  /** What the state records now (after a takeover, with what was taken over). */
+  readonly recorded: readonly StateResource[];
 }
 
 /** Vault holds objects the state does not record, and no interrupted run of this checkout made them. Nothing was changed. */
@@ -98,11 +100,12 @@ export async function recoverBeforeApply(deployment: Deployment): Promise<Recove
   const file = deployJournalFile(deployment.config.stateDir);
   const previous = readDeployJournal(file);
   const interrupted = previous && previous.vaultAddr === deployment.env.VAULT_ADDR ? previous : undefined;
-  let missing = unrecordedParts(deployment, await deployment.stateResources(), await deployment.adoption());
-  if (missing.length === 0) return { tookOver: [], interrupted, creates: [] };
+  const recorded = await deployment.stateResources();
+  const missing = unrecordedParts(deployment, recorded, await deployment.adoption());
+  if (missing.length === 0) return { tookOver: [], interrupted, creates: [], recorded };
   const findings = await inspectForAdoption(deployment);
   const found = findings.objects.filter((o) => o.exists && missing.includes(o.part));
-  if (found.length === 0) return { tookOver: [], interrupted, creates: union(missing, interrupted) };
+  if (found.length === 0) return { tookOver: [], interrupted, creates: union(missing, interrupted), recorded };
   const notOurs = found.filter((o) => !interrupted?.creates.includes(o.part));
   if (notOurs.length > 0) throw new UnrecordedObjectsError(refusal(deployment, notOurs, previous, file));
   const ours = onlyUnrecorded(findings, missing);
@@ -110,8 +113,8 @@ export async function recoverBeforeApply(deployment: Deployment): Promise<Recove
   // the engine. A new one is issued, and the login role is written again to pin that one.
   const adoption = { ...ours.adoption, adminCertificatePem: undefined };
   await journaledApply(deployment, union(missing, interrupted), () => adopt(deployment, { ...ours, adoption }));
-  missing = unrecordedParts(deployment, await deployment.stateResources(), await deployment.adoption());
-  return { tookOver: found.map((o) => o.where), interrupted, creates: missing };
+  const after = await deployment.stateResources();
+  return { tookOver: found.map((o) => o.where), interrupted, creates: unrecordedParts(deployment, after, await deployment.adoption()), recorded: after };
 }
 
 /**
