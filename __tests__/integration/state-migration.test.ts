@@ -172,7 +172,7 @@ describe("changing where the state lives: a clear refusal, then migrate-state", 
     settings = { ...settings, C42_BACKEND_PG_SCHEMA_NAME: "c42_fresh" };
     const r = await migrate("--fresh");
     expect(r.stdout).toMatch(
-      /^the state is now at PostgreSQL schema "c42_fresh" .*, started fresh \(0 resources there\); the old state is backed up in \S+ \(0600\)\. The \d+ resources the old state tracked are still in Vault, unknown to this state: the next deploy tries to create them again\n$/,
+      /^the state is now at PostgreSQL schema "c42_fresh" .*, started fresh \(0 resources there\); the old state is backed up in \S+ \(0600, in plain text although the state is encrypted: delete it once the new location is checked\)\. The \d+ resources the old state tracked are still in Vault, unknown to this state: the next deploy tries to create them again\n$/,
     );
     expect(r.code).toBe(0);
     expect(pg.sql("select count(*) from c42_moved.states")).toBe("1");

@@ -34,7 +34,8 @@ export function migrateStateMain(argv: readonly string[], makeDeployment: (setti
     // Reading a plain state with a passphrase set needs the plain fallback; what is written is encrypted all the same.
     if (e.enabled && !e.rotating && !e.migrateFromPlain) deployment = makeDeployment({ C42_STATE_ENCRYPTION_MIGRATE_FROM_PLAIN: "true" });
     const r = await migrateState(deployment, { fresh: values.fresh });
-    const backup = r.backup ? `the old state is backed up in ${r.backup} (0600)` : "the old location held no state, so there is no backup";
+    const plain = r.backupInPlainText ? ", in plain text although the state is encrypted: delete it once the new location is checked" : "";
+    const backup = r.backup ? `the old state is backed up in ${r.backup} (0600${plain})` : "the old location held no state, so there is no backup";
     if (r.encryptedInPlace) {
       io.stdout(`encrypted the state at ${describeLocation(r.to)} (${r.resources} resources); ${backup}\n`);
     } else if (r.fresh) {

@@ -14,6 +14,8 @@ export interface MigrationResult {
   readonly fresh: boolean;
   /** The 0600 copy of the old state taken first; `undefined` when the old location held none. */
   readonly backup?: string;
+  /** The backup is in plain text although the state is encrypted (a remote state, as the engine pulled it). */
+  readonly backupInPlainText: boolean;
   /** Resources the old state held. */
   readonly oldResources: number;
   /** Resources the state at the new location holds now. */
@@ -90,7 +92,8 @@ export async function migrateState(deployment: Deployment, options: MigrateOptio
         `The old state is unchanged at ${describeLocation(from)}${backup ? ` and backed up in ${backup}` : ""}`,
     );
   }
-  return { from, to, fresh: options.fresh === true, backup, oldResources, resources, encryptedInPlace: false };
+  const backupInPlainText = backup !== undefined && from.type !== "local" && deployment.config.stateEncryption.enabled;
+  return { from, to, fresh: options.fresh === true, backup, backupInPlainText, oldResources, resources, encryptedInPlace: false };
 }
 
 /** Nothing to move: rewrite a plain state encrypted where it is, when C42_STATE_PASSPHRASE asks for it. */
@@ -113,7 +116,16 @@ async function encryptInPlace(deployment: Deployment, at: StateLocation, recorde
   // A refresh writes the state back through the encryption block (plain fallback on read, encrypted on write); Vault is only read.
   await deployment.refreshState();
   const count = resourceCount(old);
-  return { from: at, to: at, fresh: false, backup, oldResources: count, resources: resourceCount(await pull(deployment)), encryptedInPlace: true };
+  return {
+    from: at,
+    to: at,
+    fresh: false,
+    backup,
+    backupInPlainText: false,
+    oldResources: count,
+    resources: resourceCount(await pull(deployment)),
+    encryptedInPlace: true,
+  };
 }
 
 async function pull(deployment: Deployment): Promise<string> {
