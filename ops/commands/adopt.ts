@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
-import { AdoptionPlan, adopt, formatFindings, inspectForAdoption, stateAddresses } from "../lifecycle/adopt";
+import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../lifecycle/adopt";
 import { onlyUnrecorded, unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 
@@ -62,13 +62,15 @@ export function adoptMain(
       return EXIT.failed;
     }
     if (values.inspect) return EXIT.ok;
-    const managed = await stateAddresses(deployment);
-    // A state that records only part of the stack (an interrupted deploy, its journal lost) adopts the rest.
     const missing = unrecordedParts(deployment, await deployment.stateResources(), await deployment.adoption());
-    if (managed.length > 0 && missing.length === 0) {
+    const toTake = findings.objects.filter((o) => o.exists && missing.includes(o.part));
+    if (toTake.length === 0) {
+      const state = deployment.config.backend.type === "local" ? deployment.stateFile : `the ${deployment.config.backend.type} backend`;
       io.stderr(
-        `adopt: the state already manages ${managed.length} objects (${deployment.config.backend.type === "local" ? deployment.stateFile : `the ${deployment.config.backend.type} backend`}); ` +
-          "adopt takes over a keystore the state does not know. Run `npm run deploy` (or `npm run drift` to compare). Nothing was changed\n",
+        findings.objects.some((o) => o.exists)
+          ? `adopt: the state (${state}) already manages everything found; nothing to take over. Run \`npm run deploy\` (or \`npm run drift\` to compare). Nothing was changed\n`
+          : "adopt: the server holds none of the keystore's objects at the configured paths and names; nothing to take over. " +
+              "Check the paths and names (`npm run adopt -- --inspect`), or build a new keystore with `npm run deploy`. Nothing was changed\n",
       );
       return EXIT.failed;
     }
@@ -86,9 +88,11 @@ export function adoptMain(
       return EXIT.failed;
     }
     const s = findings.serials;
+    const a = outcome.adoption;
+    const cas = [a.rootIssuerId ? `root CA ${s.root}` : "", a.intermediateIssuerId ? `intermediate ${s.intermediate}` : ""].filter((x) => x);
     io.stdout(
-      `adopted: root CA ${s.root ?? "(none)"} and intermediate ${s.intermediate ?? "(none)"} used as they are; ` +
-        `${s.adminCert ? `admin certificate ${s.adminCert} kept (your crashplan.p12 keeps logging in)` : "admin certificate issued by the stack"}; ` +
+      `adopted: ${cas.length > 0 ? `${cas.join(" and ")} used as they are` : "no CA (the stack makes or already manages them)"}; ` +
+        `${a.adminCertificatePem ? `admin certificate ${s.adminCert} kept (your crashplan.p12 keeps logging in)` : "admin certificate issued by the stack"}; ` +
         `the state records the adoption.\nnext: \`npm run drift\` (expect in sync); \`npm run rotate -- start\`, \`npm run bundle\`, upload, ` +
         "`npm run rotate -- finish` to move Code42 to a managed certificate\n",
     );

@@ -7,7 +7,7 @@ import { formatHours, parseDuration } from "../../lib/duration";
 import { renderPolicy } from "../../lib/policy";
 import { BlindSpotDrift, probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { colonHex } from "../common/serial";
-import { Deployment, TofuResult } from "../engine/deployment";
+import { Deployment, StateResource, TofuResult } from "../engine/deployment";
 import { PlanJson, changedAttributes } from "../engine/plan-json";
 import { CertRoleInfo, IssuerInfo, readCertRole, readDefaultIssuer, readIssuer, readKeys, readMounts, readRole, readUrls } from "../vault/adoption-readers";
 import { VaultAnswer, VaultCall, endpointFromEnv, vaultCall, vaultToken } from "../vault/client";
@@ -96,6 +96,8 @@ export interface AdoptionOutcome {
   /** False when the confirmation said no: nothing was changed. */
   readonly applied: boolean;
   readonly plan: AdoptionPlan;
+  /** What the stack uses as it is: the findings' adoption less what the state already managed (see {@link fitToState}). */
+  readonly adoption: AdoptionInput;
   /** The engine's apply, when applied. */
   readonly apply?: TofuResult;
 }
@@ -446,23 +448,65 @@ function policyGrants(text: string): string[] {
  */
 export async function adopt(deployment: Deployment, findings: AdoptionFindings, options: AdoptOptions = {}): Promise<AdoptionOutcome> {
   if (findings.blockers.length > 0) throw new Error(`cannot adopt: ${findings.blockers.join("; ")}. Nothing was changed`);
-  await deployment.adoptWith({ adoption: findings.adoption, imports: findings.imports });
+  const fitted = fitToState(findings, await deployment.stateResources(), await deployment.adoption());
+  await deployment.adoptWith({ adoption: fitted.adoption, imports: fitted.imports });
   const dir = mkdtempSync(join(tmpdir(), "c42-adopt-"));
   try {
     const file = join(dir, "adopt.tfplan");
     const drifts = await probeBlindSpots(deployment);
     await deployment.planToFile(file);
-    const plan = summarizePlan(await deployment.showPlan(file), drifts, findings);
+    const plan = summarizePlan(await deployment.showPlan(file), drifts, fitted);
     const text = formatPlan(plan);
     const confirmed = options.confirm ? await options.confirm(plan, text) : true;
-    if (!confirmed) return { applied: false, plan };
+    if (!confirmed) return { applied: false, plan, adoption: fitted.adoption };
     await repairBlindSpots(deployment, drifts);
     const apply = await deployment.applyPlan(file);
-    return { applied: true, plan, apply };
+    return { applied: true, plan, adoption: fitted.adoption, apply };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await deployment.adoptWith(undefined);
   }
+}
+
+/** The resource type each import lands in; the import id is the provider's id of the resource. */
+const IMPORT_TYPES: Readonly<Record<keyof AdoptionImports, string>> = {
+  kv: "vault_mount",
+  certAuth: "vault_auth_backend",
+  pki: "vault_mount",
+  pkiUrls: "vault_pki_secret_backend_config_urls",
+  pki_int: "vault_mount",
+  pki_intUrls: "vault_pki_secret_backend_config_urls",
+  role: "vault_pki_secret_backend_role",
+  policy: "vault_policy",
+};
+
+/**
+ * The findings narrowed to what the state does not manage yet, so that a
+ * state that records part of the keystore (an interrupted deploy's) keeps it:
+ * no import of a resource it records; a CA whose resource it records is not
+ * adopted (dropping the resource would plan its destruction); the certificate
+ * of a login role or admin certificate it records is not adopted either. What
+ * the state already records as adopted stays adopted.
+ */
+export function fitToState(
+  findings: Pick<AdoptionFindings, "adoption" | "imports">,
+  recorded: readonly StateResource[],
+  recordedAdoption: AdoptionInput | undefined,
+): Pick<AdoptionFindings, "adoption" | "imports"> {
+  const has = (type: string, id?: string) => recorded.some((r) => r.type === type && (id === undefined || r.id === id));
+  const imports = Object.fromEntries(
+    Object.entries(findings.imports).filter(([key, id]) => id !== undefined && !has(IMPORT_TYPES[key as keyof AdoptionImports], id)),
+  ) as AdoptionImports;
+  const found = findings.adoption;
+  const adoption: AdoptionInput = {
+    rootIssuerId: recordedAdoption?.rootIssuerId ?? (has("vault_pki_secret_backend_root_cert") ? undefined : found.rootIssuerId),
+    intermediateIssuerId:
+      recordedAdoption?.intermediateIssuerId ?? (has("vault_pki_secret_backend_intermediate_set_signed") ? undefined : found.intermediateIssuerId),
+    adminCertificatePem:
+      recordedAdoption?.adminCertificatePem ??
+      (has("vault_pki_secret_backend_cert") || has("vault_cert_auth_backend_role") ? undefined : found.adminCertificatePem),
+  };
+  return { adoption, imports };
 }
 
 /** The plan as adopt shows it; throws when it would destroy, replace or mint a CA. */
@@ -532,14 +576,6 @@ export function formatFindings(f: AdoptionFindings): string {
     for (const b of f.blockers) out.push(`  ${b}`);
   }
   return `${out.join("\n")}\n`;
-}
-
-/** The addresses the state already manages (`state list`); empty for a new state. */
-export async function stateAddresses(deployment: Deployment): Promise<string[]> {
-  await deployment.ensureInit();
-  const listed = await deployment.tofu(["state", "list"], { quiet: true });
-  if (listed.code !== 0) return [];
-  return listed.stdout.split("\n").filter((l) => l.trim() !== "");
 }
 
 /**

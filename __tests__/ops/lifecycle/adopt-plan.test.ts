@@ -1,5 +1,5 @@
 import { PlanJson, ResourceChange } from "../../../ops/engine/plan-json";
-import { formatPlan, summarizePlan } from "../../../ops/lifecycle/adopt";
+import { fitToState, formatPlan, summarizePlan } from "../../../ops/lifecycle/adopt";
 
 // The plan adopt applies: imports, the cert role written again, in-place
 // changes; anything that destroys, replaces or makes a CA beside an adopted one is refused.
@@ -53,5 +53,39 @@ describe("summarizePlan", () => {
   test("a CA the adoption does not cover may be made (an interrupted deploy that never got that far)", () => {
     const plan = { resource_changes: [change("vault_pki_secret_backend_intermediate_cert_request.req", ["create"])] };
     expect(summarizePlan(plan, [], { adoption: { rootIssuerId: "r" } }).creates).toEqual(["vault_pki_secret_backend_intermediate_cert_request.req"]);
+  });
+});
+
+describe("fitToState: a state that records part of the keystore keeps it", () => {
+  const found = {
+    adoption: { rootIssuerId: "r", intermediateIssuerId: "i", adminCertificatePem: "PEM" },
+    imports: { kv: "secret", pki: "pki", pkiUrls: "pki/config/urls", policy: "crashplanPolicy" },
+  };
+  const resource = (type: string, id?: string) => ({ address: `${type}.x`, type, id, issuerIds: [] });
+
+  test("an empty state: everything found is adopted and imported", () => {
+    expect(fitToState(found, [], undefined)).toEqual(found);
+  });
+
+  test("no import of what the state records; no CA or certificate adopted whose resource it records", () => {
+    const recorded = [
+      resource("vault_mount", "secret"),
+      resource("vault_mount", "pki"),
+      resource("vault_pki_secret_backend_root_cert", "pki/root/generate/internal"),
+      resource("vault_cert_auth_backend_role", "auth/cert/certs/crashplanUser"),
+    ];
+    expect(fitToState(found, recorded, undefined)).toEqual({
+      adoption: { rootIssuerId: undefined, intermediateIssuerId: "i", adminCertificatePem: undefined },
+      imports: { pkiUrls: "pki/config/urls", policy: "crashplanPolicy" },
+    });
+  });
+
+  test("what the state records as adopted stays adopted", () => {
+    const recorded = [resource("vault_pki_secret_backend_cert", "c")];
+    expect(fitToState(found, recorded, { rootIssuerId: "r0", adminCertificatePem: "OLD" }).adoption).toEqual({
+      rootIssuerId: "r0",
+      intermediateIssuerId: "i",
+      adminCertificatePem: "OLD",
+    });
   });
 });
