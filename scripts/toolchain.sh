@@ -306,6 +306,7 @@ main() {
     # The tests run the life cycle on both engines, OpenTofu first.
     provide_tofu
     provide_terraform_for_tests
+    bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" # HashiCorp Vault 1.14.8, for hashicorp-vault.test.ts only
     ENGINE=$TOFU ENGINE_KIND=tofu
   else
     provide_engine
