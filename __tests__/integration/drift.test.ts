@@ -1,4 +1,5 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { driftMain } from "../../ops/commands/drift";
 import { Deployment } from "../../ops/engine/deployment";
 import { DriftReport } from "../../ops/engine/drift-report";
@@ -106,8 +107,11 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       expected: { "certAuth/backend": { actions: ["update"], attributes: ["tune.default_lease_ttl"] } },
       repaired: async () => {
         expect((await server.call({ path: "sys/auth/cert/tune" })).json.data.default_lease_ttl).toBe(60);
-        // The repair re-imports; it must not leave extra copies of the state (it holds private keys).
-        expect(readdirSync(d.config.stateDir).sort()).toEqual(["keystore.tfstate", "keystore.tfstate.backup"]);
+        // The repair goes through the API; it must not leave extra copies of the state (it holds private
+        // keys): only the engine's backup and the last good state a killed run falls back on, each 0600.
+        const files = readdirSync(d.config.stateDir).sort();
+        expect(files).toEqual(["keystore.tfstate", "keystore.tfstate.backup", "keystore.tfstate.last-good"]);
+        for (const f of files) expect(statSync(join(d.config.stateDir, f)).mode & 0o777).toBe(0o600);
       },
     },
     "pki_int tune changed": {
