@@ -5,9 +5,11 @@ import { bundleMain } from "../../ops/commands/bundle";
 import { driftMain } from "../../ops/commands/drift";
 import { parseEnvFile } from "../../ops/common/env-file";
 import { DriftReport } from "../../ops/engine/drift-report";
+import { isolatedDeployment } from "../../ops/engine/scratch";
 import { constructPaths } from "../../ops/engine/synthesized";
 import { cacheDir } from "../../ops/engine/toolchain";
 import { deploy } from "../../ops/lifecycle/deploy";
+import { checkDrift } from "../../ops/lifecycle/drift";
 import { P12_FILE, PASSWORD_FILE } from "../../ops/bundle/bundle";
 import { AUDIT_DEVICE_PATH } from "../../ops/server/audit";
 import { serverBinary } from "../../ops/server/kind";
@@ -123,5 +125,18 @@ describe("the life cycle on HashiCorp Vault 1.14.8", () => {
     const after = capture();
     expect(await driftMain([], () => td.deployment, after.io)).toBe(0);
     expect(after.out.stdout).toBe("in sync: Vault matches the configuration\n");
+  });
+  test('audit.mode "enable": the stack enables its own file device through the API, which Vault allows as it is; drift stays 0', async () => {
+    // The launcher's device sits at the path the stack's takes by default; remove it, as a Vault with no device would be.
+    ok(await server.call({ method: "DELETE", path: `sys/audit/${AUDIT_DEVICE_PATH}` }));
+    const filePath = join(work, "stack-audit.log");
+    const enabled = isolatedDeployment(td.work, server.env, { C42_AUDIT_MODE: "enable", C42_AUDIT_FILE_PATH: filePath });
+    const result = await deploy(enabled);
+    expect(result.apply.stdout).toContain("Resources: 1 added, 0 changed, 0 destroyed");
+    const devices = ok(await server.call({ path: "sys/audit" })).json.data;
+    expect(Object.keys(devices)).toEqual(["file/"]);
+    expect(devices["file/"]).toMatchObject({ type: "file", options: { file_path: filePath, mode: "0600" } });
+    expect(statSync(filePath).mode & 0o777).toBe(0o600);
+    expect(await checkDrift(enabled)).toEqual({ inSync: true, drifted: [] });
   });
 });
