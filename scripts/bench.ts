@@ -96,18 +96,24 @@ function mustSucceed(what: string, r: Finished, codes: readonly number[] = [0]):
   return r;
 }
 
-/** The keystore's commands on one fresh server: cold deploy, no-op re-deploy, drift (in sync). */
+/**
+ * The keystore's commands on one fresh server: cold deploy, drift right after it, no-op re-deploy, drift again.
+ * Right after a stack is created the plan's refresh still finds differences between empty forms (null and [])
+ * on several resources, which the drift report ignores but can only tell apart in `show -json`; the next apply
+ * writes the refreshed state and later plans find none. Both drift checks are in sync; both are reported.
+ */
 async function ours(server: BenchServer) {
   const work = mkdtempSync(join(tmpdir(), "c42-bench-deploy-"));
   const env = isolatedEnv(work, server.env);
   try {
     const cold = mustSucceed("deploy (cold)", await child("deploy", work, env));
+    const driftNew = mustSucceed("drift (new stack)", await child("drift", work, env), [0, 2]);
     const noop = mustSucceed("deploy (no-op)", await child("deploy", work, env));
     const drift = mustSucceed("drift", await child("drift", work, env), [0, 2]);
     const outputs = await isolatedDeployment(work, server.env).outputs();
     const out = (name: string) => outputs[name].value as string;
     const loginOk = await certLogin(server.endpoint, { clientCert: { cert: out(BUNDLE_OUTPUTS.certificate), key: out(BUNDLE_OUTPUTS.privateKey) } });
-    return { cold, noop, drift, loginOk };
+    return { cold, driftNew, noop, drift, loginOk };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -206,6 +212,7 @@ async function main(): Promise<number> {
     noopDeploy: pick((r) => r.ours.noop.ms),
     hclNoopApply: pick((r) => r.hcl.noop.ms),
     drift: pick((r) => r.ours.drift.ms),
+    driftNewStack: pick((r) => r.ours.driftNew.ms),
     hclPlan: pick((r) => r.hcl.plan.ms),
     synth: pick((r) => r.synth.synth.ms),
     bareAppSynth: pick((r) => r.synth.bare.ms),
@@ -228,7 +235,7 @@ async function main(): Promise<number> {
   const checks = {
     coldDeployCreated15: rounds.every((r) => summaryOf(r.ours.cold.stdout) === COLD),
     noopDeployChangedNothing: rounds.every((r) => summaryOf(r.ours.noop.stdout) === NOOP),
-    driftInSync: rounds.every((r) => r.ours.drift.code === 0),
+    driftInSync: rounds.every((r) => r.ours.drift.code === 0 && r.ours.driftNew.code === 0),
     hclCreated15: rounds.every((r) => summaryOf(r.hcl.apply.stdout) === COLD),
     hclNoopChangedNothing: rounds.every((r) => summaryOf(r.hcl.noop.stdout) === NOOP),
     hclPlanNoChanges: rounds.every((r) => r.hcl.plan.code === 0),
@@ -244,6 +251,7 @@ async function main(): Promise<number> {
     recipeInvocations: [...new Set(rounds.map((r) => r.recipe.invocations))],
     loadAvg1m: rounds.map((r) => r.loadAvg1m.map((l) => Math.round(l * 100) / 100)),
     node: process.version,
+    deployEngine: /^engine: .*$/m.exec(rounds[0].ours.cold.stdout)?.[0] ?? "",
     tofu: (await tofu(["version"], root, { PATH: process.env.PATH, CHECKPOINT_DISABLE: "1" })).stdout.split("\n")[0],
     date: new Date().toISOString(),
   };
@@ -253,6 +261,7 @@ async function main(): Promise<number> {
     ["cold deploy | tofu init + apply (HCL)", figures.coldDeploy, figures.hclInitApply],
     ["no-op re-deploy | tofu apply again (HCL)", figures.noopDeploy, figures.hclNoopApply],
     ["drift, in sync | tofu plan -detailed-exitcode", figures.drift, figures.hclPlan],
+    ["drift, in sync, right after the first deploy", figures.driftNewStack, undefined],
     ["synth | one-resource cdktf app", figures.synth, figures.bareAppSynth],
     ["loading a command (in all of the above)", figures.commandLoad, undefined],
     [`manual CLI recipe (${report.recipeInvocations.join("/")} calls)`, figures.manualRecipe, undefined],
@@ -269,6 +278,7 @@ async function main(): Promise<number> {
   goal("synth / bare app", ratios.synthVsBareApp);
   log(`${"no-op re-deploy / HCL apply again".padEnd(46)} ${ratios.noopDeployVsHclNoopApply.value.toFixed(2)}x`);
   log(`${"manual recipe / HCL init + apply".padEnd(46)} ${ratios.manualRecipeVsHclInitApply.value.toFixed(2)}x`);
+  log(`deploy's ${report.deployEngine}; the HCL: ${toolchain.tofu} with ${toolchain.cliConfigFile}`);
   const failed = Object.entries(checks).filter(([, ok]) => !ok);
   log(
     failed.length === 0
