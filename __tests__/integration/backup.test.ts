@@ -188,7 +188,7 @@ describe("backup, verify-backup and restore on real servers", () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
-    const dir = /setting up a new server in (\S+)/.exec(stderr)?.[1] as string;
+    const dir = /setting up a new OpenBao server in (\S+)/.exec(stderr)?.[1] as string;
     expect(dir).toMatch(/c42-scratch-\w+$/);
     expect(stderr).toContain(`SIGTERM: stopping the scratch server and deleting ${dir}`);
     expect(existsSync(dir)).toBe(false);
