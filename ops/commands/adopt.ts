@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
 import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../lifecycle/adopt";
-import { onlyUnrecorded, unrecordedParts } from "../lifecycle/recovery";
+import { unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 
 const OPTIONS = { yes: { type: "boolean", default: false }, inspect: { type: "boolean", default: false } } as const;
@@ -74,7 +74,8 @@ export function adoptMain(
       );
       return EXIT.failed;
     }
-    const outcome = await adopt(deployment, onlyUnrecorded(findings, missing), {
+    // adopt() leaves alone what the state already records (fitToState).
+    const outcome = await adopt(deployment, findings, {
       confirm: async (_plan: AdoptionPlan, text: string) => {
         if (values.yes) {
           io.stdout(text);

@@ -1,7 +1,7 @@
-import { AdoptionImports, AdoptionInput } from "../../lib/adoption";
+import { AdoptionInput } from "../../lib/adoption";
 import { Deployment, EngineError, StateResource } from "../engine/deployment";
 import { DeployJournal, clearDeployJournal, deployJournalFile, readDeployJournal, writeDeployJournal } from "../engine/deploy-journal";
-import { AdoptionFindings, FoundObject, adopt, inspectForAdoption } from "./adopt";
+import { FoundObject, adopt, inspectForAdoption } from "./adopt";
 
 /*
  * Issue 16: after a deploy was interrupted (its engine killed mid-apply), the
@@ -35,36 +35,6 @@ export function unrecordedParts(deployment: Deployment, recorded: readonly State
     ["certRole", has("vault_cert_auth_backend_role", `auth/${c.certAuth.path}/certs/${c.certRole.name}`)],
   );
   return parts.filter(([, isRecorded]) => !isRecorded).map(([part]) => part);
-}
-
-/** The stack part each import of an adoption belongs to. */
-const IMPORT_PARTS: Readonly<Record<keyof AdoptionImports, string>> = {
-  kv: "kv",
-  certAuth: "certAuth",
-  pki: "pki",
-  pkiUrls: "pki",
-  pki_int: "pki_int",
-  pki_intUrls: "pki_int",
-  role: "role",
-  policy: "policy",
-};
-
-/**
- * Adopt's findings cut down to the parts the state does not record: a part
- * the state already manages is neither imported again nor swapped for the
- * object found (a recorded root made by this stack must stay a made root, or
- * the plan would destroy it). With a new state, the findings as they are.
- */
-export function onlyUnrecorded(findings: AdoptionFindings, missing: readonly string[]): AdoptionFindings {
-  const keep = (part: string) => missing.includes(part);
-  const imports = Object.fromEntries(Object.entries(findings.imports).filter(([key]) => keep(IMPORT_PARTS[key as keyof AdoptionImports]))) as AdoptionImports;
-  const a = findings.adoption;
-  const adoption: AdoptionInput = {
-    rootIssuerId: keep("rootCa") ? a.rootIssuerId : undefined,
-    intermediateIssuerId: keep("intermediateCa") ? a.intermediateIssuerId : undefined,
-    adminCertificatePem: keep("certRole") ? a.adminCertificatePem : undefined,
-  };
-  return { ...findings, imports, adoption };
 }
 
 /** What {@link recoverBeforeApply} found and did. */
@@ -108,11 +78,11 @@ export async function recoverBeforeApply(deployment: Deployment): Promise<Recove
   if (found.length === 0) return { tookOver: [], interrupted, creates: union(missing, interrupted), recorded };
   const notOurs = found.filter((o) => !interrupted?.creates.includes(o.part));
   if (notOurs.length > 0) throw new UnrecordedObjectsError(refusal(deployment, notOurs, previous, file));
-  const ours = onlyUnrecorded(findings, missing);
-  // The admin certificate the interrupted run had Vault issue is of no use: its key died with
-  // the engine. A new one is issued, and the login role is written again to pin that one.
-  const adoption = { ...ours.adoption, adminCertificatePem: undefined };
-  await journaledApply(deployment, union(missing, interrupted), () => adopt(deployment, { ...ours, adoption }));
+  // adopt() itself leaves alone what the state records (fitToState). The admin certificate the
+  // interrupted run had Vault issue is of no use: its key died with the engine. A new one is
+  // issued, and the login role is written again to pin that one.
+  const adoption = { ...findings.adoption, adminCertificatePem: undefined };
+  await journaledApply(deployment, union(missing, interrupted), () => adopt(deployment, { ...findings, adoption }));
   const after = await deployment.stateResources();
   return { tookOver: found.map((o) => o.where), interrupted, creates: unrecordedParts(deployment, after, await deployment.adoption()), recorded: after };
 }

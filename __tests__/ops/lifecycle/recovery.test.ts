@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { Deployment, EngineError, StateResource } from "../../../ops/engine/deployment";
 import { deployJournalFile, readDeployJournal, writeDeployJournal } from "../../../ops/engine/deploy-journal";
 import { isolatedDeployment } from "../../../ops/engine/scratch";
-import { AdoptionFindings } from "../../../ops/lifecycle/adopt";
-import { journaledApply, onlyUnrecorded, unrecordedParts } from "../../../ops/lifecycle/recovery";
+import { journaledApply, unrecordedParts } from "../../../ops/lifecycle/recovery";
 
 const ALL = ["kv", "certAuth", "pki", "rootCa", "pki_int", "intermediateCa", "role", "policy", "certRole"];
 
@@ -47,38 +46,6 @@ describe("recovery of an interrupted deploy", () => {
       expect(unrecordedParts(d, noCas, { rootIssuerId: "r", intermediateIssuerId: "i" })).toEqual([]);
       const external = isolatedDeployment(work, { VAULT_ADDR: "https://127.0.0.1:8200" }, { C42_ROOT_CA_EXTERNAL: "true" });
       expect(unrecordedParts(external, [], undefined)).toEqual(ALL.filter((p) => p !== "pki" && p !== "rootCa"));
-    });
-  });
-
-  describe("onlyUnrecorded", () => {
-    const findings: AdoptionFindings = {
-      objects: [],
-      leftAlone: [],
-      differences: [],
-      blockers: [],
-      adoption: { rootIssuerId: "r", intermediateIssuerId: "i", adminCertificatePem: "PEM" },
-      imports: {
-        kv: "secret",
-        certAuth: "cert",
-        pki: "pki",
-        pkiUrls: "pki/config/urls",
-        pki_int: "pki_int",
-        pki_intUrls: "pki_int/config/urls",
-        role: "pki_int/roles/cpRole",
-        policy: "crashplanPolicy",
-      },
-      serials: {},
-      issuerCounts: { pki: 1, pki_int: 2 },
-    };
-
-    test("with nothing recorded, takes over everything found", () => {
-      expect(onlyUnrecorded(findings, ALL)).toEqual(findings);
-    });
-
-    test("never imports or swaps out a part the state records: a root it made stays a made root", () => {
-      const cut = onlyUnrecorded(findings, ["pki_int", "intermediateCa", "policy"]);
-      expect(cut.imports).toEqual({ pki_int: "pki_int", pki_intUrls: "pki_int/config/urls", policy: "crashplanPolicy" });
-      expect(cut.adoption).toEqual({ rootIssuerId: undefined, intermediateIssuerId: "i", adminCertificatePem: undefined });
     });
   });
 
