@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -24,7 +24,7 @@ function filesUnder(dir: string): string[] {
 const tmpDirs: string[] = [];
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** Runs `npx ts-node main.ts` the way `cdktf synth` does, isolated from the developer's environment and files. */
+/** Runs the app cdktf.json names, as `cdktf synth` does, isolated from the developer's environment and files. */
 function runMain(env: Record<string, string>): Promise<Run> {
   const tmp = mkdtempSync(join(tmpdir(), "keystore-main-"));
   tmpDirs.push(tmp);
@@ -33,7 +33,8 @@ function runMain(env: Record<string, string>): Promise<Run> {
   const config = join(tmp, "empty.json");
   writeFileSync(config, "{}");
   return new Promise((done, fail) => {
-    const child = spawn("npx", ["ts-node", "main.ts"], {
+    const { app } = JSON.parse(readFileSync(join(PROJECT, "cdktf.json"), "utf8")) as { app: string };
+    const child = spawn("/bin/sh", ["-c", app], {
       cwd: PROJECT,
       env: {
         PATH: process.env.PATH ?? "",
