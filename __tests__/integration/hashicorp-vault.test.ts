@@ -44,8 +44,10 @@ describe("the life cycle on HashiCorp Vault 1.14.8", () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "c42-hcv-"));
     const vault = hashicorpVault();
-    const [started] = await Promise.all([startTestServer({ binary: vault }), compileJavaLogin(work).then(() => undefined)]);
-    server = started;
+    // Both settle before either failure is thrown, so afterAll never removes `work` while javac still writes into it.
+    const [started, compiled] = await Promise.allSettled([startTestServer({ binary: vault }), compileJavaLogin(work)]);
+    if (started.status === "fulfilled") server = started.value;
+    for (const outcome of [started, compiled]) if (outcome.status === "rejected") throw outcome.reason;
     td = testDeployment(server);
   });
 
