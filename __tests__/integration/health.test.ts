@@ -218,8 +218,8 @@ describe("health: one probe for monitoring, on a real deployment", () => {
   });
 
   test("a newest backup older than health.backupMaxAge is WARN", async () => {
-    // Awaited, not slept: the backup must be more than a second old for a 1 s limit.
-    for (let i = 0; i < 40 && Date.now() - Date.parse(backup.createdAt) <= 1500; i++) await new Promise((r) => setTimeout(r, 100));
+    // Awaited, not slept: the age is counted in whole seconds, so it must reach 2 s to exceed a 1 s limit.
+    for (let i = 0; i < 60 && Date.now() - Date.parse(backup.createdAt) <= 2500; i++) await new Promise((r) => setTimeout(r, 100));
     const { run, report } = await probeJson([], { C42_HEALTH_BACKUP_MAX_AGE: "1s" });
     expect(run.code).toBe(1);
     expect(check(report, "backup").state).toBe("WARN");

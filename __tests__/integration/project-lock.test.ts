@@ -51,7 +51,12 @@ describe("one command at a time per checkout (project lock)", () => {
   const children: ChildProcess[] = [];
 
   /** Starts `command` in its own process group (so a kill reaches the engine too). */
-  const start = (command: "deploy" | "drift" | "unlock", settings: Record<string, string> = {}, args: string[] = []): Running => {
+  const start = (
+    command: "deploy" | "drift" | "unlock",
+    settings: Record<string, string> = {},
+    args: string[] = [],
+    at: { server: TestServer; work: string } = { server, work },
+  ): Running => {
     const child = spawn(process.execPath, ["-r", "ts-node/register", "-e", DRIVER, command, ...args], {
       cwd: PROJECT,
       detached: true,
@@ -61,9 +66,9 @@ describe("one command at a time per checkout (project lock)", () => {
         C42_CACHE: process.env.C42_CACHE,
         TS_NODE_TRANSPILE_ONLY: "1",
         CHECKPOINT_DISABLE: "1",
-        LOCK_TEST_WORK: work,
-        ...server.env,
-        C42_STATE_DIR: join(work, "state"),
+        LOCK_TEST_WORK: at.work,
+        ...at.server.env,
+        C42_STATE_DIR: join(at.work, "state"),
         ...settings,
       },
       stdio: ["pipe", "pipe", "pipe"],
@@ -85,10 +90,10 @@ describe("one command at a time per checkout (project lock)", () => {
   };
 
   /** Starts both, runs `first`, and `second` once `first` holds the lock. */
-  const overlap = async (first: Running, second: Running) => {
+  const overlap = async (first: Running, second: Running, at = work) => {
     await Promise.all([first.ready, second.ready]);
     first.go();
-    await until("the first command to hold the lock", () => existsSync(lockFile()));
+    await until("the first command to hold the lock", () => existsSync(lockFile(at)));
     second.go();
   };
   /** Starts one and runs it at once. */
@@ -107,7 +112,7 @@ describe("one command at a time per checkout (project lock)", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  const lockFile = () => join(lockDir(work), "project.lock");
+  const lockFile = (at = work) => join(lockDir(at), "project.lock");
   const issuerCount = async (mount: string) => ((await server.call({ method: "LIST", path: `${mount}/issuers` })).json.data.keys as string[]).length;
 
   beforeAll(async () => {
@@ -136,20 +141,29 @@ describe("one command at a time per checkout (project lock)", () => {
   });
 
   test("with a short lockTimeout the second command fails in one line naming the holder", async () => {
-    const first = start("deploy");
-    const late = start("deploy", { C42_LOCK_TIMEOUT: "1s" });
-    await overlap(first, late);
-    const holder = JSON.parse(readFileSync(lockFile(), "utf8")) as { pid: number };
-    const second = await late.done;
-    expect(second.code).toBe(1);
-    const lines = second.stderr.trim().split("\n");
-    expect(lines[lines.length - 1]).toMatch(
-      new RegExp(
-        `^deploy: another command holds the project lock: deploy \\(pid ${holder.pid} on .*, since .*\\); waited [12]s\\. Let it finish, or raise lockTimeout`,
-      ),
-    );
-    expect(second.stdout + second.stderr).not.toMatch(/Inconsistent dependency lock file/);
-    expect((await first.done).code).toBe(0);
+    // The holder is a cold deploy on a server and checkout of its own: it holds the lock for seconds, while a
+    // no-op deploy (under a second since init is skipped) could end before the late command's 1 s wait does.
+    const cold = { server: await startTestServer(), work: mkdtempSync(join(tmpdir(), "c42-lock-cold-")) };
+    try {
+      const first = start("deploy", {}, [], cold);
+      const late = start("deploy", { C42_LOCK_TIMEOUT: "1s" }, [], cold);
+      await overlap(first, late, cold.work);
+      const holder = JSON.parse(readFileSync(lockFile(cold.work), "utf8")) as { pid: number };
+      const second = await late.done;
+      expect(second.code).toBe(1);
+      const lines = second.stderr.trim().split("\n");
+      expect(lines[lines.length - 1]).toMatch(
+        new RegExp(
+          `^deploy: another command holds the project lock: deploy \\(pid ${holder.pid} on .*, since .*\\); waited [12]s\\. Let it finish, or raise lockTimeout`,
+        ),
+      );
+      expect(second.stdout + second.stderr).not.toMatch(/Inconsistent dependency lock file/);
+      expect((await first.done).code).toBe(0);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, "SIGKILL");
+      await cold.server.stop();
+      rmSync(cold.work, { recursive: true, force: true });
+    }
   });
 
   test("drift started during a deploy waits for it and reports no false drift", async () => {
