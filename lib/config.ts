@@ -313,6 +313,9 @@ function checkConfig(config: KeystoreConfig): void {
       }
     }
   }
+  if (config.ci.provider !== "none" && config.ci.path === config.certAuth.path) {
+    throw new KeystoreValidationError("ci.path", config.ci.path, `equals certAuth.path; expected an auth path of its own for CI's JWT login, e.g. "jwt-ci"`);
+  }
   if (parseDuration("health.certCritBefore", config.health.certCritBefore) >= parseDuration("health.certWarnBefore", config.health.certWarnBefore)) {
     throw new KeystoreValidationError(
       "health.certCritBefore",

@@ -5,6 +5,7 @@ export * from "./audit-device";
 export * from "./bundle-outputs";
 export * from "./ca-chain";
 export * from "./cert-auth";
+export * from "./ci-oidc";
 export * from "./certificate-file";
 export * from "./config";
 export * from "./duration";

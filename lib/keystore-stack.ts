@@ -8,6 +8,7 @@ import { RotationInput, RotationMode, addAdminCertificates } from "./admin-rotat
 import { CrashplanBundleOutputs } from "./bundle-outputs";
 import { IIssuer, IRootCa, IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
+import { CiOidcAuth, CiProvider } from "./ci-oidc";
 import { KeystoreConfig } from "./config";
 import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel } from "./engine-target";
 import { KeystoreValidationError } from "./errors";
@@ -84,6 +85,8 @@ export class KeystoreStack extends TerraformStack {
   public readonly bundle?: CrashplanBundleOutputs;
   /** The next certificate's bundle outputs while a rotation is `started`. */
   public readonly bundleNext?: CrashplanBundleOutputs;
+  /** CI's OIDC login and its plan and apply roles, unless `ci.provider` is `none`. */
+  public readonly ci?: CiOidcAuth;
 
   public constructor(scope: Construct, id: string, props: KeystoreStackProps) {
     super(scope, id);
@@ -168,6 +171,24 @@ export class KeystoreStack extends TerraformStack {
       this.certRoleNext = admin.certRoleNext;
       this.bundle = admin.bundle;
       this.bundleNext = admin.bundleNext;
+    }
+    if (c.ci.provider !== "none") {
+      const { provider, ...ci } = c.ci;
+      this.ci = new CiOidcAuth(this, "ci", {
+        ...ci,
+        provider: provider as CiProvider,
+        targets: {
+          secretMounts: [this.kv.path, ...(this.rootPki ? [this.rootPki.path] : []), this.intermediatePki.path],
+          rootPki: this.rootPki?.path,
+          intermediatePki: this.intermediatePki.path,
+          pkiRoleName: c.role.name,
+          certAuthPath: this.certAuth.path,
+          certRoleName: c.certRole.name,
+          crashplanPolicyName: this.policy.policyName,
+          auditMode: c.audit.mode,
+          auditDevicePath: this.audit?.path,
+        },
+      });
     }
     // The adopted certificate leaves the record once a rotation retired it.
     addAdoptionRecord(this, { ...adoption, adminCertificatePem: this.adoptedAdminCert?.certificatePem });

@@ -1,4 +1,5 @@
 import { ROTATION_MODES } from "./admin-rotation";
+import { CI_PROVIDERS, checkCiText } from "./ci-oidc";
 import { parseDuration } from "./duration";
 import { KeystoreValidationError } from "./errors";
 import {
@@ -247,6 +248,30 @@ export const SCHEMA = {
       lockAddress: url("", "Lock URL of the `http` backend (no locking when empty)"),
       unlockAddress: url("", "Unlock URL of the `http` backend (default: lockAddress)"),
     },
+  },
+  ci: {
+    provider: choice(
+      "none",
+      CI_PROVIDERS,
+      "CI provider",
+      "`github` or `gitlab`: a JWT auth method and the roles `c42-keystore-plan` and `c42-keystore-apply` let that CI's OIDC tokens log in (docs/ci.md); `none`: no CI login",
+    ),
+    path: text("jwt-ci", "Mount path of the JWT auth method CI logs in with (under `auth/`)", (key, v) => checkUnreservedMount(key, v, RESERVED_AUTH_MOUNTS)),
+    issuer: url(
+      "",
+      "The `iss` of CI's tokens, also the OIDC discovery URL (default with `github`: `https://token.actions.githubusercontent.com`; required with `gitlab`, e.g. `https://gitlab.com`)",
+    ),
+    validationKeysFile: path("", "PEM file of the public keys that sign CI's tokens, trusted instead of OIDC discovery (air-gapped GitLab; the tests)"),
+    audience: text("", "The `aud` CI's tokens must carry (required with a provider), e.g. `https://vault.example.com`", (key, v) => checkCiText(key, v)),
+    repository: text(
+      "",
+      "The one repository (`owner/repo`) or project (`group/project`) whose pipelines may log in (required with a provider; no wildcards)",
+      (key, v) => checkCiText(key, v),
+    ),
+    branch: text("main", "The protected branch whose pipelines may log in (no wildcards)", (key, v) => checkCiText(key, v)),
+    planEnvironment: text("keystore-plan", "The CI environment of the plan and drift jobs (role `c42-keystore-plan`)", (key, v) => checkCiText(key, v)),
+    applyEnvironment: text("keystore-production", "The CI environment of the apply job (role `c42-keystore-apply`)", (key, v) => checkCiText(key, v)),
+    tokenTtl: boundedDuration("15m", 3600, "Lifetime of a CI login's Vault token, not renewable past it (at most 1h)"),
   },
 } as const;
 

@@ -28,10 +28,14 @@ const BACKEND_REQUIRED: Record<string, Record<string, string>> = {
   pg: {},
 };
 
+// What ci.* settings need to reach the JSON: a provider, an audience and a repository.
+const CI_SELECTED = { C42_CI_PROVIDER: "github", C42_CI_AUDIENCE: "https://vault.example.com", C42_CI_REPOSITORY: "acme/keystore" };
+
 // Settings that only reach the JSON when another setting selects them.
 const SELECTED_BY: Record<string, Record<string, string>> = {
   "audit.filePath": { C42_AUDIT_MODE: "enable" },
   "intermediateCa.signedCertificateFile": { C42_ROOT_CA_EXTERNAL: "true" },
+  ...Object.fromEntries(SETTINGS.filter((s) => s.key.startsWith("ci.") && s.key !== "ci.provider").map((s) => [s.key, CI_SELECTED])),
 };
 
 function envFor(s: SettingSpec, value: string): Record<string, string> {
@@ -67,7 +71,10 @@ function synth(env: Record<string, string>): string | KeystoreValidationError {
 }
 
 /** The selecting settings of `env` (see SELECTED_BY), without the value under test. */
-const selection = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => k === "C42_AUDIT_MODE"));
+const selection = (env: Record<string, string>) => ({
+  ...Object.fromEntries(Object.entries(env).filter(([k]) => k === "C42_AUDIT_MODE")),
+  ...(env.C42_CI_PROVIDER === "github" ? CI_SELECTED : {}),
+});
 
 // What the stack itself writes, per backend and selection: the only template sequences allowed anywhere.
 const baseline = new Map<string, Set<string>>();
