@@ -38,6 +38,8 @@ TLS_PROVIDER_VERSION=4.1.0
 TLS_PROVIDER_MODULE=github.com/hashicorp/terraform-provider-tls@v1.2.1-0.20250423195406-eefba144662d
 RANDOM_PROVIDER_VERSION=3.9.0
 RANDOM_PROVIDER_MODULE=github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260513075824-f8d869dc98d9
+# Only for the tests: the linter of the example GitHub workflows (__tests__/examples/ci-workflows.test.ts).
+ACTIONLINT_VERSION=1.7.12
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
@@ -191,6 +193,15 @@ provide_bao() {
   rm -rf "$work"
 }
 
+provide_actionlint() {
+  ACTIONLINT="$BIN/actionlint-$ACTIONLINT_VERSION/actionlint"
+  if [ -x "$ACTIONLINT" ]; then log "actionlint $ACTIONLINT_VERSION cached"; return; fi
+  need_go actionlint
+  log "building actionlint $ACTIONLINT_VERSION (go install)"
+  GOBIN="$(dirname "$ACTIONLINT")" CGO_ENABLED=0 go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION" ||
+    die "go install github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION failed"
+}
+
 # provide_provider NAME VERSION MODULE
 provide_provider() {
   local name=$1 version=$2 module=$3
@@ -302,12 +313,13 @@ main() {
   esac
   mkdir -p "$CACHE"
   [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] || die "only linux_amd64 is supported by this toolchain script (found $(uname -s)-$(uname -m))"
-  TOFU='' TERRAFORM='' BAO='' ENGINE_KIND=''
+  TOFU='' TERRAFORM='' BAO='' ENGINE_KIND='' ACTIONLINT=''
   if [ "$MODE" = tests ]; then
     # The tests run the life cycle on both engines, OpenTofu first.
     provide_tofu
     provide_terraform_for_tests
     bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" # HashiCorp Vault 1.14.8, for hashicorp-vault.test.ts only
+    provide_actionlint
     ENGINE=$TOFU ENGINE_KIND=tofu
   else
     provide_engine
@@ -323,6 +335,7 @@ main() {
     [ -z "$TOFU" ] || echo "C42_TOFU=$TOFU"
     [ -z "$TERRAFORM" ] || echo "C42_TERRAFORM=$TERRAFORM"
     [ -z "$BAO" ] || echo "C42_BAO=$BAO"
+    [ -z "$ACTIONLINT" ] || echo "C42_ACTIONLINT=$ACTIONLINT"
     echo "TERRAFORM_BINARY_NAME=$ENGINE"
     if [ "$PROVIDERS_FROM" = mirror ]; then
       echo "C42_PROVIDER_MIRROR=$MIRROR"
