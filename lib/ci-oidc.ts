@@ -125,6 +125,9 @@ export function ciPolicyRules(t: CiPolicyTargets, kind: "plan" | "apply"): Polic
     ...[t.certAuthPath, t.jwtPath].flatMap((a) => [
       { path: `sys/auth/${a}`, capabilities: rwSudo },
       { path: `sys/auth/${a}/tune`, capabilities: apply ? ["read", "update", "sudo"] : READ_SUDO },
+      // The provider reads an auth method's tune here (authMountTuneGet), and writes it here on an apply.
+      { path: `sys/mounts/auth/${a}`, capabilities: READ },
+      { path: `sys/mounts/auth/${a}/tune`, capabilities: apply ? ["read", "update"] : READ },
     ]),
     ...policies.flatMap((p) => [
       { path: `sys/policies/acl/${p}`, capabilities: rw },
@@ -391,6 +394,6 @@ export function readValidationKeysFile(setting: string, file: string, constructP
     } catch (e) {
       fail(`holds a public key (number ${i + 1}) that does not parse (${(e as Error).message}); ${expected}`);
     }
-    return `${b[0]}\n`;
+    return b[0];
   });
 }

@@ -59,7 +59,7 @@ describe("ci.provider github, with validation keys from a file", () => {
       path: "jwt-ci",
       type: "jwt",
       bound_issuer: GITHUB_ISSUER,
-      jwt_validation_pubkeys: [publicPem],
+      jwt_validation_pubkeys: [publicPem.trim()],
     });
     expect(synth).not.toHaveResourceWithProperties(JwtAuthBackend, { oidc_discovery_url: expect.anything() });
   });
@@ -134,12 +134,12 @@ describe("ci.provider github, with validation keys from a file", () => {
       expect(paths.filter((p) => p.startsWith(kv))).toEqual([]);
       expect(paths.filter((p) => p.includes("*"))).toEqual([]);
       expect(paths.filter((p) => /^sys\/(mounts|auth|policy|policies\/acl)\/?$/.test(p))).toEqual([]);
-      // Each mount, auth method and policy path names the stack's own object.
-      for (const p of paths.filter((x) => /^sys\/(mounts|auth)\//.test(x))) {
-        expect([kv, pki, pkiInt, cert, jwtPath].some((m) => p === `sys/mounts/${m}` || p.startsWith(`sys/mounts/${m}/`) || p.startsWith(`sys/auth/${m}`))).toBe(
-          true,
-        );
-      }
+      // Each mount and auth method path names the stack's own object, and nothing else.
+      const own = [
+        ...[kv, pki, pkiInt].flatMap((m) => [`sys/mounts/${m}`, `sys/mounts/${m}/tune`]),
+        ...[cert, jwtPath].flatMap((a) => [`sys/auth/${a}`, `sys/auth/${a}/tune`, `sys/mounts/auth/${a}`, `sys/mounts/auth/${a}/tune`]),
+      ];
+      expect(paths.filter((p) => /^sys\/(mounts|auth)\//.test(p)).sort()).toEqual(own.sort());
     }
   });
 });
