@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ensureDir } from "../common/private-files";
@@ -7,7 +8,8 @@ import { readErrors, requireSuccess } from "../vault/readers";
 import { SNAPSHOT_PATH, downloadSnapshot } from "../vault/snapshot";
 import { BackupWriteError, checksumLine, finishPrivateFile, openPrivateTemp, writePrivateText } from "./files";
 import { KeystorePaths, caSerial, listKvKeys, roleCertificate, sealStatus } from "./keystore";
-import { BackupFiles, BackupManifest, MANIFEST_FORMAT, backupName, filesOf, listBackups } from "./manifest";
+import { BackupCheckError } from "./errors";
+import { BackupFiles, BackupManifest, ListedBackup, MANIFEST_FORMAT, backupName, filesOf, isFromTheFuture, listBackups, sortByCreation } from "./manifest";
 
 /** How to take a backup. */
 export interface BackupOptions {
@@ -44,6 +46,8 @@ export async function takeBackup(options: BackupOptions): Promise<BackupResult> 
   const { endpoint, token, paths } = options;
   const dir = resolve(options.outDir);
   ensureDir(dir, "backup --out");
+  const shared = sharedDirectoryWarning(dir);
+  if (shared) log(`warning: ${shared}`);
   const createdAt = (options.now ?? (() => new Date()))();
   const files = filesOf(dir, backupName(createdAt));
   const snapshotName = `${files.name}.snap`;
@@ -120,32 +124,88 @@ export async function takeBackup(options: BackupOptions): Promise<BackupResult> 
   }
 }
 
-/** Records a successful verification in the manifest (replaced atomically). */
+/** Records a successful verification in the manifest (replaced atomically); an earlier failure is cleared. */
 export async function recordVerification(
   files: BackupFiles,
   manifest: BackupManifest,
   verified: NonNullable<BackupManifest["verified"]>,
 ): Promise<BackupManifest> {
-  const updated: BackupManifest = { ...manifest, verified };
-  await writePrivateText(files.dir, `${files.name}.manifest.json`, `${JSON.stringify(updated, null, 2)}\n`, { replace: true });
-  return updated;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { verifyFailed, ...rest } = manifest;
+  return writeManifest(files, { ...rest, verified });
 }
 
 /**
- * Keeps the newest `keep` complete backups in `dir` and removes the files of
- * older ones (snapshot, checksum, manifest). Files that are not complete
- * backups of this tool are never touched.
+ * Records that a verification found the backup bad (damaged, or without what it lists), replacing any
+ * earlier success: `health` then reports it, never "verified". A failure of the unseal keys says nothing
+ * about the backup and is not recorded.
  */
-export async function applyRetention(dir: string, keep: number): Promise<string[]> {
-  const backups = listBackups(dir);
-  const old = backups.slice(0, Math.max(0, backups.length - keep));
-  for (const b of old) {
+export async function recordVerificationFailure(
+  files: BackupFiles,
+  manifest: BackupManifest,
+  failure: BackupCheckError,
+  at: Date,
+): Promise<BackupManifest | undefined> {
+  if (failure.failure === "unseal-keys") return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { verified, ...rest } = manifest;
+  return writeManifest(files, { ...rest, verifyFailed: { at: at.toISOString(), failure: failure.failure, message: failure.message } });
+}
+
+async function writeManifest(files: BackupFiles, manifest: BackupManifest): Promise<BackupManifest> {
+  await writePrivateText(files.dir, `${files.name}.manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { replace: true });
+  return manifest;
+}
+
+/** What retention decided. */
+export interface RetentionPlan {
+  /** The backups to remove, oldest first. */
+  readonly remove: readonly ListedBackup[];
+  /** Backups dated after the clock: neither counted nor removed, and reported. */
+  readonly future: readonly ListedBackup[];
+}
+
+/**
+ * Which backups `--keep N` removes: ordered by the manifest's creation time (not the file name), the
+ * backup just taken always kept and counted first, the newest N-1 others kept with it. A backup dated
+ * after `now` (a clock that jumped, a planted file) is left alone and not counted: it could otherwise
+ * push every new backup out.
+ */
+export function planRetention(backups: readonly ListedBackup[], keep: number, now: Date, justTaken?: string): RetentionPlan {
+  const future = backups.filter((b) => b.files.name !== justTaken && isFromTheFuture(b.manifest, now));
+  const counted = sortByCreation(backups.filter((b) => b.files.name !== justTaken && !future.includes(b)));
+  const othersKept = Math.max(0, keep - (justTaken !== undefined && backups.some((b) => b.files.name === justTaken) ? 1 : 0));
+  return { remove: counted.slice(0, Math.max(0, counted.length - othersKept)), future };
+}
+
+/**
+ * Keeps the newest `keep` complete backups in `dir` (see {@link planRetention}) and removes the files of
+ * older ones (snapshot, checksum, manifest). Files that are not complete backups of this tool are never
+ * touched, nor is `justTaken`.
+ */
+export async function applyRetention(dir: string, keep: number, options: { now?: Date; justTaken?: string } = {}): Promise<RetentionPlan> {
+  const plan = planRetention(listBackups(dir), keep, options.now ?? new Date(), options.justTaken);
+  for (const b of plan.remove) {
     // The manifest goes first: a backup whose removal stops half-way is then ignored, never listed incomplete.
     await rm(b.files.manifest, { force: true });
     await rm(b.files.checksum, { force: true });
     await rm(b.files.snapshot, { force: true });
   }
-  return old.map((b) => b.files.name);
+  return plan;
+}
+
+/**
+ * A warning when anyone may replace files in `dir`: world-writable without the sticky bit lets every user
+ * of the host rename or delete the snapshot, its checksum and the manifest, and put others in their place
+ * (the checksum then proves nothing). With the sticky bit (/tmp) only owners may; that is not warned about.
+ */
+export function sharedDirectoryWarning(dir: string): string | undefined {
+  const mode = statSync(dir).mode;
+  if ((mode & 0o002) === 0 || (mode & 0o1000) !== 0) return undefined;
+  return (
+    `backup --out ${dir} is world-writable without the sticky bit (mode ${(mode & 0o7777).toString(8)}): any user of this host can replace ` +
+    "the snapshot, its checksum and the manifest there. Use a directory only you may write to (chmod 700), or at least set the sticky bit (chmod +t)"
+  );
 }
 
 const CAPABILITY_NEEDS = (paths: KeystorePaths): [string, string, string][] => [

@@ -51,6 +51,15 @@ export interface BackupManifest {
     readonly seconds: number;
     readonly serverVersion: string;
   };
+  /**
+   * Set when a verification found the backup itself bad (damaged, or restored without what it lists), so
+   * monitoring never reports it "OK, verified"; a later successful verification removes it.
+   */
+  readonly verifyFailed?: {
+    readonly at: string;
+    readonly failure: "corrupt" | "content";
+    readonly message: string;
+  };
 }
 
 /** The three file names of the backup taken at `at`. */
@@ -113,25 +122,49 @@ export interface ListedBackup {
   readonly manifest: BackupManifest;
 }
 
-/** The complete backups (with a readable manifest) in `dir`, oldest first; others are ignored. */
-export function listBackups(dir: string): ListedBackup[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".manifest.json") && NAME.test(f.slice(0, -".manifest.json".length)))
-    .sort()
-    .flatMap((f) => {
-      const files = filesOf(resolve(dir), f.slice(0, -".manifest.json".length));
-      try {
-        return existsSync(files.snapshot) ? [{ files, manifest: readManifest(files.manifest) }] : [];
-      } catch {
-        return [];
-      }
-    });
+/** How far ahead of the clock a backup's creation time may lie and still count (clocks of one host). */
+export const FUTURE_TOLERANCE_MS = 60_000;
+
+/** Whether a backup claims to be taken after `now`: a clock that jumped back, or a file planted to look newest. */
+export function isFromTheFuture(manifest: BackupManifest, now: Date): boolean {
+  return Date.parse(manifest.createdAt) > now.getTime() + FUTURE_TOLERANCE_MS;
 }
 
-/** The newest complete backup in `dir` (with `verifiedOnly`, the newest verified one), for monitoring. */
-export function newestBackup(dir: string, options: { verifiedOnly?: boolean } = {}): ListedBackup | undefined {
+/**
+ * The complete backups (with a readable manifest) in `dir`, oldest first by the manifest's creation
+ * time (not the file name, which anyone may choose); others are ignored.
+ */
+export function listBackups(dir: string): ListedBackup[] {
+  if (!existsSync(dir)) return [];
+  return sortByCreation(
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".manifest.json") && NAME.test(f.slice(0, -".manifest.json".length)))
+      .flatMap((f) => {
+        const files = filesOf(resolve(dir), f.slice(0, -".manifest.json".length));
+        try {
+          return existsSync(files.snapshot) ? [{ files, manifest: readManifest(files.manifest) }] : [];
+        } catch {
+          return [];
+        }
+      }),
+  );
+}
+
+/** Oldest first by `createdAt`; the name breaks ties. */
+export function sortByCreation<T extends ListedBackup>(backups: readonly T[]): T[] {
+  return [...backups].sort(
+    (a, b) => Date.parse(a.manifest.createdAt) - Date.parse(b.manifest.createdAt) || (a.files.name < b.files.name ? -1 : a.files.name > b.files.name ? 1 : 0),
+  );
+}
+
+/**
+ * The newest complete backup in `dir` (with `verifiedOnly`, the newest verified one), for monitoring.
+ * A backup dated after `now` is not the newest: it would hide that no backup was taken since.
+ */
+export function newestBackup(dir: string, options: { verifiedOnly?: boolean; now?: Date } = {}): ListedBackup | undefined {
+  const now = options.now ?? new Date();
   return listBackups(dir)
+    .filter((b) => !isFromTheFuture(b.manifest, now))
     .filter((b) => !options.verifiedOnly || b.manifest.verified !== undefined)
     .at(-1);
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LAYOUT, readMeta } from "../server/layout";
+import { couldBeSecret } from "../common/secret-values";
 import { BackupCheckError } from "./errors";
 import { BackupManifest } from "./manifest";
 
@@ -27,12 +28,15 @@ export function parseUnsealKeys(text: string, source: string): string[] {
     try {
       json = JSON.parse(trimmed);
     } catch {
-      throw new Error(`${source}: starts with "{" but is not JSON; expected one unseal key per line, or the JSON of \`bao operator init -format=json\``);
+      throw new BackupCheckError(
+        "unseal-keys",
+        `${source}: starts with "{" but is not JSON; expected one unseal key per line, or the JSON of \`bao operator init -format=json\``,
+      );
     }
     const j = json as Record<string, unknown>;
     const list = j.unseal_keys_b64 ?? j.keys_base64;
     if (!Array.isArray(list) || !list.every((k) => typeof k === "string")) {
-      throw new Error(`${source}: the JSON has no unseal_keys_b64 (or keys_base64) list of strings`);
+      throw new BackupCheckError("unseal-keys", `${source}: the JSON has no unseal_keys_b64 (or keys_base64) list of strings`);
     }
     keys = list as string[];
   } else {
@@ -42,16 +46,31 @@ export function parseUnsealKeys(text: string, source: string): string[] {
       .flatMap((line) => line.split(/[\s,]+/))
       .filter((k) => k !== "");
   }
-  if (keys.length === 0) throw new Error(`${source}: holds no unseal key; expected one key per line (base64 or hex, as \`bao operator init\` printed them)`);
+  if (keys.length === 0)
+    throw new BackupCheckError(
+      "unseal-keys",
+      `${source}: holds no unseal key; expected one key per line (base64 or hex, as \`bao operator init\` printed them)`,
+    );
   const bad = keys.findIndex((k) => !/^[A-Za-z0-9+/=_-]+$/.test(k));
-  if (bad >= 0) throw new Error(`${source}: key ${bad + 1} is not base64 or hex (a key is not echoed); expected one key per line`);
+  if (bad >= 0) throw new BackupCheckError("unseal-keys", `${source}: key ${bad + 1} is not base64 or hex (a key is not echoed); expected one key per line`);
   return keys;
 }
 
-/** Reads a keys file, which must be a regular file that only its owner may read. */
+/**
+ * Reads a keys file, which must be a regular file that only its owner may read. A name that is not a
+ * file is not repeated when it could be a key typed in its place (exit 4, as for any unusable keys).
+ */
 export function readUnsealKeysFile(file: string, option: string): string[] {
   const source = `${option} ${file}`;
-  if (!existsSync(file)) throw new Error(`${source}: the file does not exist`);
+  if (!existsSync(file)) {
+    if (couldBeSecret(file))
+      throw new BackupCheckError(
+        "unseal-keys",
+        `${option}: no file has the name given (${file.length} characters, not shown: it could be a key typed in place of the file's name); ` +
+          `give the name of a file only you can read that holds the keys, or set ${UNSEAL_KEYS_ENV}`,
+      );
+    throw new BackupCheckError("unseal-keys", `${source}: the file does not exist`);
+  }
   const st = statSync(file);
   if (!st.isFile()) throw new Error(`${source}: not a regular file`);
   if (st.size > MAX_KEYS_FILE_BYTES) throw new Error(`${source}: ${st.size} bytes; an unseal keys file is at most ${MAX_KEYS_FILE_BYTES} bytes`);

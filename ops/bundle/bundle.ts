@@ -3,7 +3,7 @@ import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 import { errorMessage } from "../common/errors";
-import { ensureDir, fileSystemError, isFileSystemError } from "../common/private-files";
+import { assertOwnTarget, ensureDir, fileSystemError, isFileSystemError } from "../common/private-files";
 import { colonHex } from "../common/serial";
 import { BundleError } from "./bundle-error";
 import { buildPkcs12 } from "./pkcs12";
@@ -89,6 +89,14 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     );
     if (existing.length > 0) {
       throw new BundleError("exists", `refusing to overwrite ${existing.join(" and ")}; pass --force to replace the bundle`);
+    }
+  }
+
+  for (const path of [p12Path, passwordPath]) {
+    try {
+      assertOwnTarget(path, "bundle --out");
+    } catch (err) {
+      throw new BundleError("file-system", `${errorMessage(err)}. No bundle was written.`);
     }
   }
 

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { loadConfig } from "../../lib";
-import { applyRetention, recordVerification, takeBackup } from "../backup/backup";
+import { applyRetention, recordVerification, recordVerificationFailure, takeBackup } from "../backup/backup";
 import { BACKUP_EXIT, BackupCheckError } from "../backup/errors";
 import { keystorePaths } from "../backup/keystore";
 import { readLoginBundle } from "../backup/login-bundle";
@@ -11,7 +11,7 @@ import { DEFAULT_BUNDLE_DIR, DEFAULT_SERVER_DIR, LOCAL_DIR, PROJECT_DIR } from "
 import { resolveVaultEnv } from "../engine/deployment";
 import { locateBao } from "../engine/toolchain";
 import { endpointFromEnv, vaultToken } from "../vault/client";
-import { CommandIo, CommandSpec, UsageError, nonEmptyPath, runCommand } from "./command";
+import { CommandIo, CommandSpec, UsageError, nonEmptyPath, runCommand, wholeNumber } from "./command";
 
 /** Where the backup commands find their surroundings; tests pass their own. */
 export interface BackupSurroundings {
@@ -74,12 +74,12 @@ ${CHECK_HELP}${EXIT_HELP}`,
   options: OPTIONS,
 };
 
+/** The bounds of --keep. */
+export const KEEP_BOUNDS = { min: 1, max: 999_999 } as const;
+
 /** Parses --keep: a whole number from 1 up. */
 export function parseKeep(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,5}$/.test(value.trim()))
-    throw new UsageError(`--keep: ${JSON.stringify(value)} is not a whole number from 1 to 999999; expected e.g. --keep 14`);
-  return Number(value.trim());
+  return value === undefined ? undefined : wholeNumber("--keep", value, KEEP_BOUNDS);
 }
 
 /** The login bundle the options ask for, or undefined with --skip-login. */
@@ -156,19 +156,31 @@ export function backupMain(argv: readonly string[], io: CommandIo, surroundings:
       } catch (e) {
         if (!(e instanceof BackupCheckError)) throw new Error(`the backup was written (${backup.files.snapshot}) but verifying it failed: ${errorMessage(e)}`);
         io.stderr(`backup: the backup was written (${backup.files.snapshot}) but does NOT verify: ${e.message}\n`);
+        await recordVerificationFailure(backup.files, m, e, new Date()).catch((r: unknown) =>
+          io.stderr(`backup: the failure could not be recorded in ${backup.files.manifest}: ${errorMessage(r)}\n`),
+        );
         result.verifyFailure = { failure: e.failure, message: e.message };
         code = e.exitCode;
       }
     }
     if (keep !== undefined) {
       if (code === BACKUP_EXIT.ok) {
-        const removed = await applyRetention(out, keep);
+        const plan = await applyRetention(out, keep, { justTaken: backup.files.name });
+        const removed = plan.remove.map((b) => b.files.name);
         result.removed = removed;
         lines.push(
           removed.length > 0
-            ? `retention: kept the newest ${keep}, removed ${removed.join(", ")}`
+            ? `retention: kept the newest ${keep} by creation time (this backup among them), removed ${removed.join(", ")}`
             : `retention: ${keep} or fewer backups in ${out}; nothing removed`,
         );
+        if (plan.future.length > 0) {
+          result.ignoredFuture = plan.future.map((b) => b.files.name);
+          io.stderr(
+            `backup: warning: ${plan.future.map((b) => `${b.files.name} (created ${b.manifest.createdAt})`).join(", ")} ` +
+              `claim${plan.future.length === 1 ? "s" : ""} to be taken after now (${new Date().toISOString()}): a clock that jumped, or files someone placed in ${out}. ` +
+              "Retention neither counts nor removes them; check them and remove them by hand\n",
+          );
+        }
       } else {
         lines.push("retention: skipped, since this backup did not verify (older backups are kept)");
       }

@@ -1,6 +1,7 @@
 import { ParseArgsConfig, parseArgs } from "node:util";
 import { KeystoreValidationError } from "../../lib";
 import { errorMessage } from "../common/errors";
+import { shown } from "../common/secret-values";
 import { releaseProjectLocks, setLockCommandName } from "../lock/held-locks";
 
 /** Where a command writes: whole lines ending in "\n". */
@@ -68,7 +69,7 @@ export async function runCommand<O extends Options>(
   let parsed: Parsed<O>;
   try {
     const result = parseArgs({
-      args: [...argv],
+      args: joinNegativeValues(argv, spec.options),
       strict: true,
       allowPositionals: true,
       options: { ...spec.options, help: { type: "boolean", short: "h", default: false } },
@@ -81,7 +82,7 @@ export async function runCommand<O extends Options>(
     if (result.positionals.length > allowed.length) {
       const stray = result.positionals
         .slice(allowed.length)
-        .map((p) => JSON.stringify(p))
+        .map((p) => shown(p))
         .join(", ");
       throw new Error(
         `unexpected argument${result.positionals.length - allowed.length > 1 ? "s" : ""} ${stray}${allowed.length === 0 ? "; this command takes none" : ""}`,
@@ -114,6 +115,47 @@ export interface Command {
   readonly spec: CommandSpec<Options>;
   /** Runs the command with the real surroundings (process environment, project directory). */
   readonly main: (argv: readonly string[], io: CommandIo) => Promise<number>;
+}
+
+/**
+ * `--keep -1` as `--keep=-1`: node:util would refuse the value as "ambiguous" (it starts with a dash), with
+ * a message that names neither the value nor what is expected. Only a string option followed by a negative
+ * number is joined, so the option's own check can say what it expects; `--out --json` stays a missing value.
+ */
+function joinNegativeValues(argv: readonly string[], options: Options): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") return [...args, ...argv.slice(i)];
+    const next = argv[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-[0-9.]/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  return args;
+}
+
+/** Bounds of a whole-number option. */
+export interface WholeNumberBounds {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Parses a whole-number option strictly: digits only, no sign, no spaces around it (a quoted `"1 "` in a
+ * crontab is a mistake worth seeing), within the bounds. The usage error names the option, the value and
+ * what is expected.
+ */
+export function wholeNumber(option: string, value: string, bounds: WholeNumberBounds): number {
+  const range = `${bounds.min} to ${bounds.max}`;
+  if (value.trim() !== value && /^\d+$/.test(value.trim()))
+    throw new UsageError(`${option}: ${shown(value)} has spaces around the number; expected ${range}, without spaces`);
+  if (!/^\d{1,15}$/.test(value)) throw new UsageError(`${option}: ${shown(value)} is not a whole number; expected ${range}`);
+  const n = Number(value);
+  if (n < bounds.min || n > bounds.max) throw new UsageError(`${option}: ${n} is out of range; expected a whole number from ${range}`);
+  return n;
 }
 
 /** Fails with a usage error when a path option is given but empty (`--out ''`). */

@@ -4,6 +4,7 @@ import { KeystoreValidationError } from "../../lib";
 import { parseDuration } from "../../lib/duration";
 import { P12_FILE, PASSWORD_FILE } from "../bundle/bundle";
 import { errorMessage } from "../common/errors";
+import { assertFileTarget } from "../common/private-files";
 import { DEFAULT_BUNDLE_DIR } from "../common/paths";
 import { Deployment } from "../engine/deployment";
 import { ProbeContext } from "../health/checks";
@@ -86,6 +87,17 @@ export function healthMain(
     const backupsOption = nonEmptyPath("--backups", values.backups);
     // The default directory is checked only when it exists: backups may well be taken on another host.
     const backupsDir = backupsOption !== undefined ? resolve(backupsOption) : existsSync(DEFAULT_BACKUP_DIR) ? DEFAULT_BACKUP_DIR : undefined;
+
+    if (out !== undefined) {
+      // Before the probe runs: a FIFO, a device or a directory at --out is refused, never replaced.
+      try {
+        assertFileTarget(resolve(out), "health --out");
+      } catch (e) {
+        io.stderr(`health: ${errorMessage(e)}\n`);
+        io.stdout(`KEYSTORE UNKNOWN - the probe did not run: ${errorMessage(e)}\n`);
+        return NAGIOS_EXIT.UNKNOWN;
+      }
+    }
 
     let context: ProbeContext;
     let driftTimeoutMs: number;

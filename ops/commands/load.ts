@@ -4,8 +4,8 @@ import { loadConfig } from "../../lib/config";
 import { P12_FILE, PASSWORD_FILE } from "../bundle/bundle";
 import { readPkcs12 } from "../bundle/pkcs12";
 import { DEFAULT_BUNDLE_DIR } from "../common/paths";
-import { LOAD_BOUNDS, checkBound, checkLoadAddress, formatLoadReport, runLoad } from "../load/load";
-import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand } from "./command";
+import { LOAD_BOUNDS, checkLoadAddress, formatLoadReport, runLoad } from "../load/load";
+import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand, wholeNumber } from "./command";
 
 const DEFAULTS = { users: 200, readsPerWrite: 10, concurrency: 8, durationSeconds: 60, prefix: "c42-load" } as const;
 const b = LOAD_BOUNDS;
@@ -58,9 +58,7 @@ export const LOAD: CommandSpec<typeof OPTIONS> = {
 };
 
 function count(option: string, value: string | undefined, def: number, bound: { min: number; max: number }): number {
-  if (value === undefined) return def;
-  if (!/^\d{1,7}$/.test(value.trim())) throw new UsageError(`${option}: ${JSON.stringify(value)} is not a whole number; expected ${bound.min} to ${bound.max}`);
-  return asUsage(() => checkBound(option, Number(value.trim()), bound));
+  return value === undefined ? def : wholeNumber(option, value, bound);
 }
 
 /** `file` when it exists; else an error naming the option and what to give. */

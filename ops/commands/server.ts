@@ -15,7 +15,7 @@ import {
   stopCluster,
 } from "../server/cluster";
 import { serverStatus, startServer, stopServer } from "../server/server";
-import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand } from "./command";
+import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand, wholeNumber } from "./command";
 
 const DIR_OPTION = { dir: { type: "string" } } as const;
 const DIR_HELP = `  --dir DIR  the server's directory (default ${DEFAULT_SERVER_DIR})\n`;
@@ -77,8 +77,7 @@ const dirOf = (value: string | undefined) => resolve(nonEmptyPath("--dir", value
 /** An integer option's value; a usage error names the option, the value and what is expected. */
 function integerOption(option: string, value: string | undefined, check: (option: string, n: number) => number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,3}$/.test(value.trim())) throw new UsageError(`${option}: ${JSON.stringify(value)} is not a whole number`);
-  return asUsage(() => check(option, Number(value.trim())));
+  return asUsage(() => check(option, wholeNumber(option, value, { min: 0, max: 999 })));
 }
 
 /** `server start|stop|status`: resolves to the exit code. */

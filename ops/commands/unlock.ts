@@ -1,4 +1,5 @@
 import { Deployment } from "../engine/deployment";
+import { shown } from "../common/secret-values";
 import { CommandIo, CommandSpec, EXIT, UsageError, runCommand } from "./command";
 
 export const UNLOCK: CommandSpec<Record<string, never>> = {
@@ -23,8 +24,7 @@ export function unlockMain(argv: readonly string[], makeDeployment: () => Deploy
   return runCommand(UNLOCK, argv, io, async ({ positionals }) => {
     const [id] = positionals;
     if (id === undefined) throw new UsageError("LOCK_ID is missing; give the ID the state lock error printed");
-    if (!LOCK_ID.test(id))
-      throw new UsageError(`LOCK_ID: ${JSON.stringify(id)} is not a lock ID; expected the ID the state lock error printed, e.g. 9b2c4a1e-…`);
+    if (!LOCK_ID.test(id)) throw new UsageError(`LOCK_ID: ${shown(id)} is not a lock ID; expected the ID the state lock error printed, e.g. 9b2c4a1e-…`);
     const deployment = makeDeployment();
     await deployment.ensureInit();
     await deployment.tofuOk(["force-unlock", "-force", "-no-color", id]);

@@ -1,4 +1,5 @@
-import { recordVerification } from "../backup/backup";
+import { recordVerification, recordVerificationFailure } from "../backup/backup";
+import { BackupFiles, BackupManifest, backupFiles, readManifest } from "../backup/manifest";
 import { BackupCheckError } from "../backup/errors";
 import { verifyBackup } from "../backup/verify";
 import { errorMessage } from "../common/errors";
@@ -54,8 +55,27 @@ export function verifyBackupMain(argv: readonly string[], io: CommandIo, surroun
     } catch (e) {
       if (!(e instanceof BackupCheckError)) throw e;
       io.stderr(`verify-backup: ${file} does NOT verify: ${e.message}\n`);
+      await recordFailure(file, e, io);
       if (values.json) io.stdout(`${JSON.stringify({ ok: false, snapshot: file, failure: e.failure, message: e.message }, null, 2)}\n`);
       return e.exitCode;
     }
   });
+}
+
+/** Records a damaged backup in its manifest, so `health` reports it; a manifest that cannot be read is left alone. */
+async function recordFailure(file: string, failure: BackupCheckError, io: CommandIo): Promise<void> {
+  let files: BackupFiles;
+  let manifest: BackupManifest;
+  try {
+    files = backupFiles(file);
+    manifest = readManifest(files.manifest);
+  } catch {
+    return;
+  }
+  try {
+    if (await recordVerificationFailure(files, manifest, failure, new Date()))
+      io.stderr(`verify-backup: recorded in ${files.manifest} (health reports this backup as failed, not verified)\n`);
+  } catch (e) {
+    io.stderr(`verify-backup: the failure could not be recorded in ${files.manifest}: ${errorMessage(e)}\n`);
+  }
 }

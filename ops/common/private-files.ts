@@ -1,5 +1,7 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve, sep } from "node:path";
+import { randomBytes } from "node:crypto";
+import { Stats, chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmod, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 
 /*
  * The one rule for directories: the project creates the directories it needs
@@ -48,23 +50,66 @@ export function ensureParentDir(file: string, what: string): void {
   ensureDir(dirname(resolve(file)), what);
 }
 
+/** What is at a path that is not a regular file, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  if (st.isSymbolicLink()) return "a symbolic link";
+  return "not a regular file";
+}
+
 /**
- * Refuses a file name a secret must not be written through: a symbolic link
- * (someone else's, in a shared directory, could point it anywhere) or a file
- * of another user. A missing file is fine.
+ * The one rule for a file a command writes at a path it was given: the path is new, or holds a regular
+ * file. Anything else is refused with the path named, before anything is written: a FIFO, a device
+ * (`/dev/null`, `/dev/full`), a directory, a socket, and a symbolic link (someone else's, in a shared
+ * directory, could point it anywhere). An atomic rename would otherwise replace whatever is there.
+ * Returns whether a regular file is there.
  */
-export function assertOwnTarget(file: string, what: string): void {
-  let st;
+export function assertFileTarget(file: string, what: string): boolean {
+  let st: Stats;
   try {
     st = lstatSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw new Error(`${what}: ${fileSystemError(e, file, "inspect")}`);
   }
-  if (st.isSymbolicLink()) throw new Error(`${what}: ${file} is a symbolic link; refusing to write a secret through it: give a new file name`);
-  if (!st.isFile()) throw new Error(`${what}: ${file} exists and is not a regular file`);
+  if (st.isSymbolicLink()) throw new Error(`${what}: ${file} is a symbolic link; refusing to write through it: give the path of a regular file or a new one`);
+  if (!st.isFile())
+    throw new Error(`${what}: ${file} is ${kindOf(st)}, not a regular file; refusing to replace it: give the path of a regular file or a new one`);
+  return true;
+}
+
+/**
+ * Refuses a file name a secret must not be written through: anything {@link assertFileTarget} refuses,
+ * or a file of another user. A missing file is fine.
+ */
+export function assertOwnTarget(file: string, what: string): void {
+  if (!assertFileTarget(file, what)) return;
+  const st = lstatSync(file);
   if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
     throw new Error(`${what}: ${file} belongs to another user (uid ${st.uid}); refusing to overwrite it: give a new file name`);
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically, after {@link assertFileTarget}: a temporary file in the same
+ * directory (created "wx" with `mode`, so never wider for a moment), then a rename over `file`. The mode
+ * is set whatever the umask. The temporary name starts with a dot and ends in `.tmp`, so a reader that
+ * globs (node_exporter's `*.prom`) never sees it half-written.
+ */
+export async function writeFileAtomically(file: string, data: string | Buffer, options: { mode: number; what: string }): Promise<void> {
+  assertFileTarget(file, options.what);
+  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await writeFile(temporary, data, { flag: "wx", mode: options.mode });
+    await chmod(temporary, options.mode);
+    await rename(temporary, file);
+  } catch (e) {
+    await rm(temporary, { force: true });
+    throw e;
   }
 }
 

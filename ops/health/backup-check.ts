@@ -17,21 +17,34 @@ export interface BackupCheckOptions {
  * backup without a manifest is incomplete and not counted). WARN when it is
  * older than the limit or there is none: Code42 still works, but a lost
  * server could not be restored to now. Whether it was verified is reported,
- * not graded.
+ * not graded; a backup that verify-backup found damaged is WARN, whatever its age. A backup dated
+ * after now is never the newest (see newestBackup).
  */
 export async function backupOutcome(options: BackupCheckOptions): Promise<CheckOutcome> {
   if (!existsSync(options.dir)) return { state: "UNKNOWN", reason: `${options.dir} does not exist: give the backup directory with --backups DIR` };
-  const newest = newestBackup(options.dir);
+  const now = options.now();
+  const newest = newestBackup(options.dir, { now });
   if (newest === undefined) return { state: "WARN", reason: `no complete backup in ${options.dir}: run \`npm run backup\`` };
   const created = new Date(newest.manifest.createdAt);
-  const age = Math.max(0, Math.floor((options.now().getTime() - created.getTime()) / 1000));
-  const values = { backup_age_seconds: age, backup_verified: newest.manifest.verified === undefined ? 0 : 1 };
+  const age = Math.max(0, Math.floor((now.getTime() - created.getTime()) / 1000));
+  const failed = newest.manifest.verifyFailed;
+  const values = { backup_age_seconds: age, backup_verified: newest.manifest.verified === undefined ? 0 : 1, backup_verify_failed: failed ? 1 : 0 };
   const verified = newest.manifest.verified
     ? `verified ${newest.manifest.verified.at}`
     : "not verified (`npm run backup -- --verify` restores it into a scratch server)";
-  const what = `newest backup ${newest.files.name} taken ${newest.manifest.createdAt} (${formatAge(age)} ago), ${verified}`;
-  if (age > options.maxAgeSeconds) return { state: "WARN", reason: `${what}: older than health.backupMaxAge (${formatWindow(options.maxAgeSeconds)})`, values };
-  return { state: "OK", reason: what, values };
+  const what = `newest backup ${newest.files.name} taken ${newest.manifest.createdAt} (${formatAge(age)} ago)`;
+  if (failed) {
+    return {
+      state: "WARN",
+      reason:
+        `${what} FAILED verification ${failed.at} (${failed.failure === "corrupt" ? "damaged" : "incomplete"}: ${failed.message}): ` +
+        "it would not restore; take a new backup with `npm run backup -- --verify`",
+      values,
+    };
+  }
+  if (age > options.maxAgeSeconds)
+    return { state: "WARN", reason: `${what}, ${verified}: older than health.backupMaxAge (${formatWindow(options.maxAgeSeconds)})`, values };
+  return { state: "OK", reason: `${what}, ${verified}`, values };
 }
 
 /** "3h 5m", "2d 4h", "40s". */

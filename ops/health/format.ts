@@ -20,6 +20,7 @@ export const GAUGES: Readonly<Record<string, string>> = {
   admin_next_cert_expiry_seconds: "Expiry of the next admin certificate during a rotation, Unix time",
   backup_age_seconds: "Age of the newest complete backup (its manifest's createdAt)",
   backup_verified: "1 when the newest backup was verified by a restore into a scratch server",
+  backup_verify_failed: "1 when verify-backup found the newest backup damaged or incomplete",
   drift: "1 when Vault differs from the configuration (only with --drift)",
   drifted_resources: "Resources that differ from the configuration (only with --drift)",
 };

@@ -55,6 +55,8 @@ export class VaultConnectionError extends Error {
 
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "ETIMEOUT"]);
 const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
+/** The certificate is trusted but names another host: the fix is VAULT_ADDR, not VAULT_CACERT. */
+const NAME_MISMATCH = /ALTNAME|HOSTNAME/;
 
 /** True for an error that says nothing answered at the address (refused, unknown host, timed out, reset). */
 export function isUnreachable(error: unknown): boolean {
@@ -76,9 +78,16 @@ export function explainTransportError(addr: string, error: NodeJS.ErrnoException
       error.message,
     );
   }
+  if (code !== undefined && NAME_MISMATCH.test(code)) {
+    return new VaultConnectionError(
+      `TLS handshake with ${addr} failed: ${error.message} (${code}): VAULT_ADDR names a host the server's certificate does not hold; use a name or address from the certificate`,
+      code,
+      error.message,
+    );
+  }
   if (code !== undefined && UNTRUSTED.test(code)) {
     return new VaultConnectionError(
-      `TLS handshake with ${addr} failed: ${error.message} (${code}): the server's certificate is not trusted; set VAULT_CACERT to the PEM file of the CA that signed it, and check that VAULT_ADDR uses a name the certificate holds`,
+      `TLS handshake with ${addr} failed: ${error.message} (${code}): the server's certificate is not trusted; set VAULT_CACERT to the PEM file of the CA that signed it`,
       code,
       error.message,
     );
@@ -103,10 +112,30 @@ export function parseAnswerBody(text: string): unknown {
 /** Builds an endpoint from VAULT_ADDR and VAULT_CACERT. */
 export function endpointFromEnv(env: NodeJS.ProcessEnv): VaultEndpoint {
   if (!env.VAULT_ADDR) throw new Error("VAULT_ADDR is not set: set it to the server's https:// address, or start the local server with `npm run server:start`");
+  checkVaultAddr(env.VAULT_ADDR);
   const caFile = env.VAULT_CACERT;
   if (caFile && !existsSync(caFile))
     throw new Error(`VAULT_CACERT names ${caFile}, which does not exist: set it to the PEM file of the CA that signed the server's certificate`);
   return { addr: env.VAULT_ADDR, caPem: caFile ? readFileSync(caFile, "utf8") : undefined };
+}
+
+/**
+ * Fails unless `addr` is an https:// URL: every call here is TLS (the keystore's tokens and keys never
+ * cross a network in clear), so http:// is refused by name instead of by Node's "Protocol not supported".
+ */
+export function checkVaultAddr(addr: string, variable = "VAULT_ADDR"): void {
+  let url: URL;
+  try {
+    url = new URL(addr);
+  } catch {
+    throw new Error(`${variable}=${addr} is not a URL; expected the server's address, e.g. https://vault.example.com:8200`);
+  }
+  if (url.protocol === "http:")
+    throw new Error(
+      `${variable}=${addr} uses http://; the keystore's commands talk to Vault only over TLS (tokens, unseal keys and archive keys cross this connection): ` +
+        "set it to the server's https:// address (and VAULT_CACERT to the CA that signed its certificate)",
+    );
+  if (url.protocol !== "https:") throw new Error(`${variable}=${addr} is not an https:// address; expected e.g. https://vault.example.com:8200`);
 }
 
 /**
@@ -126,6 +155,14 @@ export function vaultToken(env: NodeJS.ProcessEnv): string {
  */
 export function vaultCall(endpoint: VaultEndpoint, call: VaultCall): Promise<VaultAnswer> {
   const url = new URL(`/v1/${call.path}`, endpoint.addr);
+  if (url.protocol !== "https:") {
+    return Promise.reject(
+      new VaultConnectionError(
+        `cannot call Vault at ${endpoint.addr}: it is not an https:// address, and every call here is TLS; give the server's https:// address`,
+        "ERR_INVALID_PROTOCOL",
+      ),
+    );
+  }
   const payload = call.body === undefined ? undefined : Buffer.from(JSON.stringify(call.body));
   return new Promise((resolve, reject) => {
     const req = request(

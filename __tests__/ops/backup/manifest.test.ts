@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyRetention } from "../../../ops/backup/backup";
+import { applyRetention, planRetention } from "../../../ops/backup/backup";
 import { BackupManifest, MANIFEST_FORMAT, backupFiles, backupName, listBackups, newestBackup, readManifest } from "../../../ops/backup/manifest";
 
 let dir: string;
@@ -24,13 +24,13 @@ const manifest = (name: string, extra: Partial<BackupManifest> = {}): BackupMani
 });
 
 /** Writes a backup's files; `complete: false` leaves out the manifest. */
-function fakeBackup(at: string, options: { complete?: boolean; verified?: boolean } = {}): string {
-  const name = backupName(new Date(at));
+function fakeBackup(at: string, options: { complete?: boolean; verified?: boolean; name?: string } = {}): string {
+  const name = options.name ?? backupName(new Date(at));
   writeFileSync(join(dir, `${name}.snap`), "snap", { mode: 0o600 });
   writeFileSync(join(dir, `${name}.snap.sha256`), "x", { mode: 0o600 });
   if (options.complete !== false) {
     const verified = options.verified ? { verified: { at, keysChecked: 2, login: "ok" as const, seconds: 1, serverVersion: "2.4.0" } } : {};
-    writeFileSync(join(dir, `${name}.manifest.json`), JSON.stringify(manifest(name, verified)), { mode: 0o600 });
+    writeFileSync(join(dir, `${name}.manifest.json`), JSON.stringify(manifest(name, { createdAt: at, ...verified })), { mode: 0o600 });
   }
   return name;
 }
@@ -91,7 +91,7 @@ test("retention keeps the newest N complete backups and touches nothing else", a
   const names = ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"].map((d) => fakeBackup(`${d}T01:00:00.000Z`));
   const incomplete = fakeBackup("2026-11-20T01:00:00.000Z", { complete: false });
   writeFileSync(join(dir, "README"), "mine");
-  expect(await applyRetention(dir, 2)).toEqual(names.slice(0, 2));
+  expect((await applyRetention(dir, 2)).remove.map((b) => b.files.name)).toEqual(names.slice(0, 2));
   expect(readdirSync(dir).sort()).toEqual(
     [
       "README",
@@ -100,5 +100,51 @@ test("retention keeps the newest N complete backups and touches nothing else", a
       ...names.slice(2).flatMap((n) => [`${n}.manifest.json`, `${n}.snap`, `${n}.snap.sha256`]),
     ].sort(),
   );
-  expect(await applyRetention(dir, 5)).toEqual([]);
+  expect(await applyRetention(dir, 5)).toEqual({ remove: [], future: [] });
+});
+
+describe("retention orders by the manifest's creation time and never removes the backup just taken", () => {
+  const now = new Date("2026-12-06T02:00:00.000Z");
+  const names = (xs: readonly { files: { name: string } }[]) => xs.map((x) => x.files.name);
+
+  test("a backup named to sort last but created first is the oldest; --keep 1 keeps only the one just taken", async () => {
+    const planted = fakeBackup("2026-11-01T00:00:00.000Z", { name: "c42-keystore-20991231T000000000Z" });
+    const older = fakeBackup("2026-12-05T02:00:00.000Z");
+    const taken = fakeBackup("2026-12-06T01:59:59.000Z");
+    expect(names(listBackups(dir))).toEqual([planted, older, taken]);
+    expect(names(planRetention(listBackups(dir), 1, now, taken).remove)).toEqual([planted, older]);
+    expect(names(planRetention(listBackups(dir), 2, now, taken).remove)).toEqual([planted]);
+  });
+
+  test("a backup dated in the future is neither counted nor removed, and the one just taken stays", async () => {
+    const future = fakeBackup("2099-12-31T00:00:00.000Z");
+    const older = fakeBackup("2026-12-05T02:00:00.000Z");
+    const taken = fakeBackup("2026-12-06T01:59:59.000Z");
+    const plan = await applyRetention(dir, 1, { now, justTaken: taken });
+    expect(names(plan.remove)).toEqual([older]);
+    expect(names(plan.future)).toEqual([future]);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith(".manifest.json"))
+        .sort(),
+    ).toEqual([`${taken}.manifest.json`, `${future}.manifest.json`].sort());
+  });
+
+  test("the backup just taken is kept even when its clock ran ahead, and counts toward N", () => {
+    const a = fakeBackup("2026-12-01T00:00:00.000Z");
+    fakeBackup("2026-12-02T00:00:00.000Z");
+    const taken = fakeBackup("2026-12-06T03:00:00.000Z");
+    expect(names(planRetention(listBackups(dir), 2, now, taken).remove)).toEqual([a]);
+    expect(names(planRetention(listBackups(dir), 2, now, taken).future)).toEqual([]);
+    expect(names(planRetention(listBackups(dir), 3, now, taken).remove)).toEqual([]);
+    // Not named as just taken, the same backup is from the future: left alone and not counted.
+    expect(names(planRetention(listBackups(dir), 1, now).remove)).toEqual([a]);
+    expect(names(planRetention(listBackups(dir), 1, now).future)).toEqual([taken]);
+  });
+
+  test("newestBackup skips a backup dated after now", () => {
+    const real = fakeBackup("2026-12-06T01:00:00.000Z");
+    fakeBackup("2099-12-31T00:00:00.000Z");
+    expect(newestBackup(dir, { now })?.files.name).toBe(real);
+  });
 });

@@ -41,6 +41,7 @@ test("bad key text is refused without echoing it", () => {
 test("a keys file must be a regular file only its owner can read", () => {
   const file = join(dir, "keys");
   expect(() => readUnsealKeysFile(file, "--unseal-keys")).toThrow(`--unseal-keys ${file}: the file does not exist`);
+  expect(() => readUnsealKeysFile(file, "--unseal-keys")).toThrow(BackupCheckError);
   writeFileSync(file, `${K1}\n`, { mode: 0o640 });
   chmodSync(file, 0o640);
   expect(() => readUnsealKeysFile(file, "--unseal-keys")).toThrow(
@@ -90,4 +91,37 @@ describe("where the keys come from", () => {
         "the snapshot of cluster c-1 opens only with that cluster's unseal keys (2 of 3); give them in a file only you can read (--unseal-keys FILE) or in C42_UNSEAL_KEYS, never on the command line",
     });
   });
+});
+
+test("a key typed where the file's name belongs is never repeated, and is an unseal-keys failure (exit 4)", () => {
+  for (const key of [K1, K2, K1.replace(/=$/, ""), "Zm9v/YmFyYmF6cXV4MTIzNDU2Nzg5"]) {
+    let error: unknown;
+    try {
+      readUnsealKeysFile(key, "--unseal-keys");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BackupCheckError);
+    expect((error as BackupCheckError).exitCode).toBe(4);
+    expect((error as Error).message).toMatch(/^--unseal-keys: no file has the name given \(\d+ characters, not shown: it could be a key/);
+    expect((error as Error).message).not.toContain(key.slice(0, 8));
+  }
+});
+
+test("an empty keys file, or one without a key, is exit 4 (keys missing), not a general failure", () => {
+  const file = join(dir, "empty.keys");
+  for (const text of ["", "\n\n", "# the keys go here\n"]) {
+    writeFileSync(file, text, { mode: 0o600 });
+    let error: unknown;
+    try {
+      readUnsealKeysFile(file, "--unseal-keys");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BackupCheckError);
+    expect((error as BackupCheckError).exitCode).toBe(4);
+    expect((error as Error).message).toBe(
+      `--unseal-keys ${file}: holds no unseal key; expected one key per line (base64 or hex, as \`bao operator init\` printed them)`,
+    );
+  }
 });

@@ -14,7 +14,12 @@ const untouchable = (): BackupSurroundings => {
 type Main = (argv: readonly string[], io: ReturnType<typeof capture>["io"], s: () => BackupSurroundings) => Promise<number>;
 
 test.each<[string, Main, string[], string]>([
-  ["backup", backupMain, ["--keep", "0"], '--keep: "0" is not a whole number from 1 to 999999; expected e.g. --keep 14'],
+  ["backup", backupMain, ["--keep", "0"], "--keep: 0 is out of range; expected a whole number from 1 to 999999"],
+  ["backup", backupMain, ["--keep", "-1"], '--keep: "-1" is not a whole number; expected 1 to 999999'],
+  ["backup", backupMain, ["--keep", "1 "], '--keep: "1 " has spaces around the number; expected 1 to 999999, without spaces'],
+  ["backup", backupMain, ["--keep", " 14"], '--keep: " 14" has spaces around the number'],
+  ["backup", backupMain, ["--keep", "+3"], '--keep: "+3" is not a whole number'],
+  ["backup", backupMain, ["--keep", "1e3"], '--keep: "1e3" is not a whole number'],
   ["backup", backupMain, ["--keep", "two"], '--keep: "two" is not a whole number'],
   ["backup", backupMain, ["--keep=-3"], '--keep: "-3" is not a whole number'],
   ["backup", backupMain, ["--out", ""], "--out: the path is empty"],
@@ -43,4 +48,21 @@ test("a missing bundle for the login check names --bundle and --skip-login, befo
   expect(out.stderr).toBe(
     "verify-backup: --bundle: /nonexistent-c42/crashplan.p12 does not exist; the login check needs crashplan.p12 and its password file (`npm run bundle` writes them); give their directory with --bundle DIR, or --skip-login\n",
   );
+});
+
+test("no message repeats a value that could be a secret: a key given as an argument or where a path belongs", async () => {
+  const key = "GTGH4q1XzTUGr6xQ2nNo2UzvcV3xRrwl8fD9WJkVb4q7Cx1M=";
+  const token = "hvs.CAESIJ2xk3lTq0vQbJ8mZ7yPp1sRr4Uu5Ww6Xx7Yy8Zz9Aa0";
+  for (const [main, argv] of [
+    [verifyBackupMain, ["a.snap", key]],
+    [restoreMain, ["a.snap", token]],
+    [backupMain, [key]],
+    [backupMain, ["--keep", key]],
+  ] as [Main, string[]][]) {
+    const { out, io } = capture();
+    expect(await main(argv, io, untouchable)).toBe(2);
+    expect(out.stderr).toMatch(/a value of \d+ characters \(not shown: it could be a secret\)/);
+    expect(out.stderr).not.toContain(key.slice(0, 10));
+    expect(out.stderr).not.toContain(token.slice(4, 14));
+  }
 });

@@ -120,7 +120,9 @@ test("plan --out through a symbolic link (planted in a shared directory) is refu
     symlinkSync(target, join(dir, "x.tfplan"));
     const r = await run(["plan", "--out", join(dir, "x.tfplan")]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`plan: plan --out: ${join(dir, "x.tfplan")} is a symbolic link; refusing to write a secret through it: give a new file name\n`);
+    expect(r.stderr).toBe(
+      `plan: plan --out: ${join(dir, "x.tfplan")} is a symbolic link; refusing to write through it: give the path of a regular file or a new one\n`,
+    );
     expect(readFileSync(target, "utf8")).toBe("untouched\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,3 +21,11 @@ test.each<[string[], string]>([
   expect(out.stderr).toContain("usage: unlock LOCK_ID");
   expect(out.stdout).toBe("");
 });
+
+test("a 100,000-character LOCK_ID is not echoed in full", async () => {
+  const { out, io } = capture();
+  expect(await unlockMain(["x".repeat(100_000)], () => untouchable(), io)).toBe(2);
+  expect(out.stderr).toContain('LOCK_ID: "xxxxxxxx');
+  expect(out.stderr).toContain("… (100000 characters) is not a lock ID");
+  expect(out.stderr.length).toBeLessThan(2000);
+});

@@ -1,7 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertOwnTarget, ensureDir, ensureParentDir, fileSystemError } from "../../../ops/common/private-files";
+import { assertFileTarget, assertOwnTarget, ensureDir, ensureParentDir, fileSystemError, writeFileAtomically } from "../../../ops/common/private-files";
 
 let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), "c42-private-files-"))));
@@ -55,8 +57,53 @@ test("a secret is never written through a symbolic link, or over another user's 
   expect(() => assertOwnTarget(join(dir, "mine.tfplan"), "plan --out")).not.toThrow();
   symlinkSync("/etc/passwd", join(dir, "planted.tfplan"));
   expect(() => assertOwnTarget(join(dir, "planted.tfplan"), "plan --out")).toThrow(
-    `plan --out: ${join(dir, "planted.tfplan")} is a symbolic link; refusing to write a secret through it: give a new file name`,
+    `plan --out: ${join(dir, "planted.tfplan")} is a symbolic link; refusing to write through it: give the path of a regular file or a new one`,
   );
   mkdirSync(join(dir, "a-dir"));
-  expect(() => assertOwnTarget(join(dir, "a-dir"), "plan --out")).toThrow("exists and is not a regular file");
+  expect(() => assertOwnTarget(join(dir, "a-dir"), "plan --out")).toThrow(`plan --out: ${join(dir, "a-dir")} is a directory, not a regular file`);
+});
+
+describe("a command writes a file only at a regular file or a new path", () => {
+  test("a FIFO, a device, a directory, a socket or a symbolic link is refused, naming the path and what is there", async () => {
+    const dir = mkdtempSync(join(work, "kinds-"));
+    const fifo = join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    mkdirSync(join(dir, "a-dir"));
+    symlinkSync(join(dir, "elsewhere"), join(dir, "link"));
+    const server = createServer();
+    await new Promise<void>((ok) => server.listen(join(dir, "sock"), ok));
+    try {
+      for (const [path, kind] of [
+        [fifo, "a FIFO (named pipe)"],
+        ["/dev/null", "a character device"],
+        ["/dev/full", "a character device"],
+        [join(dir, "a-dir"), "a directory"],
+        [join(dir, "sock"), "a socket"],
+      ]) {
+        expect(() => assertFileTarget(path, "health --out")).toThrow(
+          `health --out: ${path} is ${kind}, not a regular file; refusing to replace it: give the path of a regular file or a new one`,
+        );
+        await expect(writeFileAtomically(path, "x", { mode: 0o644, what: "health --out" })).rejects.toThrow(`health --out: ${path} is ${kind}`);
+      }
+      expect(() => assertFileTarget(join(dir, "link"), "health --out")).toThrow(`health --out: ${join(dir, "link")} is a symbolic link`);
+      expect(statSync("/dev/null").isCharacterDevice()).toBe(true);
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      expect(readdirSync(dir).sort()).toEqual(["a-dir", "link", "pipe", "sock"]);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("a regular file is replaced atomically with the mode asked for; a new path is created", async () => {
+    const dir = mkdtempSync(join(work, "atomic-"));
+    const file = join(dir, "c42.prom");
+    expect(assertFileTarget(file, "health --out")).toBe(false);
+    await writeFileAtomically(file, "a 1\n", { mode: 0o644, what: "health --out" });
+    writeFileSync(join(dir, "x"), "");
+    expect(assertFileTarget(file, "health --out")).toBe(true);
+    await writeFileAtomically(file, "a 2\n", { mode: 0o644, what: "health --out" });
+    expect(readFileSync(file, "utf8")).toBe("a 2\n");
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir).sort()).toEqual(["c42.prom", "x"]);
+  });
 });
