@@ -32,6 +32,41 @@ export async function checkBackupFiles(file: string): Promise<CheckedBackup> {
   return { files, manifest };
 }
 
+/** A backup to restore: its manifest may be missing (a bare .snap, in a disaster). */
+export interface RestorableBackup {
+  readonly files: BackupFiles;
+  readonly manifest: BackupManifest | undefined;
+}
+
+/**
+ * As {@link checkBackupFiles}, for a restore: a snapshot whose manifest is missing is restored all the
+ * same, with a warning (in a disaster there is nothing left to back up again). Its checksum file, when
+ * there, must still match. A manifest that is there but unreadable still fails: it may be tampered with.
+ */
+export async function checkRestorableFiles(file: string, log: (line: string) => void): Promise<RestorableBackup> {
+  const files = backupFiles(file);
+  if (existsSync(files.manifest)) return checkBackupFiles(file);
+  if (!existsSync(files.snapshot)) throw new Error(`${files.snapshot} does not exist`);
+  if (!statSync(files.snapshot).isFile()) throw new Error(`${files.snapshot} is not a regular file`);
+  let checksum = "no checksum file either, so only the scratch server can tell whether it is damaged";
+  if (existsSync(files.checksum)) {
+    const recorded = parseChecksum(readFileSync(files.checksum, "utf8"), files.snapshot);
+    if (recorded === undefined) throw new BackupCheckError("corrupt", `${files.checksum} is not a sha256sum line for ${files.name}.snap`);
+    const actual = await sha256File(files.snapshot);
+    if (actual !== recorded)
+      throw new BackupCheckError(
+        "corrupt",
+        `${files.snapshot} is damaged: its SHA-256 is ${actual}, ${files.checksum} records ${recorded}. Use another backup`,
+      );
+    checksum = `its checksum file matches`;
+  }
+  log(
+    `warning: ${files.manifest} is missing; restoring without it (${checksum}). The snapshot is still proven in a scratch server first ` +
+      "(it loads, and the unseal keys open it), but afterwards the archive keys cannot be compared with the list a manifest holds",
+  );
+  return { files, manifest: undefined };
+}
+
 /** Turns the server's refusal of an uploaded snapshot into a clear error (exit 3 when it says the snapshot is damaged). */
 export function uploadRefused(file: string, answer: VaultAnswer): Error {
   const errors = readErrors(answer)

@@ -3,7 +3,8 @@ import { Agent } from "node:https";
 import { KeystoreConfig } from "../../lib";
 import { colonHex } from "../common/serial";
 import { sleep } from "../server/process";
-import { readCertificatePem, readGenerateRoot, readKvPresent, readList, readSealDetails, SealDetails } from "../vault/backup-readers";
+import { readCertificatePem, readKvPresent, readList, readSealDetails, SealDetails } from "../vault/backup-readers";
+import { generateRoot } from "../vault/generate-root";
 import { VaultEndpoint, vaultCall } from "../vault/client";
 import { readErrors, readHealth, readLogin, requireSuccess } from "../vault/readers";
 import { BackupCheckError } from "./errors";
@@ -104,7 +105,15 @@ export async function sealStatus(endpoint: VaultEndpoint): Promise<SealDetails> 
   return readSealDetails(answer);
 }
 
-/** Polls `probe` every 200 ms until it returns a value or `timeoutMs` passes; probe errors count as "not yet". */
+/** Thrown by a probe of {@link waitUntil} to stop waiting at once (other probe errors count as "not yet"). */
+export class StopWaiting extends Error {
+  public constructor(message: string) {
+    super(message);
+    this.name = "StopWaiting";
+  }
+}
+
+/** Polls `probe` every 200 ms until it returns a value or `timeoutMs` passes; probe errors count as "not yet", except {@link StopWaiting}. */
 export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
@@ -113,6 +122,7 @@ export async function waitUntil<T>(what: string, timeoutMs: number, probe: () =>
       const value = await probe();
       if (value !== undefined) return value;
     } catch (e) {
+      if (e instanceof StopWaiting) throw e;
       last = (e as Error).message;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
@@ -159,33 +169,10 @@ export async function unsealWith(endpoint: VaultEndpoint, keys: readonly string[
 /**
  * A root token made with the unseal keys (`sys/generate-root`), as an operator
  * does after a restore: the tokens in a snapshot may be gone or expired. The
- * caller revokes it when done. Never log it.
+ * caller revokes it when done. Never log it. Refused keys are exit 4.
  */
-export async function generateRootToken(endpoint: VaultEndpoint, keys: readonly string[], source: string): Promise<string> {
-  // An attempt someone else started is left alone: the server refuses a second one, and the message says so.
-  const started = await vaultCall(endpoint, { method: "PUT", path: "sys/generate-root/attempt", body: {} });
-  requireSuccess(started, "starting a temporary root token (sys/generate-root/attempt)");
-  let status = readGenerateRoot(started);
-  const otp = status.otp;
-  if (!otp) throw new Error("sys/generate-root/attempt did not return a one-time password");
-  for (const key of keys) {
-    if (status.complete) break;
-    const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/generate-root/update", body: { key, nonce: status.nonce } });
-    if (answer.status !== 200) {
-      await vaultCall(endpoint, { method: "DELETE", path: "sys/generate-root/attempt" });
-      throw new BackupCheckError("unseal-keys", `a key from ${source} was refused while making a temporary root token: ${readErrors(answer)}`);
-    }
-    status = readGenerateRoot(answer);
-  }
-  if (!status.complete || !status.encodedToken) {
-    await vaultCall(endpoint, { method: "DELETE", path: "sys/generate-root/attempt" });
-    throw new BackupCheckError("unseal-keys", `${source} gave ${keys.length} key(s); a root token needs ${status.required}`);
-  }
-  // OpenBao's DecodeToken: base64 (no padding) of the token xored with the OTP.
-  const encoded = Buffer.from(status.encodedToken.replace(/=+$/, ""), "base64");
-  const otpBytes = Buffer.from(otp);
-  if (encoded.length !== otpBytes.length) throw new Error("sys/generate-root: the encoded token and the one-time password differ in length");
-  return Buffer.from(encoded.map((b, i) => b ^ otpBytes[i])).toString();
+export function generateRootToken(endpoint: VaultEndpoint, keys: readonly string[], source: string): Promise<string> {
+  return generateRoot(endpoint, keys, source, (message) => new BackupCheckError("unseal-keys", message));
 }
 
 /** Revokes a token; a failure is ignored (the token dies with a scratch server anyway). */

@@ -97,18 +97,22 @@ export interface UnsealKeySources {
  * The keys that open a snapshot of `manifest`'s cluster: the file, else
  * C42_UNSEAL_KEYS, else (for a snapshot taken from the project's own local
  * server) that server's stored key. Fails with exit 4 when there are none.
+ * Without a manifest (a restore of a bare .snap) the local server's key is
+ * not guessed: the snapshot does not say where it came from.
  */
-export function resolveUnsealKeys(sources: UnsealKeySources, manifest: BackupManifest): UnsealKeys {
+export function resolveUnsealKeys(sources: UnsealKeySources, manifest: BackupManifest | undefined): UnsealKeys {
   const option = sources.option ?? "--unseal-keys";
   if (sources.file !== undefined) return { keys: readUnsealKeysFile(sources.file, option), source: `${option} ${sources.file}` };
   const fromEnv = sources.env[UNSEAL_KEYS_ENV];
   if (fromEnv !== undefined && fromEnv.trim() !== "") return { keys: parseUnsealKeys(fromEnv, UNSEAL_KEYS_ENV), source: UNSEAL_KEYS_ENV };
-  const local = sources.localServerDir && localServerKey(sources.localServerDir, manifest);
+  const local = manifest && sources.localServerDir && localServerKey(sources.localServerDir, manifest);
   if (local) return local;
+  const which = manifest
+    ? `the snapshot of cluster ${manifest.server.clusterId} opens only with that cluster's unseal keys (${manifest.server.seal.threshold} of ${manifest.server.seal.shares})`
+    : "the snapshot opens only with the unseal keys of the cluster it was taken from";
   throw new BackupCheckError(
     "unseal-keys",
-    `the snapshot of cluster ${manifest.server.clusterId} opens only with that cluster's unseal keys (${manifest.server.seal.threshold} of ${manifest.server.seal.shares}); ` +
-      `give them in a file only you can read (${option} FILE) or in ${UNSEAL_KEYS_ENV}, never on the command line`,
+    `${which}; give them in a file only you can read (${option} FILE) or in ${UNSEAL_KEYS_ENV}, never on the command line`,
   );
 }
 

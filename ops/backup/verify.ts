@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { VaultEndpoint } from "../vault/client";
 import { uploadSnapshot } from "../vault/snapshot";
 import { BackupCheckError } from "./errors";
 import { CheckedBackup, checkBackupFiles, uploadRefused } from "./integrity";
 import { ContentReport, LoginBundle, checkContents, generateRootToken, revokeSelf, sealStatus, unsealWith, waitActive, waitUntil } from "./keystore";
-import { UnsealKeySources, resolveUnsealKeys } from "./unseal-keys";
-import { withScratchServer } from "./scratch-server";
+import { BackupFiles, BackupManifest } from "./manifest";
+import { UnsealKeySources, UnsealKeys, resolveUnsealKeys } from "./unseal-keys";
+import { reapLeftoverScratchServers, withScratchServer } from "./scratch-server";
 
 /** How long a scratch server may take to load a snapshot (it seals once loaded: the keyring is the snapshot's). */
 export const LOAD_TIMEOUT_MS = 180_000;
@@ -46,11 +48,49 @@ export interface VerifyReport extends CheckedBackup {
 export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
+  // First, whatever else happens: a scratch server a killed verification left running is stopped.
+  await reapLeftoverScratchServers(options.scratchParent ?? tmpdir(), log);
   const checked = await checkBackupFiles(options.file);
   const { files, manifest } = checked;
   log(`${files.snapshot}: checksum matches (${manifest.bytes} bytes, taken ${manifest.createdAt} from cluster ${manifest.server.clusterId})`);
   const keys = resolveUnsealKeys(options.unsealKeys, manifest);
+  const proof = await proveInScratch({
+    files,
+    manifest,
+    keys,
+    baoBinary: options.baoBinary,
+    bundle: options.bundle,
+    log,
+    scratchParent: options.scratchParent,
+  });
+  return { ...checked, content: proof.content as ContentReport, serverVersion: proof.serverVersion, seconds: (Date.now() - started) / 1000 };
+}
 
+/** What a snapshot proved in a scratch server. */
+export interface ScratchProof {
+  /** The cluster the snapshot belongs to, as the restored scratch server reports it. */
+  readonly clusterId: string;
+  readonly serverVersion: string;
+  /** What the manifest lists, checked; absent without a manifest. */
+  readonly content?: ContentReport;
+}
+
+/**
+ * Restores the snapshot into a scratch server, unseals it with `keys`, and (with a manifest) checks the
+ * content: the snapshot loads, the keys open it, and it holds what it should. Nothing outside the scratch
+ * server changes. Verdicts are {@link BackupCheckError}s, as {@link verifyBackup} documents.
+ */
+export async function proveInScratch(options: {
+  readonly files: BackupFiles;
+  readonly manifest: BackupManifest | undefined;
+  readonly keys: UnsealKeys;
+  readonly baoBinary: string;
+  readonly bundle: LoginBundle | undefined;
+  readonly log: (line: string) => void;
+  readonly scratchParent?: string;
+}): Promise<ScratchProof> {
+  const { files, manifest, keys, log } = options;
+  const cluster = manifest?.server.clusterId ?? "(no manifest)";
   return withScratchServer(
     options.baoBinary,
     log,
@@ -60,20 +100,22 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       if (answer.status !== 204 && answer.status !== 200) throw uploadRefused(files.snapshot, answer);
       log("snapshot accepted by the scratch server; waiting for it to load");
       await waitUntil("the scratch server to load the snapshot", LOAD_TIMEOUT_MS, async () => ((await sealStatus(endpoint)).sealed ? true : undefined));
-      await unsealWith(endpoint, keys.keys, keys.source, manifest.server.clusterId);
+      await unsealWith(endpoint, keys.keys, keys.source, cluster);
       await waitActive(endpoint);
       const restored = await sealStatus(endpoint);
-      if (restored.clusterId !== manifest.server.clusterId) {
+      if (!restored.clusterId) throw new BackupCheckError("content", "the restored scratch server reports no cluster ID");
+      if (manifest && restored.clusterId !== manifest.server.clusterId) {
         throw new BackupCheckError(
           "content",
           `the restored server reports cluster ${restored.clusterId ?? "none"}; the manifest records ${manifest.server.clusterId}`,
         );
       }
       log(`unsealed with ${keys.source}: cluster ${restored.clusterId}, OpenBao ${restored.version}`);
+      if (!manifest) return { clusterId: restored.clusterId, serverVersion: restored.version };
       const token = await generateRootToken(endpoint, keys.keys, keys.source);
       try {
         const content = await checkContents(endpoint, token, manifest, options.bundle, log);
-        return { ...checked, content, serverVersion: restored.version, seconds: (Date.now() - started) / 1000 };
+        return { clusterId: restored.clusterId, serverVersion: restored.version, content };
       } finally {
         await revokeSelf(endpoint, token);
       }

@@ -18,7 +18,12 @@ export const RESTORE: CommandSpec<typeof OPTIONS> = {
   summary: "disaster recovery: restore a backup into a (fresh) server, unseal, check it",
   details: `  Restores FILE (a backup's .snap) into the server at VAULT_ADDR, which must be initialised
   and unsealed, with VAULT_TOKEN a token of that server that may restore (its root token).
-  Everything on that server is replaced. Asks for confirmation on a terminal.
+  Proves before it destroys: the snapshot is first restored into a scratch server, where the
+  unseal keys must open it and the content the manifest lists must be there; only then is the
+  target touched. Everything on that server is replaced. Asks for confirmation on a terminal.
+  A .snap without its manifest is restored with a warning (nothing to compare the keys with).
+  Should it stop after the server took the snapshot, it prints the exact step that finishes
+  by hand; the project's local server then recovers with \`npm run server:start\`.
   --force   the snapshot comes from another cluster (the usual case: a fresh server after a
             disaster). The server takes the snapshot's keyring: it seals, and opens only with the
             snapshot's cluster's unseal keys, which this command then gives it; the fresh server's
@@ -61,6 +66,7 @@ export function restoreMain(argv: readonly string[], io: CommandIo, surroundings
         force: values.force,
         confirm: values.yes ? async () => true : ask,
         bundle,
+        baoBinary: s.baoBinary(),
         localServerDir: s.localServerDir,
         log: (line) => io.stderr(`${line}\n`),
       });
@@ -70,11 +76,13 @@ export function restoreMain(argv: readonly string[], io: CommandIo, surroundings
         writePrivateFile(LOCAL_ENV_FILE, readFileSync(join(DEFAULT_SERVER_DIR, LAYOUT.env), "utf8"));
       }
       const c = report.content;
+      const checkedText = c
+        ? `${c.keysChecked} archive keys read back, CA and admin certificate ${c.adminSerial} there, login ${c.login}`
+        : "no manifest, so nothing to compare the content with (the snapshot loaded and the keys opened it)";
       io.stdout(
         values.json
-          ? `${JSON.stringify({ ok: true, snapshot: report.files.snapshot, forced: report.forced, keysChecked: c.keysChecked, login: c.login, localServerUpdated: report.localServerUpdated, seconds: report.seconds }, null, 2)}\n`
-          : `restored ${report.files.snapshot} into ${s.env.VAULT_ADDR}${report.forced ? " (snapshot-force)" : ""} in ${report.seconds.toFixed(1)} s: ` +
-              `${c.keysChecked} archive keys read back, CA and admin certificate ${c.adminSerial} there, login ${c.login}\n` +
+          ? `${JSON.stringify({ ok: true, snapshot: report.files.snapshot, forced: report.forced, manifest: report.manifest !== undefined, keysChecked: c?.keysChecked ?? null, login: c?.login ?? "skipped", localServerUpdated: report.localServerUpdated, seconds: report.seconds }, null, 2)}\n`
+          : `restored ${report.files.snapshot} into ${s.env.VAULT_ADDR}${report.forced ? " (snapshot-force)" : ""} in ${report.seconds.toFixed(1)} s: ${checkedText}\n` +
               (report.forced && !report.localServerUpdated
                 ? "The server now opens with the snapshot's cluster's unseal keys; the tokens of that cluster are valid again.\n"
                 : ""),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writePrivateFile } from "../common/private-files";
 import { VaultEndpoint, vaultCall } from "../vault/client";
+import { generateRoot } from "../vault/generate-root";
 import { Health, readErrors, readHealth, readInit, readLeader, readSealStatus } from "../vault/readers";
 import { LAYOUT, TLS, logTail } from "./layout";
 
@@ -38,14 +39,67 @@ export async function initialise(dir: string, endpoint: VaultEndpoint): Promise<
   rmSync(join(dir, LAYOUT.env), { force: true });
 }
 
-/** Unseals with the key stored in `dir`. */
-export async function unseal(dir: string, endpoint: VaultEndpoint): Promise<void> {
+/**
+ * Unseals with the key stored in `dir`. When that key no longer opens the server and a restore staged the
+ * restored cluster's key (`unseal.key.pending`: the restore stopped after the server took the snapshot), that
+ * key is tried: when it opens the server it becomes `unseal.key`, and a new root token replaces the one of
+ * the cluster before (void after the restore). A staged key that is not needed is removed.
+ */
+export async function unseal(dir: string, endpoint: VaultEndpoint, log: (line: string) => void = () => undefined): Promise<void> {
   const keyFile = join(dir, LAYOUT.unsealKey);
+  const pendingFile = join(dir, LAYOUT.pendingUnsealKey);
   if (!existsSync(keyFile)) throw new Error(`the server in ${dir} is sealed and ${keyFile} is missing`);
   const key = readFileSync(keyFile, "utf8").trim();
   const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/unseal", body: { key } });
+  if (answer.status === 200 && !readSealStatus(answer).sealed) {
+    if (existsSync(pendingFile)) {
+      rmSync(pendingFile, { force: true });
+      log(`removed ${pendingFile}: a restore staged it but never loaded its snapshot (${LAYOUT.unsealKey} still opens the server)`);
+    }
+    return;
+  }
+  const failure = `sys/unseal failed (HTTP ${answer.status}): ${redact(readErrors(answer), [key])}`;
+  if (!existsSync(pendingFile)) throw new Error(`${failure}${logTail(dir)}`);
+  await recoverRestored(dir, endpoint, readFileSync(pendingFile, "utf8").trim(), failure, log);
+}
+
+/** The server holds a restored snapshot whose restore stopped half-way: unseal with its staged key and finish the server's files. */
+async function recoverRestored(dir: string, endpoint: VaultEndpoint, pending: string, failure: string, log: (line: string) => void): Promise<void> {
+  const pendingFile = join(dir, LAYOUT.pendingUnsealKey);
+  // A key from an earlier attempt may sit in the server's progress; start over.
+  await vaultCall(endpoint, { method: "PUT", path: "sys/unseal", body: { reset: true } });
+  const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/unseal", body: { key: pending } });
   if (answer.status !== 200 || readSealStatus(answer).sealed) {
-    throw new Error(`sys/unseal failed (HTTP ${answer.status}): ${redact(readErrors(answer), [key])}${logTail(dir)}`);
+    throw new Error(
+      `${failure}; the key a restore staged in ${pendingFile} does not open it either (HTTP ${answer.status}: ${redact(readErrors(answer), [pending])}). ` +
+        `Unseal it with the unseal keys of the cluster whose snapshot was restored (bao operator unseal)${logTail(dir)}`,
+    );
+  }
+  log(
+    `${LAYOUT.unsealKey} no longer opens the server (a restore loaded another cluster's snapshot and stopped before finishing); unsealed with ${pendingFile}`,
+  );
+  rmSync(join(dir, LAYOUT.unsealKey), { force: true });
+  writePrivateFile(join(dir, LAYOUT.unsealKey), `${pending}\n`);
+  rmSync(pendingFile, { force: true });
+  await waitUnsealed(endpoint);
+  const token = readFileSync(join(dir, LAYOUT.rootToken), "utf8").trim();
+  const self = await vaultCall(endpoint, { path: "auth/token/lookup-self", token });
+  if (self.status === 200) return;
+  const root = await generateRoot(endpoint, [pending], pendingFile);
+  rmSync(join(dir, LAYOUT.rootToken), { force: true });
+  writePrivateFile(join(dir, LAYOUT.rootToken), `${root}\n`);
+  rmSync(join(dir, LAYOUT.env), { force: true });
+  log(`the restored cluster's key is now ${LAYOUT.unsealKey}, and ${LAYOUT.rootToken} a new root token (the one from before the restore is void)`);
+}
+
+/** Waits until the server answers as unsealed and active, so a token call does not meet a standby or a sealed node. */
+async function waitUnsealed(endpoint: VaultEndpoint): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const h = await health(endpoint).catch(() => undefined);
+    if (h && h.initialized && !h.sealed && !h.standby) return;
+    if (Date.now() > deadline) throw new Error("timed out after 60 s waiting for the unsealed server to become active");
+    await new Promise((ok) => setTimeout(ok, 200));
   }
 }
 

@@ -8,6 +8,11 @@ export const LAYOUT = {
   log: "server.log",
   pid: "server.pid",
   unsealKey: "unseal.key",
+  /**
+   * The unseal key of the cluster a restore is loading (written by `restore` before its point of no return,
+   * removed when it finishes): a restart after a restore that stopped half-way unseals with it.
+   */
+  pendingUnsealKey: "unseal.key.pending",
   rootToken: "root.token",
   env: "vault.env",
   tls: "tls",

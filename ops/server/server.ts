@@ -133,7 +133,7 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
     }
     if (h.sealed) {
       log("unsealing");
-      await unseal(dir, endpoint);
+      await unseal(dir, endpoint, log);
     }
     await waitFor(dir, "the server to become the active raft leader", ACTIVE_TIMEOUT_MS, exited, async () => {
       const h = await health(endpoint);
