@@ -124,6 +124,55 @@ describe("adopt a keystore built by hand with Code42's recipe (real OpenBao, rea
     expect(await login(hand)).toEqual({ status: 200, policies: [POLICY, "default"] });
   });
 
+  test("a PKI mount that is not the recipe's (another organisation's root, a role, a server certificate) is a blocker; --yes changes nothing; --take-over-pki lifts it", async () => {
+    // Issue 28: adopt --yes took over an unrelated pki/ mount, signed pki_int with its root and rewrote its URLs.
+    ok(await server.call({ method: "POST", path: "sys/mounts/corp-pki", body: { type: "pki", config: { max_lease_ttl: "87600h" } } }));
+    try {
+      ok(await server.call({ method: "POST", path: "corp-pki/root/generate/internal", body: { common_name: "Corp Unrelated Root", ttl: "8760h" } }));
+      ok(await server.call({ method: "POST", path: "corp-pki/roles/web", body: { allow_any_name: true, max_ttl: "24h" } }));
+      const web = new X509Certificate(
+        (await server.call({ method: "POST", path: "corp-pki/issue/web", body: { common_name: "www.corp.example" } })).json.data.certificate,
+      );
+      ok(await server.call({ method: "POST", path: "pki_int/roles/web", body: { allow_any_name: true, max_ttl: "24h" } }));
+      const urls = (await server.call({ path: "corp-pki/config/urls" })).json.data;
+      const corp = (): Deployment => isolatedDeployment(td.work, server.env, { C42_PKI_PATH: "corp-pki" });
+      const adoptCorp = async (argv: string[]) => {
+        const { out, io } = capture();
+        const code = await adoptMain(argv, corp, io, { interactive: false, ask: async () => false });
+        return { code, ...out };
+      };
+      const configuredRoot = corp().config.rootCa.commonName;
+
+      const inspect = await adoptCorp(["--inspect"]);
+      expect(inspect.code).toBe(1);
+      const blocker = (line: string) =>
+        `  ${line}. Adopting it would sign with it and rewrite its URLs: check pki.path and pki_int.path, or pass --take-over-pki if this mount is the keystore's\n`;
+      expect(inspect.stdout).toContain(
+        blocker(
+          `pki.path: corp-pki/ does not look like the recipe's root mount: its root CA is "Corp Unrelated Root" (subject CN=Corp Unrelated Root), not rootCa.commonName "${configuredRoot}"; ` +
+            `it holds role(s) web, and the recipe makes none on the root mount; it issued certificate(s) the recipe does not make: ${colon(web.serialNumber)} CN=www.corp.example`,
+        ),
+      );
+      expect(inspect.stdout).toContain(blocker("pki_int.path: pki_int/ holds role(s) the recipe does not make (web; it makes cpRole only)"));
+      expect(inspect.stderr).toBe("adopt: cannot adopt this server as it is (see above). Nothing was changed\n");
+
+      const yes = await adoptCorp(["--yes"]);
+      expect(yes.code).toBe(1);
+      expect(await stateList()).toBe("");
+      expect((await server.call({ path: "corp-pki/config/urls" })).json.data).toEqual(urls);
+      expect(await caState()).toEqual(before);
+
+      // Said to be the keystore's, the mounts are no longer blockers (the intermediate, signed by another root, still is).
+      const taken = await adoptCorp(["--inspect", "--take-over-pki"]);
+      expect(taken.stdout).toContain('does not look like the recipe\'s root mount: its root CA is "Corp Unrelated Root"');
+      expect(taken.stdout).toContain("(web; it makes cpRole only): taken over all the same, as --take-over-pki asks");
+      expect(taken.stdout).not.toContain("or pass --take-over-pki if this mount is the keystore's");
+    } finally {
+      ok(await server.call({ method: "DELETE", path: "sys/mounts/corp-pki" }));
+      ok(await server.call({ method: "DELETE", path: "pki_int/roles/web" }));
+    }
+  });
+
   test("--inspect reports what it takes over, leaves alone, the article's CRL port and a hand-added policy grant as behaviour changes; nothing is written", async () => {
     const r = await run(adoptWith(false, false, []), ["--inspect"]);
     expect(r.code).toBe(0);

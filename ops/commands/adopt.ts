@@ -4,11 +4,15 @@ import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../life
 import { unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 
-const OPTIONS = { yes: { type: "boolean", default: false }, inspect: { type: "boolean", default: false } } as const;
+const OPTIONS = {
+  yes: { type: "boolean", default: false },
+  inspect: { type: "boolean", default: false },
+  "take-over-pki": { type: "boolean", default: false },
+} as const;
 
 export const ADOPT: CommandSpec<typeof OPTIONS> = {
   name: "adopt",
-  synopsis: "[--inspect] [--yes]",
+  synopsis: "[--inspect] [--yes] [--take-over-pki]",
   summary: "take over a keystore built by hand with Code42's recipe, without replacing any mount, CA or issuer",
   details: `  Looks at the server by the configured paths and names (kv.path, certAuth.path,
   pki.path, pki_int.path, role.name, policy.name, certRole.name) and prints what it
@@ -20,8 +24,12 @@ export const ADOPT: CommandSpec<typeof OPTIONS> = {
   you made keeps logging in until \`rotate start\`/\`finish\` moves Code42 to a managed one.
   The plan is shown, and applied exactly only when you confirm. A plan that would
   destroy or replace anything, or make a CA, is refused.
-  --inspect  print the findings only; change nothing
-  --yes      apply without asking (pipelines). Without a terminal, --yes is required.
+  A PKI mount that does not look like the recipe's is refused: a root not named
+  rootCa.commonName, roles or issued certificates the recipe does not make (--inspect
+  lists them as blockers).
+  --inspect        print the findings only; change nothing
+  --yes            apply without asking (pipelines). Without a terminal, --yes is required.
+  --take-over-pki  take over such PKI mounts all the same: they are the keystore's
   Exit 0 adopted (or inspected), 1 refused, declined or failed; see docs/adopt.md.
 `,
   options: OPTIONS,
@@ -55,7 +63,7 @@ export function adoptMain(
       return EXIT.failed;
     }
     const deployment = makeDeployment();
-    const findings = await inspectForAdoption(deployment);
+    const findings = await inspectForAdoption(deployment, { takeOverPki: values["take-over-pki"] });
     io.stdout(formatFindings(findings));
     if (findings.blockers.length > 0) {
       io.stderr("adopt: cannot adopt this server as it is (see above). Nothing was changed\n");

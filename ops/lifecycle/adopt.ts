@@ -11,6 +11,7 @@ import { Deployment, StateResource, TofuResult } from "../engine/deployment";
 import { PlanJson, changedAttributes } from "../engine/plan-json";
 import { CertRoleInfo, IssuerInfo, readCertRole, readDefaultIssuer, readIssuer, readKeys, readMounts, readRole, readUrls } from "../vault/adoption-readers";
 import { VaultAnswer, VaultCall, endpointFromEnv, vaultCall, vaultToken } from "../vault/client";
+import { readCertificatePem } from "../vault/backup-readers";
 import { readPolicy, readTune, requireSuccess } from "../vault/readers";
 
 /** One object Code42's recipe makes, looked up by the configured path or name. */
@@ -102,6 +103,19 @@ export interface AdoptionOutcome {
   readonly apply?: TofuResult;
 }
 
+/** Options of {@link inspectForAdoption}. */
+export interface InspectOptions {
+  /**
+   * Take over PKI mounts that do not look like the recipe's (another root name, roles or certificates the
+   * recipe does not make) instead of refusing them: the operator says these mounts are the keystore's.
+   * @default false
+   */
+  readonly takeOverPki?: boolean;
+}
+
+/** The flag that takes over a PKI mount that does not look like the recipe's. */
+export const TAKE_OVER_PKI_FLAG = "--take-over-pki";
+
 /** Resource types whose creation would mint a CA or an issuer: never in an adopting plan for an adopted CA. */
 const CA_TYPES = [
   "vault_pki_secret_backend_root_cert",
@@ -116,7 +130,7 @@ const CA_TYPES = [
  * the configuration. Reads only; needs a token that may read the mounts, the
  * PKI issuers and roles, the policy and the cert role.
  */
-export async function inspectForAdoption(deployment: Deployment): Promise<AdoptionFindings> {
+export async function inspectForAdoption(deployment: Deployment, options: InspectOptions = {}): Promise<AdoptionFindings> {
   const c = deployment.config;
   const endpoint = endpointFromEnv(deployment.env);
   const token = vaultToken(deployment.env);
@@ -138,6 +152,13 @@ export async function inspectForAdoption(deployment: Deployment): Promise<Adopti
   const differ = (setting: string, inVault: string, configured: string, changesBehaviour: boolean, effect: string) =>
     differences.push({ setting, inVault, configured, changesBehaviour, effect });
   const REWRITE = "rewritten to the configured value when you confirm the plan";
+  // Adopting a mount another team uses would sign the intermediate with their root and rewrite their URLs.
+  const notTheRecipes = (what: string) =>
+    options.takeOverPki
+      ? leftAlone.push(`${what}: taken over all the same, as ${TAKE_OVER_PKI_FLAG} asks`)
+      : blockers.push(
+          `${what}. Adopting it would sign with it and rewrite its URLs: check pki.path and pki_int.path, or pass ${TAKE_OVER_PKI_FLAG} if this mount is the keystore's`,
+        );
 
   const mounts = readMounts(requireSuccess(await call("sys/mounts"), "reading sys/mounts"), "sys/mounts");
   const auths = readMounts(requireSuccess(await call("sys/auth"), "reading sys/auth"), "sys/auth");
@@ -299,7 +320,28 @@ export async function inspectForAdoption(deployment: Deployment): Promise<Adopti
         if (role[flag] !== true) differ(`role.name (${c.role.name} ${flag})`, String(role[flag]), "true", true, REWRITE);
       }
     }
-    for (const other of await list(`${c.pki_int.path}/roles`)) if (other !== c.role.name) leftAlone.push(`${c.pki_int.path}/roles/${other}`);
+    const otherRoles = (await list(`${c.pki_int.path}/roles`)).filter((other) => other !== c.role.name);
+    // The certificates pki_int issues are the admin certificates through the recipe's role: their names are Code42's choice, so they are not told apart.
+    if (otherRoles.length > 0)
+      notTheRecipes(`pki_int.path: ${c.pki_int.path}/ holds role(s) the recipe does not make (${otherRoles.join(", ")}; it makes ${c.role.name} only)`);
+  }
+
+  // The root mount: the recipe makes its root (named rootCa.commonName) and signs the intermediate with it; nothing else.
+  if (!c.rootCa.external && mounts.get(c.pki.path)?.type === "pki") {
+    const foreign: string[] = [];
+    const rootCn = root ? commonNameOf(root.cert) : undefined;
+    if (root && rootCn !== c.rootCa.commonName)
+      foreign.push(`its root CA is "${rootCn}" (subject ${root.cert.subject.replace(/\n/g, ", ")}), not rootCa.commonName "${c.rootCa.commonName}"`);
+    const roles = await list(`${c.pki.path}/roles`);
+    if (roles.length > 0) foreign.push(`it holds role(s) ${roles.join(", ")}, and the recipe makes none on the root mount`);
+    const issued = await foreignCertificates(c.pki.path, list, get, (cert) => {
+      const serial = colonHex(cert.serialNumber);
+      if (serial === serials.root) return true;
+      // The intermediate the root signed: the one on pki_int, or one named as the recipe names it.
+      return cert.ca && (serial === serials.intermediate || commonNameOf(cert) === c.intermediateCa.commonName);
+    });
+    if (issued.length > 0) foreign.push(`it issued certificate(s) the recipe does not make: ${issued.join("; ")}`);
+    if (foreign.length > 0) notTheRecipes(`pki.path: ${c.pki.path}/ does not look like the recipe's root mount: ${foreign.join("; ")}`);
   }
 
   // crashplanPolicy
@@ -394,6 +436,34 @@ export async function inspectForAdoption(deployment: Deployment): Promise<Adopti
   if (root || intermediate) leftAlone.push("the CA certificates and keys: used as they are, never re-generated, re-signed or replaced");
 
   return { objects, leftAlone, differences, blockers, adoption, imports, serials, issuerCounts };
+}
+
+/** A certificate's CN, or "" without one. */
+function commonNameOf(cert: X509Certificate): string {
+  return /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? "";
+}
+
+/** How many certificates of a foreign mount are read before giving up counting: a busy CA holds thousands. */
+const MAX_CERTIFICATES_READ = 100;
+
+/** The certificates `mount` stored that `isRecipes` does not accept, described without secrets ("serial CN=…"). */
+async function foreignCertificates(
+  mount: string,
+  list: (path: string) => Promise<string[]>,
+  get: (path: string) => Promise<VaultAnswer | undefined>,
+  isRecipes: (cert: X509Certificate) => boolean,
+): Promise<string[]> {
+  const serials = await list(`${mount}/certs`);
+  const foreign: string[] = [];
+  for (const serial of serials.slice(0, MAX_CERTIFICATES_READ)) {
+    const answer = await get(`${mount}/cert/${serial}`);
+    const pem = answer && readCertificatePem(answer, `${mount}/cert`);
+    if (!pem) continue;
+    const cert = new X509Certificate(pem);
+    if (!isRecipes(cert)) foreign.push(`${colonHex(cert.serialNumber)} CN=${commonNameOf(cert)}${cert.ca ? " (a CA)" : ""}`);
+  }
+  if (serials.length > MAX_CERTIFICATES_READ) foreign.push(`${serials.length - MAX_CERTIFICATES_READ} more not read`);
+  return foreign.length > 5 ? [...foreign.slice(0, 5), `${foreign.length - 5} more`] : foreign;
 }
 
 /** Notes the configured CA settings an adopted CA does not follow (they are not used). */
