@@ -92,14 +92,6 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     }
   }
 
-  for (const path of [p12Path, passwordPath]) {
-    try {
-      assertOwnTarget(path, "bundle --out");
-    } catch (err) {
-      throw new BundleError("file-system", `${errorMessage(err)}. No bundle was written.`);
-    }
-  }
-
   const p12 = await buildPkcs12({
     certificatePem: inputs.certificatePem,
     privateKeyPem: inputs.privateKeyPem,
@@ -120,6 +112,14 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     ensureDir(outDir, "bundle --out");
   } catch (err) {
     throw new BundleError("file-system", `${errorMessage(err)}; choose another directory with --out DIR. No bundle was written.`);
+  }
+  // The two names are renamed over: only regular files of this user (or new names) may be there.
+  for (const path of [p12Path, passwordPath]) {
+    try {
+      assertOwnTarget(path, "bundle --out");
+    } catch (err) {
+      throw new BundleError("file-system", `${errorMessage(err)}. No bundle was written.`);
+    }
   }
   // Temporary names in the same directory, so the renames are atomic and a
   // reader never sees a half-written file; "wx" + 0600 means a temporary file

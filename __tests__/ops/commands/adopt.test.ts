@@ -15,7 +15,7 @@ describe("adopt refuses a wrong command line (exit 2) and an unconfirmable run (
 
   test.each([
     [["--bogus"], "adopt: Unknown option '--bogus'"],
-    [["--yes", "now"], 'adopt: unexpected argument "now"; this command takes none\nusage: adopt [--inspect] [--yes]\n'],
+    [["--yes", "now"], 'adopt: unexpected argument "now"; this command takes none\nusage: adopt [--inspect] [--yes] [--take-over-pki]\n'],
     [["--yes=no"], "adopt: Option '--yes' does not take an argument"],
   ])("%j", async (argv, message) => {
     const r = await run(argv);
@@ -36,7 +36,7 @@ describe("adopt refuses a wrong command line (exit 2) and an unconfirmable run (
   test("--help says what is taken over, what is never replaced, and the exit codes", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: adopt \[--inspect\] \[--yes\]\n/);
-    for (const words of ["never generated, re-signed or replaced", "--inspect", "--yes", "Exit 0 adopted"]) expect(r.stdout).toContain(words);
+    expect(r.stdout).toMatch(/^usage: adopt \[--inspect\] \[--yes\] \[--take-over-pki\]\n/);
+    for (const words of ["never generated, re-signed or replaced", "--inspect", "--yes", "--take-over-pki", "Exit 0 adopted"]) expect(r.stdout).toContain(words);
   });
 });
