@@ -37,6 +37,7 @@ describe("adopt refuses a wrong command line (exit 2) and an unconfirmable run (
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: adopt \[--inspect\] \[--yes\] \[--take-over-pki\]\n/);
-    for (const words of ["never generated, re-signed or replaced", "--inspect", "--yes", "--take-over-pki", "Exit 0 adopted"]) expect(r.stdout).toContain(words);
+    for (const words of ["never generated, re-signed or replaced", "--inspect", "--yes", "--take-over-pki", "Exit 0 adopted"])
+      expect(r.stdout).toContain(words);
   });
 });
