@@ -131,7 +131,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   const local = options.localServerDir !== undefined && isLocalServer(options.localServerDir, endpoint.addr) ? options.localServerDir : undefined;
   // Staged before the point of no return: `server start` unseals with it should this restore stop half-way.
   const staged = local !== undefined && !sameCluster && keys.keys.length === 1 ? stagePendingKey(local, keys.keys[0]) : undefined;
-  const answer = await uploadSnapshot(endpoint, token, files.snapshot, !sameCluster);
+  const recovery = { addr: endpoint.addr, file: files.snapshot, keysSource: keys.source, keyCount: keys.keys.length, local: staged ? local : undefined };
+  let answer;
+  try {
+    answer = await uploadSnapshot(endpoint, token, files.snapshot, !sameCluster);
+  } catch (e) {
+    // The connection broke during the upload: the server may or may not have taken the snapshot.
+    throw afterPointOfNoReturn(e, recovery);
+  }
   if (answer.status !== 204 && answer.status !== 200) {
     if (staged) rmSync(staged, { force: true });
     throw uploadRefused(files.snapshot, answer);
@@ -165,13 +172,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       if (!keep) await revokeSelf(endpoint, rootToken);
     }
   } catch (e) {
-    throw afterPointOfNoReturn(e, {
-      addr: endpoint.addr,
-      file: files.snapshot,
-      keysSource: keys.source,
-      keyCount: keys.keys.length,
-      local: staged ? local : undefined,
-    });
+    throw afterPointOfNoReturn(e, recovery);
   }
 }
 
