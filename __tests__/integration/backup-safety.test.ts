@@ -320,7 +320,7 @@ describe("day-2 safety: backup, verify-backup, restore and health", () => {
     });
 
     test("a restore that stops after the point of no return says how to finish, and `server start` recovers the project server", async () => {
-      // The target dies right after it took the snapshot, as a crash or a power cut would have it.
+      // The target dies once it has loaded the snapshot and sealed, before it is unsealed: a crash or a power cut.
       const lines: string[] = [];
       const pid = findServerPid(other.dir) as number;
       let error: unknown;
@@ -337,7 +337,11 @@ describe("day-2 safety: backup, verify-backup, restore and health", () => {
           localServerDir: other.dir,
           log: (line) => {
             lines.push(line);
-            if (line.startsWith("snapshot accepted")) process.kill(pid, "SIGKILL");
+            if (!line.startsWith("the server loaded the snapshot and sealed itself")) return;
+            process.kill(pid, "SIGKILL");
+            // Dead before the restore goes on (the log is called synchronously, just before the unseal).
+            const deadline = Date.now() + 5000;
+            while (isAlive(pid) && Date.now() < deadline);
           },
         });
       } catch (e) {
@@ -369,10 +373,14 @@ describe("day-2 safety: backup, verify-backup, restore and health", () => {
     test("a .snap without its manifest is restored with a warning, not refused", async () => {
       const snap = copyBackup("no-manifest", { without: [".manifest.json"] });
       const env = readServerEnv(other.dir);
-      const r = await run(restoreMain, [snap, "--yes", "--unseal-keys", keysFile, "--skip-login", "--json"], onOther({ env: { ...surroundings.env, ...env } }));
+      const r = await run(
+        restoreMain,
+        [snap, "--force", "--yes", "--unseal-keys", keysFile, "--skip-login", "--json"],
+        onOther({ env: { ...surroundings.env, ...env } }),
+      );
       expect(r).toMatchObject({ code: 0 });
       expect(r.stderr).toContain(`warning: ${snap.replace(/\.snap$/, ".manifest.json")} is missing; restoring without it (its checksum file matches)`);
-      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, manifest: false, forced: false });
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, manifest: false, keysChecked: null });
       const [path, text] = [...archive.entries()][1];
       expect((await callApi(other.endpoint, { path: `secret/${path}`, token: readServerEnv(other.dir).VAULT_TOKEN })).json.data).toEqual(JSON.parse(text));
     });

@@ -148,6 +148,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   try {
     if (!sameCluster) {
       await waitUntil("the server to load the snapshot", LOAD_TIMEOUT_MS, untilSealed(endpoint));
+      log(`the server loaded the snapshot and sealed itself (its keyring is now the snapshot's); unsealing with ${keys.source}`);
       await unsealWith(endpoint, keys.keys, keys.source, proof.clusterId);
       log(`unsealed with ${keys.source}`);
     }
