@@ -3,6 +3,7 @@ import { ADOPT, adoptMain } from "./adopt";
 import { APPLY_PLAN, applyPlanMain } from "./apply-plan";
 import { BACKUP, backupMain } from "./backup";
 import { BUNDLE, bundleMain } from "./bundle";
+import { CI_POLICIES, ciPoliciesMain } from "./ci-policies";
 import { Command, CommandIo, EXIT, processIo } from "./command";
 import { DEMO, demoMain } from "./demo";
 import { DEPLOY, deployMain } from "./deploy";
@@ -40,6 +41,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   restore: { spec: RESTORE, main: (argv, io) => restoreMain(argv, io) },
   destroy: { spec: DESTROY, main: (argv, io) => destroyMain(argv, (env) => new Deployment({ echo: io, env }), io) },
   unlock: { spec: UNLOCK, main: (argv, io) => unlockMain(argv, () => new Deployment({ echo: io }), io) },
+  "ci-policies": { spec: CI_POLICIES, main: (argv, io) => ciPoliciesMain(argv, () => new Deployment().config, io) },
   "migrate-state": {
     spec: MIGRATE_STATE,
     main: (argv, io) => migrateStateMain(argv, (settings) => new Deployment({ env: { ...process.env, ...settings } }), io),
