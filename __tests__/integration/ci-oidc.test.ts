@@ -19,6 +19,7 @@ import { TestAnswer, TestDeployment, TestServer, startTestServer, testDeployment
 const AUDIENCE = "https://vault.keystore.test";
 const REPOSITORY = "acme/keystore";
 const TOKEN_TTL_SECONDS = 300;
+const GITLAB_ISSUER = "https://gitlab.keystore.test";
 
 type Claims = Record<string, string | number>;
 
@@ -48,6 +49,41 @@ function githubToken(key: KeyObject, environment: string, overrides: Claims = {}
     exp: now + 300,
     ...overrides,
   };
+  return signToken(key, claims);
+}
+
+/** A JWT as GitLab issues one in `id_tokens` (RS256), for a pipeline of main in `environment`. */
+function gitlabToken(key: KeyObject, environment: string, overrides: Claims = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signToken(key, {
+    namespace_id: "17",
+    namespace_path: "infra/keys",
+    project_id: "42",
+    project_path: "infra/keys/keystore",
+    user_id: "7",
+    user_login: "maintainer",
+    pipeline_id: "1001",
+    pipeline_source: "push",
+    job_id: "5005",
+    ref: "main",
+    ref_type: "branch",
+    ref_path: "refs/heads/main",
+    ref_protected: "true",
+    environment,
+    environment_protected: "true",
+    deployment_tier: "production",
+    jti: randomUUID(),
+    iss: GITLAB_ISSUER,
+    iat: now - 5,
+    nbf: now - 5,
+    exp: now + 300,
+    sub: "project_path:infra/keys/keystore:ref_type:branch:ref:main",
+    aud: AUDIENCE,
+    ...overrides,
+  });
+}
+
+function signToken(key: KeyObject, claims: Claims): string {
   const encode = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
   const unsigned = `${encode({ alg: "RS256", typ: "JWT", kid: "test-key" })}.${encode(claims)}`;
   return `${unsigned}.${sign("sha256", Buffer.from(unsigned), key).toString("base64url")}`;
@@ -203,5 +239,46 @@ describe("CI logs in with OIDC tokens: plan and apply roles on a real OpenBao", 
     expect((await server.call({ method: "POST", path: "auth/token/renew-self", token, body: { increment: "1h" } })).status).toBe(403);
     expect((await server.call({ method: "POST", path: "auth/token/revoke-self", token })).status).toBe(204);
     expect((await server.call({ path: "auth/token/lookup-self", token })).status).toBe(403);
+  });
+  // Last: it switches the same stack to GitLab, which rewrites the auth method and both roles.
+  test("switched to GitLab: a pipeline of the protected branch main logs in; an unprotected ref, a merge request, a tag or another project does not", async () => {
+    const gitlab = { ...settings, C42_CI_PROVIDER: "gitlab", C42_CI_ISSUER: GITLAB_ISSUER, C42_CI_REPOSITORY: "infra/keys/keystore" };
+    await deploy(isolatedDeployment(td.work, server.env, gitlab));
+    // The provider sends each claim as a list of one value (it splits on commas, which the settings refuse).
+    expect((await server.call({ path: "auth/jwt-ci/role/c42-keystore-apply" })).json.data).toMatchObject({
+      bound_claims_type: "string",
+      bound_claims: {
+        project_path: ["infra/keys/keystore"],
+        ref: ["main"],
+        ref_type: ["branch"],
+        ref_protected: ["true"],
+        environment: ["keystore-production"],
+      },
+    });
+    const plan = await login(CI_PLAN_ROLE, gitlabToken(keys.privateKey, "keystore-plan"));
+    expect(plan.status).toBe(200);
+    expect(plan.json.auth.policies).toEqual([CI_PLAN_ROLE]);
+    expect((await login(CI_APPLY_ROLE, gitlabToken(keys.privateKey, "keystore-production"))).status).toBe(200);
+
+    const refusals: [string, string, string][] = [
+      ["an unprotected branch named main in a fork's pipeline", CI_PLAN_ROLE, gitlabToken(keys.privateKey, "keystore-plan", { ref_protected: "false" })],
+      [
+        "a merge request",
+        CI_PLAN_ROLE,
+        gitlabToken(keys.privateKey, "keystore-plan", {
+          ref: "feature",
+          ref_path: "refs/merge-requests/3/head",
+          pipeline_source: "merge_request_event",
+          ref_protected: "false",
+        }),
+      ],
+      ["a tag named main", CI_APPLY_ROLE, gitlabToken(keys.privateKey, "keystore-production", { ref_type: "tag", ref_path: "refs/tags/main" })],
+      ["another project of the group", CI_PLAN_ROLE, gitlabToken(keys.privateKey, "keystore-plan", { project_path: "infra/keys/other" })],
+      ["a GitHub token", CI_PLAN_ROLE, githubToken(keys.privateKey, "keystore-plan")],
+    ];
+    const answers = await Promise.all(refusals.map(async ([why, role, jwt]) => ({ why, answer: await login(role, jwt) })));
+    expect(answers.map(({ why, answer }) => [why, [400, 403].includes(answer.status), answer.json?.auth ?? null])).toEqual(
+      refusals.map(([why]) => [why, true, null]),
+    );
   });
 });

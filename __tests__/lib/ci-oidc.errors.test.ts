@@ -61,7 +61,7 @@ describe("ci.* settings", () => {
     expect(synth({ ...GITHUB, C42_CI_ISSUER: "gitlab.example.com" })).toThrow(/^ci\.issuer: "gitlab\.example\.com" is not a URL/);
   });
 
-  test.each(["main*", "release/*", "refs/heads/main", "feature/../main", "/main"])("a branch that is a pattern or a full ref: %s", (branch) => {
+  test.each(["main*", "release/*", "refs/heads/main", "feature/../main", "/main", "main,feature"])("a branch that is a pattern or a full ref: %s", (branch) => {
     expect(synth({ ...GITHUB, C42_CI_BRANCH: branch })).toThrow(
       /^ci\.branch: ".*" (holds a wildcard|is not a branch name; expected the protected branch as git names it, without "refs\/heads\/")/,
     );
