@@ -36,7 +36,9 @@ const START: CommandSpec<typeof START_OPTIONS> = {
   A missing DIR is created 0700; an existing one must be empty or hold a server (or a cluster),
   and is never chmodded. Secrets inside are 0600 files. Every server and node declares a file
   audit device (DIR/audit.log, a node's DIR/node-N/audit.log, 0600). Starting a cluster again starts the nodes that are down
-  (a killed node rejoins) and unseals them.
+  (a killed node rejoins) and unseals them. A single server that a restore left sealed (it took
+  another cluster's snapshot and stopped before finishing) is unsealed with the key the restore
+  staged in DIR/unseal.key.pending, which then becomes unseal.key, with a new root token.
 `,
   options: START_OPTIONS,
 };
