@@ -2,13 +2,21 @@ import { join } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreStack, KeystoreValidationError, loadConfig } from "./lib";
 import { recordedAdoptionInFile } from "./ops/engine/adoption-record";
-import { cdktfEngine } from "./ops/engine/engine";
+import { cdktfEngine, cdktfEngineMismatch } from "./ops/engine/engine";
+import { engineRecordFile, readEngineRecord } from "./ops/engine/engine-record";
 import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
 
 // Build the whole construct tree (which validates every setting) before
 // synthesizing, so a bad value writes nothing.
 try {
   const config = loadConfig();
+  // cdktf runs the engine TERRAFORM_BINARY_NAME names; it must not move a state another engine wrote unasked.
+  const cdktfTarget = cdktfEngine(process.env);
+  const stateEngine = readEngineRecord(engineRecordFile(config.stateDir, KEYSTORE_STACK));
+  if (cdktfTarget && stateEngine && cdktfTarget.kind !== stateEngine.kind && config.engine !== cdktfTarget.kind) {
+    process.stderr.write(`${cdktfEngineMismatch(stateEngine, cdktfTarget)}\n`);
+    process.exit(1);
+  }
   // `cdktf deploy` must build the stack of the rotation phase the state records, or it would undo a rotation in
   // progress. The npm commands ask the engine (any backend); here only a plain local state can be read.
   const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);

@@ -7,6 +7,7 @@ import { deployMain } from "../../ops/commands/deploy";
 import { driftMain } from "../../ops/commands/drift";
 import { PROJECT_DIR } from "../../ops/common/paths";
 import { Deployment } from "../../ops/engine/deployment";
+import { isolatedDeployment } from "../../ops/engine/scratch";
 import { onPath, resolveEngine } from "../../ops/engine/engine";
 import { readToolchainEnv } from "../../ops/engine/toolchain";
 import { deploy } from "../../ops/lifecycle/deploy";
@@ -210,6 +211,37 @@ describe("Terraform", () => {
   });
 
   lifeCycleAfterDeploy("Terraform", () => ({ server, td }));
+
+  test("engine=auto keeps a state Terraform wrote with Terraform after the tests built OpenTofu; cdktf on OpenTofu is refused", async () => {
+    const toolchainTofu = readToolchainEnv().values.C42_TOFU;
+    expect(toolchainTofu && existsSync(toolchainTofu)).toBe(true);
+    const auto = isolatedDeployment(td.work, server.env);
+    expect(auto.config.engine).toBe("auto");
+    expect(auto.engine).toMatchObject({ kind: "terraform", version: terraform.version });
+    expect(auto.engine.foundBy).toContain("the engine that last wrote this state");
+    const { out, io } = capture();
+    expect(await deployMain([], () => auto, io)).toBe(0);
+    expect(out.stdout).toContain(`engine: Terraform ${terraform.version} (`);
+    expect(out.stderr).not.toContain("last written by");
+    expect(stateEngineVersion(auto)).toBe(terraform.version);
+
+    // cdktf runs what TERRAFORM_BINARY_NAME names: pointed at the toolchain's OpenTofu, it stops before the engine.
+    const before = readFileSync(td.deployment.stateFile);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...readToolchainEnv().values,
+      ...server.env,
+      TERRAFORM_BINARY_NAME: toolchainTofu,
+      C42_STATE_DIR: td.deployment.config.stateDir,
+      CHECKPOINT_DISABLE: "1",
+      FORCE_COLOR: "0",
+      CI: "1",
+    };
+    const result = await run("npx", ["cdktf", "deploy", "--auto-approve", "--no-color", "--output", join(work, "cdktf-cli.out")], env);
+    expect(result.code).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain(`engine: this state was last written by Terraform ${terraform.version}, but cdktf would run OpenTofu `);
+    expect(readFileSync(td.deployment.stateFile).equals(before)).toBe(true);
+  });
 
   test("npm run toolchain, given Terraform and the providers in its plugin directory and no Go, builds nothing", async () => {
     const home = join(work, "home");

@@ -25,6 +25,8 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
 export function deployMain(argv: readonly string[], makeDeployment: () => Deployment, io: CommandIo): Promise<number> {
   return runCommand(DEPLOY, argv, io, async () => {
     const deployment = await preflighted(makeDeployment(), "write");
+    const engineSwitch = deployment.engineSwitch();
+    if (engineSwitch) io.stderr(`${engineSwitch}\n`);
     const { repaired, startedRotation, recovery } = await deploy(deployment);
     if (recovery.tookOver.length > 0) {
       io.stderr(

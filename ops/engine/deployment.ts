@@ -35,7 +35,8 @@ import {
   StateRead,
   statePassphraseEnv,
 } from "./state-files";
-import { Engine, describeEngine, resolveEngine } from "./engine";
+import { Engine, describeEngine, engineSwitchNote, resolveEngine } from "./engine";
+import { EngineRecord, engineRecordFile, readEngineRecord, recordEngine } from "./engine-record";
 import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
 
 /**
@@ -59,6 +60,9 @@ export interface EngineOutput {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
 }
+
+/** Engine subcommands that write the state: after one succeeds, the engine is recorded as the state's. */
+const STATE_WRITING: ReadonlySet<string> = new Set(["apply", "destroy", "import", "state"]);
 
 const NO_VAULT_ADDR =
   "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
@@ -145,8 +149,18 @@ export class Deployment {
    * expected.
    */
   public get engine(): Engine {
-    this.engineInUse ??= resolveEngine(this.config.engine, this.env);
+    this.engineInUse ??= resolveEngine(this.config.engine, this.env, this.recordedEngine());
     return this.engineInUse;
+  }
+
+  /** The engine that last wrote this state (see engine-record.ts), when recorded. */
+  public recordedEngine(): EngineRecord | undefined {
+    return readEngineRecord(engineRecordFile(this.config.stateDir, KEYSTORE_STACK));
+  }
+
+  /** One line when this run moves the state to another engine than the one that last wrote it, else undefined. */
+  public engineSwitch(): string | undefined {
+    return engineSwitchNote(this.engine, this.recordedEngine());
   }
 
   /** Where the engine installs the providers from (see provider-source.ts). */
@@ -544,11 +558,23 @@ export class Deployment {
         echo?.stderr(d.toString());
       });
       child.on("error", reject);
-      child.on("close", (code, signal) => resolvePromise(signal ? { code: code ?? 1, signal, stdout, stderr } : { code: code ?? 1, stdout, stderr }));
+      child.on("close", (code, signal) => {
+        if (code === 0 && STATE_WRITING.has(args[0] ?? "")) this.recordWriter(engine);
+        resolvePromise(signal ? { code: code ?? 1, signal, stdout, stderr } : { code: code ?? 1, stdout, stderr });
+      });
     });
   }
 
   /** Synthesizes and initializes unless this deployment already did. */
+  /** Remembers the engine that wrote the state; a record that cannot be written costs only the stickiness. */
+  private recordWriter(engine: Engine): void {
+    try {
+      recordEngine(engineRecordFile(this.config.stateDir, KEYSTORE_STACK), engine);
+    } catch (e) {
+      process.stderr.write(`warning: cannot record the engine that wrote the state: ${(e as Error).message}\n`);
+    }
+  }
+
   public async ensureInit(): Promise<void> {
     if (!this.initialized) await this.init();
   }

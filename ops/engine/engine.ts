@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync, realpathSync, renameSync, statSync
 import { delimiter, join } from "node:path";
 import { ENGINE_PRODUCT, EngineKind, EngineTarget, engineLabel, versionAtLeast } from "../../lib/engine-target";
 import { ensureDir } from "../common/private-files";
+import { EngineRecord } from "./engine-record";
 import { cacheDir, readToolchainEnv } from "./toolchain";
 
 /** The engine a command runs: OpenTofu or Terraform, one binary, its version. */
@@ -113,6 +114,19 @@ export function cdktfEngine(env: NodeJS.ProcessEnv = process.env): EngineTarget 
   }
 }
 
+/**
+ * Why `cdktf` must not run: TERRAFORM_BINARY_NAME names another engine than
+ * the one that last wrote the state, and the setting `engine` does not ask
+ * for the move.
+ */
+export function cdktfEngineMismatch(recorded: EngineRecord, cdktf: EngineTarget): string {
+  return (
+    `engine: this state was last written by ${engineLabel(recorded)}, but cdktf would run ${engineLabel(cdktf)} (TERRAFORM_BINARY_NAME); ` +
+    `set TERRAFORM_BINARY_NAME to ${recorded.kind === "tofu" ? "tofu" : "terraform"}, or, to move the state to ${ENGINE_PRODUCT[cdktf.kind]} on purpose, ` +
+    `set engine (C42_ENGINE) to "${cdktf.kind}"`
+  );
+}
+
 /** The engine the setting `engine` chose could not be used. */
 export class EngineChoiceError extends Error {
   public constructor(message: string) {
@@ -129,14 +143,16 @@ interface Candidate {
 /**
  * The engine for `choice` (the setting `engine`, already checked to be
  * `auto`, `tofu`, `terraform` or an absolute path):
- * - `auto`: `tofu` on PATH, the toolchain's OpenTofu, then `terraform` on PATH;
- *   the first whose version is supported;
+ * - `auto`: the engine that last wrote the state (`recorded`), found as
+ *   `tofu`/`terraform` below, and never another one; for a state no engine
+ *   wrote yet, `tofu` on PATH, the toolchain's OpenTofu, then `terraform` on
+ *   PATH, the first whose version is supported;
  * - `tofu`: `tofu` on PATH, else the toolchain's;
  * - `terraform`: `terraform` on PATH, else the one the test toolchain built;
  * - a path: that binary, whichever engine it is.
  * Fails naming the setting, what was found and what is expected.
  */
-export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.env): Engine {
+export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.env, recorded?: EngineRecord): Engine {
   const toolchain = readToolchainEnv(env).values;
   const tofu = (): Candidate[] => [
     ...optional(onPath("tofu", env), "tofu on PATH"),
@@ -155,6 +171,7 @@ export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.e
     }
     return usable({ binary: choice, foundBy: "engine (C42_ENGINE)" }, env, setting);
   }
+  if (choice === "auto" && recorded !== undefined) return recordedEngine(recorded, recorded.kind === "tofu" ? tofu() : terraform(), env, setting);
   const candidates = choice === "tofu" ? tofu() : choice === "terraform" ? terraform() : [...tofu(), ...terraform()];
   const refused: string[] = [];
   for (const candidate of candidates) {
@@ -172,6 +189,37 @@ export function resolveEngine(choice: string, env: NodeJS.ProcessEnv = process.e
   throw new EngineChoiceError(
     `${setting}: no usable engine: ${found}; expected ${expected}. ` +
       "Put one on PATH, set engine (C42_ENGINE) to a binary's absolute path, or run `npm run toolchain` (builds OpenTofu 1.10.10 when no engine is found; needs Go)",
+  );
+}
+
+/** With `engine=auto`, the engine of the kind that last wrote the state; refuses a silent switch to the other kind. */
+function recordedEngine(recorded: EngineRecord, candidates: Candidate[], env: NodeJS.ProcessEnv, setting: string): Engine {
+  const refused: string[] = [];
+  for (const candidate of candidates) {
+    try {
+      return usable({ ...candidate, foundBy: `${candidate.foundBy}, the engine that last wrote this state` }, env, setting);
+    } catch (e) {
+      if (!(e instanceof EngineChoiceError)) throw e;
+      refused.push(e.message.replace(`${setting}: `, ""));
+    }
+  }
+  const other = recorded.kind === "tofu" ? "terraform" : "tofu";
+  throw new EngineChoiceError(
+    `${setting}: this state was last written by ${engineLabel(recorded)}, and no ${ENGINE_PRODUCT[recorded.kind]} is usable now` +
+      `${refused.length > 0 ? ` (${refused.join("; ")})` : ` (none on PATH or in the toolchain)`}; ` +
+      `expected ${ENGINE_PRODUCT[recorded.kind]} on PATH, or engine (C42_ENGINE) set to "${other}" to move the state to ${ENGINE_PRODUCT[other]} on purpose`,
+  );
+}
+
+/**
+ * One line when this run moves the state to another engine than the one that
+ * last wrote it (only an explicit `engine` does), else undefined.
+ */
+export function engineSwitchNote(engine: EngineTarget, recorded: EngineRecord | undefined): string | undefined {
+  if (recorded === undefined || recorded.kind === engine.kind) return undefined;
+  return (
+    `engine: this state was last written by ${engineLabel(recorded)}; ${engineLabel(engine)} writes it from now on ` +
+    `(engine=${engine.kind}), and engine=auto keeps ${ENGINE_PRODUCT[engine.kind]} after this run`
   );
 }
 

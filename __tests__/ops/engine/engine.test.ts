@@ -1,7 +1,16 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineChoiceError, cdktfEngine, identifyEngine, parseVersionBanner, resolveEngine } from "../../../ops/engine/engine";
+import {
+  EngineChoiceError,
+  cdktfEngine,
+  cdktfEngineMismatch,
+  engineSwitchNote,
+  identifyEngine,
+  parseVersionBanner,
+  resolveEngine,
+} from "../../../ops/engine/engine";
+import { engineRecordFile, readEngineRecord, recordEngine } from "../../../ops/engine/engine-record";
 
 // These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
 // engine behaves (the integration tests run the real OpenTofu and Terraform).
@@ -118,4 +127,69 @@ test("the engine cdktf runs: TERRAFORM_BINARY_NAME by name or path, else terrafo
   expect(cdktfEngine(envWith(dir, { TERRAFORM_BINARY_NAME: "tofu" }))).toEqual({ kind: "tofu", version: "1.10.10" });
   expect(cdktfEngine(envWith("", { TERRAFORM_BINARY_NAME: join(dir, "tofu") }))).toEqual({ kind: "tofu", version: "1.10.10" });
   expect(cdktfEngine(envWith(join(work, "none")))).toBeUndefined();
+});
+
+describe("engine auto keeps the engine that last wrote the state", () => {
+  const withToolchainTofu = (terraformOnPath: string) => {
+    const built = binDir("built", { tofu: "OpenTofu v1.10.10" });
+    mkdirSync(join(work, "cache"), { recursive: true });
+    writeFileSync(join(work, "cache", "toolchain.env"), `C42_TOFU=${join(built, "tofu")}\n`);
+    return envWith(terraformOnPath);
+  };
+
+  test("a state Terraform wrote stays Terraform's after the tests built OpenTofu into the toolchain", () => {
+    const env = withToolchainTofu(binDir("path", { terraform: "Terraform v1.11.4" }));
+    expect(resolveEngine("auto", env)).toMatchObject({ kind: "tofu" }); // a new state: OpenTofu first, as before
+    expect(resolveEngine("auto", env, { kind: "terraform", version: "1.11.4" })).toMatchObject({
+      kind: "terraform",
+      version: "1.11.4",
+      foundBy: "terraform on PATH, the engine that last wrote this state",
+    });
+  });
+
+  test("a newer release of the same engine is taken as it is", () => {
+    const dir = binDir("path", { tofu: "OpenTofu v1.10.10" });
+    expect(resolveEngine("auto", envWith(dir), { kind: "tofu", version: "1.10.2" })).toMatchObject({ kind: "tofu", version: "1.10.10" });
+  });
+
+  test("when the recorded engine is gone, auto refuses to switch and names the way to switch on purpose", () => {
+    const env = withToolchainTofu(binDir("none", {}));
+    expect(() => resolveEngine("auto", env, { kind: "terraform", version: "1.11.4" })).toThrow(
+      'engine (C42_ENGINE) "auto": this state was last written by Terraform 1.11.4, and no Terraform is usable now (none on PATH or in the toolchain); ' +
+        'expected Terraform on PATH, or engine (C42_ENGINE) set to "tofu" to move the state to OpenTofu on purpose',
+    );
+  });
+
+  test("an explicit engine moves the state, and says so in one line", () => {
+    const env = withToolchainTofu(binDir("path", { terraform: "Terraform v1.11.4" }));
+    const recorded = { kind: "terraform", version: "1.11.4" } as const;
+    const tofu = resolveEngine("tofu", env, recorded);
+    expect(tofu).toMatchObject({ kind: "tofu" });
+    expect(engineSwitchNote(tofu, recorded)).toBe(
+      "engine: this state was last written by Terraform 1.11.4; OpenTofu 1.10.10 writes it from now on (engine=tofu), and engine=auto keeps OpenTofu after this run",
+    );
+    expect(engineSwitchNote(resolveEngine("terraform", env, recorded), recorded)).toBeUndefined();
+  });
+
+  test("cdktf running another engine than the state's is told how to go on", () => {
+    expect(cdktfEngineMismatch({ kind: "terraform", version: "1.11.4" }, { kind: "tofu", version: "1.10.10" })).toBe(
+      "engine: this state was last written by Terraform 1.11.4, but cdktf would run OpenTofu 1.10.10 (TERRAFORM_BINARY_NAME); " +
+        'set TERRAFORM_BINARY_NAME to terraform, or, to move the state to OpenTofu on purpose, set engine (C42_ENGINE) to "tofu"',
+    );
+  });
+});
+
+describe("the engine record", () => {
+  test("is written 0600 beside the state, rewritten only on a change, and a hand-edited one is not trusted", () => {
+    const file = engineRecordFile(join(work, "state"), "keystore");
+    expect(file).toBe(join(work, "state", "keystore.engine.json"));
+    expect(readEngineRecord(file)).toBeUndefined();
+    recordEngine(file, { kind: "terraform", version: "1.11.4" });
+    expect(readEngineRecord(file)).toEqual({ kind: "terraform", version: "1.11.4" });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    recordEngine(file, { kind: "tofu", version: "1.10.10" });
+    expect(readEngineRecord(file)).toEqual({ kind: "tofu", version: "1.10.10" });
+    writeFileSync(file, '{"kind":"pulumi","version":"3"}');
+    expect(readEngineRecord(file)).toBeUndefined();
+  });
 });
