@@ -108,9 +108,9 @@ describe("drift check on a real OpenBao with real OpenTofu", () => {
       repaired: async () => {
         expect((await server.call({ path: "sys/auth/cert/tune" })).json.data.default_lease_ttl).toBe(60);
         // The repair goes through the API; it must not leave extra copies of the state (it holds private
-        // keys): only the engine's backup and the last good state a killed run falls back on, each 0600.
+        // keys): only the engine's backup and the last good state a killed run falls back on, each 0600, beside the record of the engine that wrote it.
         const files = readdirSync(d.config.stateDir).sort();
-        expect(files).toEqual(["keystore.tfstate", "keystore.tfstate.backup", "keystore.tfstate.last-good"]);
+        expect(files).toEqual(["keystore.engine.json", "keystore.tfstate", "keystore.tfstate.backup", "keystore.tfstate.last-good"]);
         for (const f of files) expect(statSync(join(d.config.stateDir, f)).mode & 0o777).toBe(0o600);
       },
     },

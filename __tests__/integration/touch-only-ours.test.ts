@@ -86,7 +86,7 @@ describe("touch only what is ours", () => {
   });
 
   test("deploy: the state and cdktf.out in the project are ignored by git", () => {
-    expect(readdirSync(join(repo, "state")).sort()).toEqual(["keystore.tfstate"]);
+    expect(readdirSync(join(repo, "state")).sort()).toEqual(["keystore.engine.json", "keystore.tfstate"]);
     expect(porcelain()).toBe("");
   });
 
