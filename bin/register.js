@@ -3,15 +3,18 @@
 // module on every start (ts-node, even without type-checking, spends about 3 CPU-seconds on the commands'
 // module graph; a warm cache loads it in about 0.3 s). Type-checking stays in `npm run build` / `npm test`.
 //
-// No stale build: an entry is found by the SHA-256 of the source file's path and content, under a directory
-// named by the hash of the compiler's version, tsconfig.json and this file. An edited source has another
-// hash, so it is compiled afresh before it runs; there is no build step to forget. Only a miss loads the
-// TypeScript compiler. Entries are written to a temporary name and renamed, so commands starting at once
+// No stale build: an entry is found by the SHA-256 of the source file's content and its path inside the
+// checkout, under a directory named by the hash of the compiler's version, tsconfig.json and this file. An
+// edited source has another hash, so it is compiled afresh before it runs; there is no build step to forget.
+// The checkout's own location is not part of the key (nor of the compiled file: its source map names the
+// file relative to itself), so a fresh clone elsewhere runs from the entries another one compiled, and
+// `npm ci` fills the cache (`prepare`: `node bin/register.js --warm`) so that even the first command after
+// it starts warm. Only a miss loads the TypeScript compiler. Entries are written to a temporary name and renamed, so commands starting at once
 // never read half a file; when the cache cannot be written the compiled code is used from memory.
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const { homedir } = require("node:os");
-const { join } = require("node:path");
+const { join, relative } = require("node:path");
 
 const PROJECT_DIR = join(__dirname, "..");
 const TSCONFIG = join(PROJECT_DIR, "tsconfig.json");
@@ -56,7 +59,8 @@ function loadCompiler() {
 /** Compiles one file; a syntax error fails here, with the file and line, as ts-node's does. */
 function transpile(filename, source) {
   const { ts, options } = loadCompiler();
-  const out = ts.transpileModule(source, { compilerOptions: options, fileName: filename, reportDiagnostics: true });
+  // The name inside the checkout: the compiled file, and so the cache entry, is the same for every clone.
+  const out = ts.transpileModule(source, { compilerOptions: options, fileName: relative(PROJECT_DIR, filename), reportDiagnostics: true });
   const errors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length > 0) {
     const text = errors.map((d) => {
@@ -85,7 +89,7 @@ function prune(dir, now) {
 
 /** The compiled JavaScript of one source file: from the cache, else compiled now and stored. */
 function compiled(filename, source, dir) {
-  const file = join(dir, `${sha256(filename, source)}.js`);
+  const file = join(dir, `${sha256(relative(PROJECT_DIR, filename), source)}.js`);
   try {
     return fs.readFileSync(file, "utf8");
   } catch {
@@ -113,4 +117,32 @@ function register(env = process.env) {
   require.extensions[".ts"] = load;
 }
 
-module.exports = { register, cacheDir, compiledDir };
+/** The TypeScript files a command can load: main.ts, lib/ and ops/ (not tests, not declarations). */
+function commandSources() {
+  const found = [join(PROJECT_DIR, "main.ts")];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) found.push(path);
+    }
+  };
+  for (const dir of ["lib", "ops"]) walk(join(PROJECT_DIR, dir));
+  return found;
+}
+
+/** Compiles every command source into the cache (npm's `prepare`, so the first command after `npm ci` starts warm). */
+function warm(env = process.env) {
+  const dir = compiledDir(env);
+  const sources = commandSources();
+  for (const filename of sources) compiled(filename, fs.readFileSync(filename, "utf8"), dir);
+  return { dir, files: sources.length };
+}
+
+module.exports = { register, cacheDir, compiledDir, warm };
+
+if (require.main === module && process.argv[2] === "--warm") {
+  const started = Date.now();
+  const { dir, files } = warm();
+  process.stdout.write(`c42-keystore: ${files} TypeScript files compiled into ${dir} in ${Date.now() - started} ms (cached by content)\n`);
+}

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cacheDir as toolchainCacheDir } from "../../ops/engine/toolchain";
@@ -77,6 +77,45 @@ describe("bin/register.js: TypeScript from a content-addressed cache", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("7");
   });
+
+  test("two clones at different paths share one entry per file: the checkout's location is not part of the key", () => {
+    const cache = join(work, "cache");
+    const clone = (name: string) => {
+      const dir = join(work, name);
+      mkdirSync(join(dir, "bin"), { recursive: true });
+      copyFileSync(REGISTER, join(dir, "bin", "register.js"));
+      copyFileSync(join(ROOT, "tsconfig.json"), join(dir, "tsconfig.json"));
+      symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+      writeFileSync(join(dir, "answer.ts"), "export const value: number = 43;\n");
+      return dir;
+    };
+    const run = (dir: string) =>
+      spawnSync(process.execPath, ["-e", `require("./bin/register.js").register(); process.stdout.write(String(require("./answer.ts").value));`], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: work, C42_CACHE: cache },
+        encoding: "utf8",
+      });
+    const [a, b] = [clone("clone-a"), clone("elsewhere/clone-b")];
+    expect(run(a)).toMatchObject({ stdout: "43", stderr: "" });
+    const [entry] = entries(cache);
+    const writtenAt = statSync(join(register.compiledDir({ C42_CACHE: cache }), entry)).mtimeMs;
+    expect(run(b)).toMatchObject({ stdout: "43", stderr: "" });
+    expect(entries(cache)).toEqual([entry]);
+    expect(statSync(join(register.compiledDir({ C42_CACHE: cache }), entry)).mtimeMs).toBe(writtenAt);
+  });
+
+  test("--warm (npm's prepare) compiles every command source, so the first command after npm ci is a hit", () => {
+    const cache = join(work, "cache");
+    const env = { PATH: process.env.PATH, HOME: work, C42_CACHE: cache };
+    const warmed = spawnSync(process.execPath, [REGISTER, "--warm"], { env, encoding: "utf8" });
+    expect(warmed.status).toBe(0);
+    expect(warmed.stdout).toMatch(/^c42-keystore: \d+ TypeScript files compiled into .* \(cached by content\)\n$/);
+    const before = entries(cache);
+    expect(before.length).toBeGreaterThan(100);
+    const r = spawnSync(process.execPath, [join(ROOT, "bin", "c42-keystore.js"), "help"], { env, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(entries(cache)).toEqual(before);
+  }, 120_000);
 
   test("bin/c42-keystore.js runs the commands through it", () => {
     const r = spawnSync(process.execPath, [join(ROOT, "bin", "c42-keystore.js"), "help"], {
