@@ -3,6 +3,7 @@ import { PkiSecretBackendCert } from "@cdktf/provider-vault/lib/pki-secret-backe
 import { KeystoreValidationError, settingName } from "./errors";
 import { formatHours, parseDuration } from "./duration";
 import { IIssuingRole } from "./pki-role";
+import { ReplacingSetting } from "./replacement-guard";
 import { checkCommonName, checkTtlWithin } from "./validation";
 
 /** A client certificate with its key, as a bundle is built from it. */
@@ -83,6 +84,12 @@ export class AdminCertificate extends Construct implements IIssuedCertificate {
   public readonly expiration: number;
   /** The underlying `vault_pki_secret_backend_cert`. */
   public readonly certificate: PkiSecretBackendCert;
+  /**
+   * The settings whose change replaces this certificate (ForceNew in the
+   * provider): its common name, TTL, the role it is issued from and that
+   * role's mount.
+   */
+  public readonly replacingSettings: readonly ReplacingSetting[];
 
   public constructor(scope: Construct, id: string, props: AdminCertificateProps) {
     super(scope, id);
@@ -126,5 +133,13 @@ export class AdminCertificate extends Construct implements IIssuedCertificate {
     this.caChainPem = this.certificate.caChain;
     this.serialNumber = this.certificate.serialNumber;
     this.expiration = this.certificate.expiration;
+    // The TTL is not ForceNew in the provider, but a new value never reaches the
+    // live certificate (its update is a no-op): only a new certificate carries it.
+    this.replacingSettings = [
+      { setting: setting("commonName"), attribute: "common_name", label: "common name", configured: commonName },
+      { setting: ttlSetting, attribute: "ttl", label: "TTL", configured: formatHours(this.ttlSeconds) },
+      { setting: settingName(props.role, "name"), attribute: "name", label: "issuing role", configured: props.role.roleName },
+      { setting: settingName(props.role.issuer.mount, "path"), attribute: "backend", label: "mount", configured: props.role.backend },
+    ];
   }
 }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
 import { AdminCertificate, AdminCertificateProps } from "./admin-certificate";
+import { guardLiveLogin } from "./admin-rotation-guards";
 import { AdoptedCertificate } from "./adoption";
 import { BUNDLE_OUTPUTS, CrashplanBundleOutputs, NEXT_BUNDLE_OUTPUTS } from "./bundle-outputs";
 import { CertLoginRole, CertLoginRoleProps } from "./cert-auth";
@@ -62,7 +63,9 @@ export interface AdminCertificatesProps {
   /**
    * How a deploy inside the window renews: `one-step` lets the provider
    * re-issue the current certificate in place (Code42 is locked out until the
-   * new bundle is uploaded); `two-phase` never re-issues it in place.
+   * new bundle is uploaded); `two-phase` never re-issues it in place, nor
+   * replaces it or `crashplanUser` for a config edit (the plan is refused and
+   * names `rotate start`; see {@link guardLiveLogin}).
    * @default "two-phase"
    */
   readonly mode?: RotationMode;
@@ -151,6 +154,7 @@ export function addAdminCertificates(scope: Construct, props: AdminCertificatesP
       name: `${roleName}${NEXT_ROLE_SUFFIX}`,
       certificate,
       resourceName: localName(NEXT_SLOT_ADDRESSES.role),
+      settingsSection: "certRole",
     });
     next = { certificate, bundle: nextBundle, role };
   }
@@ -158,6 +162,9 @@ export function addAdminCertificates(scope: Construct, props: AdminCertificatesP
   const pinnedBundle = bundle ?? (adopted ? undefined : next?.bundle);
   if (!pinned) throw new Error(`rotation phase ${phase}: no certificate to pin`);
   const certRole = new CertLoginRole(scope, "certRole", { ...props.login, certificate: pinned });
+  if (mode === "two-phase") {
+    guardLiveLogin({ phase, recorded, current, next: next?.certificate, certRole, certRoleNext: next?.role, certAuth: props.login.backend });
+  }
   new TerraformOutput(scope, ROTATION_OUTPUT, {
     value: phase,
     description: "Where a two-phase rotation of the admin certificate stands: idle, started or finishing",

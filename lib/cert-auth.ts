@@ -3,6 +3,7 @@ import { AuthBackend } from "@cdktf/provider-vault/lib/auth-backend";
 import { CertAuthBackendRole } from "@cdktf/provider-vault/lib/cert-auth-backend-role";
 import { formatProviderDuration, parseDuration } from "./duration";
 import { settingName } from "./errors";
+import { ReplacingSetting } from "./replacement-guard";
 import { checkMountPath, checkName } from "./validation";
 
 /** A TLS certificate auth method: made by this stack or already in Vault. */
@@ -41,6 +42,11 @@ export class CertAuthBackend extends Construct implements ICertAuthBackend {
   public readonly defaultLeaseSeconds: number;
   /** The underlying `vault_auth_backend`. */
   public readonly backend: AuthBackend;
+  /**
+   * The settings whose change moves the method (a remount, or a new mount
+   * where Vault cannot remount): logins at the old path fail from then on.
+   */
+  public readonly replacingSettings: readonly ReplacingSetting[];
 
   public constructor(scope: Construct, id: string, props: CertAuthBackendProps = {}) {
     super(scope, id);
@@ -55,6 +61,7 @@ export class CertAuthBackend extends Construct implements ICertAuthBackend {
       tune: [{ defaultLeaseTtl: formatProviderDuration(this.defaultLeaseSeconds) }],
     });
     this.path = this.backend.path;
+    this.replacingSettings = [{ setting: settingName(this, "path"), attribute: "path", label: "path", configured: path }];
   }
 }
 
@@ -106,6 +113,11 @@ export interface CertLoginRoleProps {
    * @default - derived from the construct path
    */
   readonly resourceName?: string;
+  /**
+   * The config file section its settings come from, as error messages name them.
+   * @default the construct id
+   */
+  readonly settingsSection?: string;
 }
 
 /**
@@ -119,11 +131,18 @@ export class CertLoginRole extends Construct {
   public readonly tokenTtlSeconds: number;
   /** The underlying `vault_cert_auth_backend_role`. */
   public readonly role: CertAuthBackendRole;
+  /**
+   * The settings whose change replaces the role (delete, then create: no
+   * login through it in between): its name and its method's path. The
+   * certificate is ForceNew too, but it is no setting.
+   */
+  public readonly replacingSettings: readonly ReplacingSetting[];
 
   public constructor(scope: Construct, id: string, props: CertLoginRoleProps) {
     super(scope, id);
-    const name = checkName(settingName(this, "name"), props.name ?? "crashplanUser", this.node.path);
-    this.tokenTtlSeconds = parseDuration(settingName(this, "tokenTtl"), props.tokenTtl ?? "60s", this.node.path);
+    const setting = (prop: string) => (props.settingsSection === undefined ? settingName(this, prop) : `${props.settingsSection}.${prop}`);
+    const name = checkName(setting("name"), props.name ?? "crashplanUser", this.node.path);
+    this.tokenTtlSeconds = parseDuration(setting("tokenTtl"), props.tokenTtl ?? "60s", this.node.path);
     this.role = new CertAuthBackendRole(this, "role", {
       backend: props.backend.path,
       name,
@@ -134,5 +153,9 @@ export class CertLoginRole extends Construct {
     });
     if (props.resourceName !== undefined) this.role.overrideLogicalId(props.resourceName);
     this.roleName = this.role.name;
+    this.replacingSettings = [
+      { setting: setting("name"), attribute: "name", label: "name", configured: name },
+      { setting: settingName(props.backend, "path"), attribute: "backend", label: "method", configured: props.backend.path },
+    ];
   }
 }

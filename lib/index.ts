@@ -1,5 +1,6 @@
 export * from "./admin-certificate";
 export * from "./admin-rotation";
+export * from "./admin-rotation-guards";
 export * from "./adoption";
 export * from "./audit-device";
 export * from "./bundle-outputs";
@@ -17,6 +18,7 @@ export * from "./pki-mount";
 export * from "./pki-role";
 export * from "./policy";
 export * from "./providers";
+export * from "./replacement-guard";
 export * from "./settings";
 export * from "./state-backend";
 export * from "./state-encryption";

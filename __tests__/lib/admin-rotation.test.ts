@@ -27,6 +27,10 @@ const NEXT_PASSWORD = name(NEXT_SLOT_ADDRESSES.password);
 const NEXT_ROLE = name(NEXT_SLOT_ADDRESSES.role);
 const certs = (j: Json) => j.resource.vault_pki_secret_backend_cert;
 const roles = (j: Json) => j.resource.vault_cert_auth_backend_role;
+/** A resource's attributes without its lifecycle (the guards of admin-rotation-guards.test.ts differ by phase). */
+const attributes = ({ lifecycle, ...rest }: Record<string, unknown>) => (void lifecycle, rest);
+const allAttributes = (resources: Json["resource"]) =>
+  Object.fromEntries(Object.entries(resources).map(([type, byId]) => [type, Object.fromEntries(Object.entries(byId).map(([id, r]) => [id, attributes(r)]))]));
 
 describe("the admin certificate in two slots", () => {
   const idle = synth({ phase: "idle" });
@@ -48,11 +52,11 @@ describe("the admin certificate in two slots", () => {
   test("started: the current slot is untouched; the next certificate has its own role with the same policies and TTL, password and outputs", () => {
     const { json } = synth({ phase: "started" });
     expect(Object.keys(certs(json)).sort()).toEqual([current, NEXT_CERT].sort());
-    expect(certs(json)[current]).toEqual(certs(idle.json)[current]);
+    expect(attributes(certs(json)[current])).toEqual(attributes(certs(idle.json)[current]));
     expect(certs(json)[NEXT_CERT]).toMatchObject({ common_name: "crashplan-admin", ttl: "8760h", auto_renew: false, revoke: true });
-    expect(roles(json)[currentRole]).toEqual(roles(idle.json)[currentRole]);
-    const { certificate, name: roleName, display_name, ...rest } = roles(json)[NEXT_ROLE];
-    const { certificate: c, name: n, display_name: dn, ...currentRest } = roles(json)[currentRole];
+    expect(attributes(roles(json)[currentRole])).toEqual(attributes(roles(idle.json)[currentRole]));
+    const { certificate, name: roleName, display_name, ...rest } = attributes(roles(json)[NEXT_ROLE]);
+    const { certificate: c, name: n, display_name: dn, ...currentRest } = attributes(roles(json)[currentRole]);
     expect([c, n, dn]).toEqual([ref("vault_pki_secret_backend_cert", current, "certificate"), "crashplanUser", "crashplanUser"]);
     expect([certificate, roleName, display_name]).toEqual([
       ref("vault_pki_secret_backend_cert", NEXT_CERT, "certificate"),
@@ -89,7 +93,7 @@ describe("the admin certificate in two slots", () => {
       { from: NEXT_SLOT_ADDRESSES.certificate, to: `vault_pki_secret_backend_cert.${current}` },
       { from: NEXT_SLOT_ADDRESSES.password, to: `random_password.${currentPassword}` },
     ]);
-    expect(json.resource).toEqual(idle.json.resource);
+    expect(allAttributes(json.resource)).toEqual(allAttributes(idle.json.resource));
   });
 
   test("abort (idle after started) moves nothing: the next slot is destroyed", () => {
