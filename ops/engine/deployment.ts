@@ -509,7 +509,9 @@ export class Deployment {
   /** Runs the engine in the stack directory; fails on a non-zero exit. */
   public async tofuOk(args: string[], options: { quiet?: boolean } = {}): Promise<TofuResult> {
     const result = await this.tofu(args, options);
-    if (result.code !== 0) throw new EngineError(engineFailure(args, result, this.engine.kind), result.signal);
+    if (result.code !== 0) {
+      throw new EngineError(engineFailure(args, result, this.engine.kind), result.signal, PLANNING_FAILED.test(result.stdout));
+    }
     return result;
   }
 
@@ -653,11 +655,16 @@ export class EngineError extends Error {
   public constructor(
     message: string,
     public readonly signal?: NodeJS.Signals,
+    /** The engine refused the plan (an error while planning: a failed precondition or postcondition, …), so it applied nothing. */
+    public readonly planningFailed = false,
   ) {
     super(message);
     this.name = "EngineError";
   }
 }
+
+/** What OpenTofu and Terraform print when the plan of an apply failed (with or without a partial plan): nothing was applied. */
+const PLANNING_FAILED = /^(Planning failed\.|(OpenTofu|Terraform) planned the following actions, but then encountered a problem:)/m;
 
 /** The state's rotation phase moved since a command read it; nothing was applied. */
 export class StateMovedError extends Error {
