@@ -120,3 +120,45 @@ function run(command: string, args: string[], input: string, timeoutMs: number):
     child.stdin.end(input);
   });
 }
+
+/**
+ * Logs in with the Java client ({@link javaLogin}) over and over, one JVM after
+ * the other, until stopped, counting as {@link startLoginLoop} does. A JVM start
+ * takes about a second here, so this loop is slower than the Node one; it proves
+ * that the PKCS12 KeyStore path keeps working throughout.
+ */
+export function startJavaLoginLoop(dir: string, name: string, p12Path: string, password: string, server: TestServer, policy: string) {
+  const started = Date.now();
+  let attempts = 0;
+  let ok = 0;
+  let failed = 0;
+  const failures: string[] = [];
+  let last = started;
+  let maxGapMs = 0;
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
+      const now = Date.now();
+      maxGapMs = Math.max(maxGapMs, now - last);
+      last = now;
+      attempts++;
+      try {
+        const answer = await javaLogin(dir, p12Path, password, server);
+        if (answer.status === 200 && answer.policies.includes(policy)) ok++;
+        else throw new Error(`status ${answer.status}`);
+      } catch (e) {
+        failed++;
+        if (failures.length < 10) failures.push(`${new Date().toISOString()} ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  })();
+  return {
+    /** Lets the login in flight end and returns the counts. */
+    async stop(): Promise<LoopCounts> {
+      stopping = true;
+      await loop;
+      const seconds = (Date.now() - started) / 1000;
+      return { name, attempts, ok, failed, failures, seconds: Math.round(seconds * 10) / 10, rate: Math.round((attempts / seconds) * 10) / 10, maxGapMs };
+    },
+  };
+}
