@@ -36,6 +36,8 @@ export async function withServer<T>(bao: string, body: (server: BenchServer) => 
     return await body({ dir, env, startMs, endpoint: { addr: env.VAULT_ADDR, caPem: readFileSync(env.VAULT_CACERT, "utf8") } });
   } finally {
     await stopServer(dir, { purge: true });
+    // The purge keeps a directory the server did not create (mkdtemp made this one): remove it too.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
