@@ -14,16 +14,23 @@ import {
   startCluster,
   stopCluster,
 } from "../server/cluster";
+import { DEFAULT_LB_ROUTE, LB_ROUTES, LbRoute } from "../server/load-balancer";
 import { serverStatus, startServer, stopServer } from "../server/server";
 import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand, wholeNumber } from "./command";
 
 const DIR_OPTION = { dir: { type: "string" } } as const;
 const DIR_HELP = `  --dir DIR  the server's directory (default ${DEFAULT_SERVER_DIR})\n`;
 
-const START_OPTIONS = { ...DIR_OPTION, nodes: { type: "string" }, "performance-multiplier": { type: "string" } } as const;
+const START_OPTIONS = {
+  ...DIR_OPTION,
+  nodes: { type: "string" },
+  "performance-multiplier": { type: "string" },
+  "load-balancer": { type: "boolean", default: false },
+  "lb-route": { type: "string" },
+} as const;
 const START: CommandSpec<typeof START_OPTIONS> = {
   name: "server start",
-  synopsis: "[--dir DIR] [--nodes N] [--performance-multiplier M]",
+  synopsis: "[--dir DIR] [--nodes N] [--performance-multiplier M] [--load-balancer [--lb-route active|all]]",
   summary: "start (or restart and unseal) a local OpenBao server or raft cluster in production mode over TLS",
   details: `${DIR_HELP}  --nodes N  1 (default): one server; 3 or 5: a raft cluster on 127.0.0.1, each node
              with its own directory (DIR/node-1, …), ports, log and TLS listener, joined
@@ -33,6 +40,14 @@ const START: CommandSpec<typeof START_OPTIONS> = {
              election timeouts scale with it: 1 elects a new leader ~2-3 s after the active
              node dies; OpenBao's own default 5 takes ~10 s but tolerates a loaded machine or
              slow network without needless elections. Fixed at the first start.
+  --load-balancer
+             cluster only: also start HAProxy (the system's haproxy; apt-get install haproxy) on
+             127.0.0.1 in front of the nodes: TCP passthrough, TLS end to end, health checks on
+             each node's /v1/sys/health over TLS with the certificate verified. vault.env's
+             VAULT_ADDR (and so publicUrl) is then its address. Kept on every later start.
+  --lb-route active|all
+             which nodes the load balancer sends traffic to (default ${DEFAULT_LB_ROUTE}): active, the
+             active node only; all, every unsealed node, standbys forwarding. Fixed at its first start.
   A missing DIR is created 0700; an existing one must be empty or hold a server (or a cluster),
   and is never chmodded. Secrets inside are 0600 files. Every server and node declares a file
   audit device (DIR/audit.log, a node's DIR/node-N/audit.log, 0600). Starting a cluster again starts the nodes that are down
@@ -91,14 +106,27 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
         const dir = dirOf(values.dir);
         const nodes = integerOption("--nodes", values.nodes, checkNodeCount);
         const performanceMultiplier = integerOption("--performance-multiplier", values["performance-multiplier"], checkPerformanceMultiplier);
+        const route = values["lb-route"];
+        if (route !== undefined && !LB_ROUTES.includes(route as LbRoute)) throw new UsageError(`--lb-route: ${JSON.stringify(route)}; expected active or all`);
+        if (route !== undefined && !values["load-balancer"]) throw new UsageError("--lb-route: only with --load-balancer");
         const log = (line: string) => io.stderr(`[server] ${line}\n`);
         let server: { addr: string; envFile: string };
         if ((nodes ?? 1) > 1 || isClusterDir(dir)) {
-          const cluster = await startCluster({ dir, baoBinary: locateBao(), nodes: nodes ?? readClusterMeta(dir).nodes, performanceMultiplier, log });
-          server = { addr: cluster.active.addr, envFile: cluster.envFile };
+          const cluster = await startCluster({
+            dir,
+            baoBinary: locateBao(),
+            nodes: nodes ?? readClusterMeta(dir).nodes,
+            performanceMultiplier,
+            loadBalancer: values["load-balancer"] ? { route: route as LbRoute | undefined } : undefined,
+            log,
+          });
+          server = { addr: cluster.loadBalancer?.addr ?? cluster.active.addr, envFile: cluster.envFile };
           io.stdout(cluster.nodes.map((n) => `${n.nodeId}:  ${n.addr}\n`).join(""));
+          if (cluster.loadBalancer)
+            io.stdout(`load balancer: ${cluster.loadBalancer.addr} (haproxy pid ${cluster.loadBalancer.pid}, route ${cluster.loadBalancer.route})\n`);
         } else {
           if (performanceMultiplier !== undefined) throw new UsageError("--performance-multiplier: only a cluster (--nodes 3 or 5) takes it");
+          if (values["load-balancer"]) throw new UsageError("--load-balancer: only a cluster (--nodes 3 or 5) takes it");
           server = await startServer({ dir, baoBinary: locateBao(), log });
         }
         let envFile = server.envFile;
@@ -129,8 +157,13 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
             return EXIT.ok;
           }
           const a = cluster.autopilot;
+          const lb = cluster.loadBalancer;
+          const checks = lb?.backends?.map((b) => `${b.name} ${b.status}`).join(", ");
           io.stdout(
-            cluster.nodes.map((n) => `${n.nodeId}  ${n.addr}  pid ${n.pid ?? "-"}  ${n.role}\n`).join("") +
+            (lb
+              ? `load balancer  ${lb.addr}  pid ${lb.pid ?? "-"}  ${lb.pid === undefined ? "stopped" : `route ${lb.route}, checks: ${checks ?? "no answer on the stats socket"}`}\n`
+              : "") +
+              cluster.nodes.map((n) => `${n.nodeId}  ${n.addr}  pid ${n.pid ?? "-"}  ${n.role}\n`).join("") +
               (a
                 ? `autopilot: ${a.healthy ? "healthy" : "UNHEALTHY"}, leader ${a.leader}, ${a.voters.length} voters (${a.voters.join(", ")}), failure tolerance ${a.failureTolerance}\n`
                 : `autopilot: unknown (${cluster.autopilotError ?? "no answer"})\n`),

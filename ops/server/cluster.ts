@@ -10,6 +10,19 @@ import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, writeEnvFile } from "./init";
 import { LAYOUT, TLS } from "./layout";
 import {
+  DEFAULT_LB_ROUTE,
+  LB_LAYOUT,
+  LbBackendState,
+  LbRoute,
+  findLoadBalancerPid,
+  loadBalancerBackends,
+  locateHaproxy,
+  readLbMeta,
+  spawnLoadBalancer,
+  stopLoadBalancer,
+  writeLbMeta,
+} from "./load-balancer";
+import {
   KILL_TIMEOUT_MS,
   STOP_TIMEOUT_MS,
   findServerPid,
@@ -38,6 +51,8 @@ export const CLUSTER_LAYOUT = {
   meta: "cluster.json",
   /** `node-1`, `node-2`, …; node 1 is the one initialised. */
   nodePrefix: "node-",
+  /** HAProxy's directory (load-balancer.ts), when the cluster has one. */
+  loadBalancer: "lb",
 } as const;
 
 /** The largest cluster `server start --nodes` makes: raft tolerates (N-1)/2 failures, and a loopback cluster larger than 5 proves nothing more. */
@@ -84,6 +99,8 @@ export interface LocalCluster {
   /** KEY=VALUE file with VAULT_ADDR (the node active at the first start), VAULT_CACERT and VAULT_TOKEN (0600). */
   readonly envFile: string;
   readonly performanceMultiplier: number;
+  /** HAProxy in front of the nodes, when the cluster has one: its address is VAULT_ADDR in vault.env. */
+  readonly loadBalancer?: { readonly addr: string; readonly pid: number; readonly route: LbRoute };
 }
 
 /** How to start a {@link LocalCluster}. */
@@ -94,6 +111,13 @@ export interface StartClusterOptions {
   readonly nodes: number;
   /** @default - the recorded value on a restart, else {@link DEFAULT_PERFORMANCE_MULTIPLIER} */
   readonly performanceMultiplier?: number;
+  /**
+   * Put HAProxy in front (kept on every later start). `route` is fixed at the first start with it.
+   * @default - none, unless an earlier start set one up
+   */
+  readonly loadBalancer?: { readonly route?: LbRoute };
+  /** The haproxy binary. @default - {@link locateHaproxy} */
+  readonly haproxyBinary?: string;
   /** Progress lines (never secrets). @default - silent */
   readonly log?: (line: string) => void;
 }
@@ -115,6 +139,14 @@ export interface ClusterStatus {
   readonly autopilot?: AutopilotState;
   /** Why the autopilot state is absent. */
   readonly autopilotError?: string;
+  /** HAProxy, when the cluster has one: its address, pid (absent when stopped) and each node's check state. */
+  readonly loadBalancer?: {
+    readonly addr: string;
+    readonly route: LbRoute;
+    readonly pid?: number;
+    /** Absent when HAProxy does not answer on its stats socket. */
+    readonly backends?: LbBackendState[];
+  };
 }
 
 const REACHABLE_TIMEOUT_MS = 30_000;
@@ -131,6 +163,9 @@ const STABILIZATION_TIME = "3s";
 
 export const nodeId = (index: number) => `c42-node-${index}`;
 const nodeDir = (dir: string, index: number) => join(dir, `${CLUSTER_LAYOUT.nodePrefix}${index}`);
+const lbDirOf = (dir: string) => join(dir, CLUSTER_LAYOUT.loadBalancer);
+const hasLoadBalancer = (dir: string) => existsSync(join(lbDirOf(dir), LB_LAYOUT.meta));
+const lbAddr = (port: number) => `https://127.0.0.1:${port}`;
 
 /** Whether `dir` holds a cluster (rather than a single server or nothing). */
 export function isClusterDir(dir: string): boolean {
@@ -221,6 +256,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
 
   const children: ChildProcess[] = [];
   const exits = new Map<number, () => string | undefined>();
+  let loadBalancer: LocalCluster["loadBalancer"];
   try {
     for (const n of nodes) {
       const pid = findServerPid(n.dir);
@@ -283,12 +319,20 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
         return isFullyReplicated(await autopilotState(endpoint(active), token), nodes.length) ? true : undefined;
       },
     );
+    if (options.loadBalancer || hasLoadBalancer(dir)) {
+      loadBalancer = await startClusterLoadBalancer(dir, nodes, caPem, options, children, log);
+    }
   } catch (e) {
     children.forEach(killQuietly);
     throw e;
   }
   const active = (await activeNode(nodes, caPem)) ?? nodes[0];
-  if (!existsSync(join(dir, LAYOUT.env))) writeEnvFile(dir, active.addr);
+  const publicAddr = loadBalancer?.addr ?? active.addr;
+  // The first start with a load balancer moves VAULT_ADDR from a node to it: Code42 and the commands get one address.
+  if (!existsSync(join(dir, LAYOUT.env)) || (loadBalancer && !readFileSync(join(dir, LAYOUT.env), "utf8").includes(`VAULT_ADDR=${publicAddr}\n`))) {
+    rmSync(join(dir, LAYOUT.env), { force: true });
+    writeEnvFile(dir, publicAddr);
+  }
   log(`${nodes.length} voters after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return {
     dir,
@@ -297,7 +341,66 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     caCertFile: join(dir, LAYOUT.tls, TLS.caCert),
     envFile: join(dir, LAYOUT.env),
     performanceMultiplier: meta.performanceMultiplier,
+    loadBalancer,
   };
+}
+
+/**
+ * Starts HAProxy in front of `nodes` (set up on its first start: a port and
+ * the route) and waits until a health call through it reaches an unsealed
+ * node, TLS verified end to end against the cluster's CA: the server
+ * certificate names 127.0.0.1, the load balancer's address, as well as each node's.
+ */
+async function startClusterLoadBalancer(
+  dir: string,
+  nodes: readonly ClusterNode[],
+  caPem: string,
+  options: StartClusterOptions,
+  children: ChildProcess[],
+  log: (line: string) => void,
+): Promise<NonNullable<LocalCluster["loadBalancer"]>> {
+  const lbDir = lbDirOf(dir);
+  const haproxy = options.haproxyBinary ?? locateHaproxy();
+  if (!hasLoadBalancer(dir)) {
+    const [port] = await freePorts(1);
+    writeLbMeta(lbDir, { port, route: options.loadBalancer?.route ?? DEFAULT_LB_ROUTE });
+  }
+  const meta = readLbMeta(lbDir);
+  if (options.loadBalancer?.route !== undefined && options.loadBalancer.route !== meta.route) {
+    throw new Error(
+      `--lb-route: ${options.loadBalancer.route} differs from the load balancer's ${meta.route} (in ${join(lbDir, LB_LAYOUT.meta)}); leave the option out`,
+    );
+  }
+  const addr = lbAddr(meta.port);
+  if (findLoadBalancerPid(lbDir) === undefined && !(await portIsFree(meta.port))) {
+    throw new Error(
+      `cannot start the load balancer in ${lbDir}: port 127.0.0.1:${meta.port} is taken by another process; stop it, or remove the cluster with --purge`,
+    );
+  }
+  const started = spawnLoadBalancer({
+    lbDir,
+    haproxy,
+    backends: nodes.map((n) => ({ name: n.nodeId, port: readNodeMeta(n.dir).apiPort })),
+    caFile: join(dir, LAYOUT.tls, TLS.caCert),
+  });
+  if (started.child) {
+    children.push(started.child);
+    log(
+      `started haproxy (pid ${started.pid}) on ${addr}, route: ${meta.route === "active" ? "the active node only" : "every unsealed node"}; log: ${join(lbDir, LB_LAYOUT.log)}`,
+    );
+  }
+  const exited = started.child ? watchExit(started.child) : () => (isAlive(started.pid) ? undefined : "gone");
+  try {
+    await waitFor(lbDir, `a node to answer through the load balancer at ${addr}`, REACHABLE_TIMEOUT_MS, exited, async () => {
+      const h = await health({ addr, caPem });
+      return h.initialized && !h.sealed ? true : undefined;
+    });
+  } catch (e) {
+    const logFile = join(lbDir, LB_LAYOUT.log);
+    const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-15).join("\n") : "";
+    throw new Error(`${(e as Error).message}${tail ? `\n--- last lines of ${logFile} ---\n${tail}` : ""}`);
+  }
+  return { addr, pid: started.pid, route: meta.route };
 }
 
 /** The node that is active now, if any answers so. */
@@ -346,6 +449,7 @@ export async function stopCluster(dir: string, options: { purge?: boolean } = {}
   const meta = readClusterMeta(dir);
   if (options.purge) assertClusterDir(dir, meta.nodes);
   const nodes = Array.from({ length: meta.nodes }, (_, i) => nodeDir(dir, i + 1));
+  if (existsSync(lbDirOf(dir))) await stopLoadBalancer(lbDirOf(dir));
   const pids = nodes.map((d) => findServerPid(d)).filter((p): p is number => p !== undefined);
   pids.forEach((pid) => signal(pid, "SIGTERM"));
   for (const pid of pids) {
@@ -361,7 +465,7 @@ export async function stopCluster(dir: string, options: { purge?: boolean } = {}
     return;
   }
   for (const d of nodes) rmSync(d, { recursive: true, force: true });
-  for (const name of [...Object.values(LAYOUT), CLUSTER_LAYOUT.meta]) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of [...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, CLUSTER_LAYOUT.loadBalancer]) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** Every node's role and pid, and autopilot's view; reads the root token from the directory to ask autopilot, never prints it. */
@@ -386,12 +490,21 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   }
   const tokenFile = join(dir, LAYOUT.rootToken);
   const answering = statuses.find((s) => s.role === "active") ?? statuses.find((s) => s.role === "standby");
-  if (!answering || !existsSync(tokenFile)) return { nodes: statuses, autopilotError: "no unsealed node answers" };
+  const loadBalancer = await loadBalancerStatus(dir);
+  if (!answering || !existsSync(tokenFile)) return { nodes: statuses, autopilotError: "no unsealed node answers", loadBalancer };
   try {
-    return { nodes: statuses, autopilot: await autopilotState({ addr: answering.addr, caPem }, readFileSync(tokenFile, "utf8").trim()) };
+    return { nodes: statuses, autopilot: await autopilotState({ addr: answering.addr, caPem }, readFileSync(tokenFile, "utf8").trim()), loadBalancer };
   } catch (e) {
-    return { nodes: statuses, autopilotError: (e as Error).message };
+    return { nodes: statuses, autopilotError: (e as Error).message, loadBalancer };
   }
+}
+
+async function loadBalancerStatus(dir: string): Promise<ClusterStatus["loadBalancer"]> {
+  if (!hasLoadBalancer(dir)) return undefined;
+  const lbDir = lbDirOf(dir);
+  const meta = readLbMeta(lbDir);
+  const pid = findLoadBalancerPid(lbDir);
+  return { addr: lbAddr(meta.port), route: meta.route, pid, backends: pid === undefined ? undefined : await loadBalancerBackends(lbDir) };
 }
 
 /** First start: shared TLS, ports, one directory and config per node, then cluster.json (its presence marks a complete setup). */
@@ -455,7 +568,7 @@ ${
 /** Refuses to purge a cluster directory holding anything the cluster did not put there. */
 function assertClusterDir(dir: string, nodes: number): void {
   const nodeNames = Array.from({ length: nodes }, (_, i) => `${CLUSTER_LAYOUT.nodePrefix}${i + 1}`);
-  const known = new Set<string>([...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, ...nodeNames]);
+  const known = new Set<string>([...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, CLUSTER_LAYOUT.loadBalancer, ...nodeNames]);
   const foreign = readdirSync(dir).filter((name) => !known.has(name));
   const nodeKnown = new Set<string>(Object.values(LAYOUT));
   for (const n of nodeNames) {
