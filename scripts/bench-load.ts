@@ -16,6 +16,7 @@ import { deploy } from "../ops/lifecycle/deploy";
 import { FailoverRun, loadWithLeaderKill } from "../ops/load/failover";
 import { LOAD_BOUNDS, LoadOptions, LoadReport, checkBound, formatLoadReport, runLoad } from "../ops/load/load";
 import { startCluster, stopCluster } from "../ops/server/cluster";
+import { LbRoute } from "../ops/server/load-balancer";
 import { readServerEnv, startServer, stopServer } from "../ops/server/server";
 
 const { values } = parseArgs({
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "8" },
     "failover-users": { type: "string", default: "1000" },
     "failover-runs": { type: "string", default: "3" },
+    // Only the load balancer's figures: steady load on 3 nodes direct and through HAProxy, failover through it per route.
+    "lb-only": { type: "boolean", default: false },
   },
 });
 function whole(option: string, value: string, bound: { min: number; max: number }): number {
@@ -62,7 +65,7 @@ interface LoadSample {
   readonly load1m: [number, number];
 }
 
-async function steadyLoad(nodes: 1 | 3): Promise<LoadSample> {
+async function steadyLoad(nodes: 1 | 3, loadBalancer = false): Promise<LoadSample> {
   const dir = mkdtempSync(join(tmpdir(), "c42-bench-load-"));
   const work = mkdtempSync(join(tmpdir(), "c42-bench-load-work-"));
   try {
@@ -71,7 +74,7 @@ async function steadyLoad(nodes: 1 | 3): Promise<LoadSample> {
       await startServer({ dir, baoBinary: bao });
       storageDir = join(dir, "data");
     } else {
-      await startCluster({ dir, baoBinary: bao, nodes, performanceMultiplier: 1 });
+      await startCluster({ dir, baoBinary: bao, nodes, performanceMultiplier: 1, loadBalancer: loadBalancer ? {} : undefined });
       storageDir = join(dir, "node-1", "data");
     }
     const env = readServerEnv(dir);
@@ -79,11 +82,13 @@ async function steadyLoad(nodes: 1 | 3): Promise<LoadSample> {
     const endpoints = [{ addr: env.VAULT_ADDR, caPem }];
     const access = await deployAndBundle(work, env);
     const before = load1m();
-    log(`load on ${nodes} node(s): ${users} users, ${readsPerWrite} reads per write, concurrency ${concurrency} (load ${before})`);
+    log(
+      `load on ${nodes} node(s)${loadBalancer ? " through HAProxy" : ""}: ${users} users, ${readsPerWrite} reads per write, concurrency ${concurrency} (load ${before})`,
+    );
     const { report } = await runLoad({ ...common, ...access, endpoints, users, readsPerWrite, concurrency, durationMs: 600_000, storageDir });
     log(formatLoadReport(report));
     if (report.wrongReads > 0) throw new Error(`${report.wrongReads} reads returned another value`);
-    return { scenario: `${nodes} node${nodes > 1 ? "s" : ""}`, report, load1m: [before, load1m()] };
+    return { scenario: `${nodes} node${nodes > 1 ? "s" : ""}${loadBalancer ? " through HAProxy" : ""}`, report, load1m: [before, load1m()] };
   } finally {
     await (nodes === 1 ? stopServer(dir, { purge: true }) : stopCluster(dir, { purge: true }));
     // mkdtemp made the directory, so purge leaves it (empty) behind.
@@ -94,30 +99,39 @@ async function steadyLoad(nodes: 1 | 3): Promise<LoadSample> {
 
 interface FailoverSample {
   readonly performanceMultiplier: number;
+  /** Through HAProxy with this route; absent: the client given every node's address. */
+  readonly route?: LbRoute;
   readonly runs: (Omit<FailoverRun, "run"> & { report: LoadReport; load1m: [number, number] })[];
 }
 
-async function failover(performanceMultiplier: number): Promise<FailoverSample> {
+async function failover(performanceMultiplier: number, route?: LbRoute): Promise<FailoverSample> {
   const dir = mkdtempSync(join(tmpdir(), "c42-bench-failover-"));
   const work = mkdtempSync(join(tmpdir(), "c42-bench-failover-work-"));
   const runs: FailoverSample["runs"] = [];
   try {
-    await startCluster({ dir, baoBinary: bao, nodes: 3, performanceMultiplier });
-    const access = await deployAndBundle(work, readServerEnv(dir));
+    await startCluster({ dir, baoBinary: bao, nodes: 3, performanceMultiplier, loadBalancer: route ? { route } : undefined });
+    const env = readServerEnv(dir);
+    const access = await deployAndBundle(work, env);
+    const through = route ? [{ addr: env.VAULT_ADDR, caPem: readFileSync(env.VAULT_CACERT, "utf8") }] : undefined;
     for (let i = 1; i <= failoverRuns; i++) {
       const before = load1m();
-      const f = await loadWithLeaderKill(dir, Math.floor(failoverUsers / 4), {
-        ...common,
-        ...access,
-        prefix: `c42-bench-failover-${i}`,
-        users: failoverUsers,
-        readsPerWrite: 2,
-        concurrency: 4,
-        durationMs: 300_000,
-      });
+      const f = await loadWithLeaderKill(
+        dir,
+        Math.floor(failoverUsers / 4),
+        {
+          ...common,
+          ...access,
+          prefix: `c42-bench-failover-${i}`,
+          users: failoverUsers,
+          readsPerWrite: 2,
+          concurrency: 4,
+          durationMs: 300_000,
+        },
+        through,
+      );
       const { run, ...rest } = f;
       log(
-        `failover, performance_multiplier ${performanceMultiplier}, run ${i}: killed ${f.killed.nodeId}; first write after the kill ${f.firstWriteAfterKillMs} ms; ` +
+        `failover, performance_multiplier ${performanceMultiplier}${route ? `, through HAProxy (route ${route})` : ""}, run ${i}: killed ${f.killed.nodeId}; first write after the kill ${f.firstWriteAfterKillMs} ms; ` +
           `longest write gap ${run.report.longestWriteGapMs} ms; failed requests ${f.failedRequests}; lost ${f.lost.length} of ${run.report.usersWritten} (load ${before})`,
       );
       if (f.lost.length > 0) throw new Error(`acknowledged writes lost: ${f.lost.slice(0, 5).join("; ")}`);
@@ -125,7 +139,7 @@ async function failover(performanceMultiplier: number): Promise<FailoverSample> 
       // The killed node rejoins before the next run, so every run starts from three voters.
       await startCluster({ dir, baoBinary: bao, nodes: 3 });
     }
-    return { performanceMultiplier, runs };
+    return { performanceMultiplier, route, runs };
   } finally {
     await stopCluster(dir, { purge: true });
     rmSync(dir, { recursive: true, force: true });
@@ -135,8 +149,10 @@ async function failover(performanceMultiplier: number): Promise<FailoverSample> 
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
-  const steady = [await steadyLoad(1), await steadyLoad(3)];
-  const failovers = [await failover(5), await failover(1)];
+  const steady = values["lb-only"] ? [await steadyLoad(3), await steadyLoad(3, true)] : [await steadyLoad(1), await steadyLoad(3), await steadyLoad(3, true)];
+  const failovers = values["lb-only"]
+    ? [await failover(1, "active"), await failover(1, "all")]
+    : [await failover(5), await failover(1), await failover(1, "active"), await failover(1, "all")];
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   log("\nsummary");
   for (const s of steady) {
@@ -150,7 +166,7 @@ async function main(): Promise<void> {
     const gaps = f.runs.map((r) => r.report.longestWriteGapMs);
     const first = f.runs.map((r) => r.firstWriteAfterKillMs ?? NaN);
     log(
-      `  failover, performance_multiplier ${f.performanceMultiplier}: longest write gap median ${median(gaps)} ms (${Math.min(...gaps)}-${Math.max(...gaps)}); ` +
+      `  failover, performance_multiplier ${f.performanceMultiplier}${f.route ? `, through HAProxy (route ${f.route})` : ""}: longest write gap median ${median(gaps)} ms (${Math.min(...gaps)}-${Math.max(...gaps)}); ` +
         `first write after kill median ${median(first)} ms; failed requests ${f.runs.map((r) => r.failedRequests).join(", ")}; lost ${f.runs.map((r) => r.lost.length).join(", ")}`,
     );
   }

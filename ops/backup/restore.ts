@@ -25,6 +25,7 @@ import {
 } from "./keystore";
 import { UnsealKeySources, resolveUnsealKeys } from "./unseal-keys";
 import { LOAD_TIMEOUT_MS, proveInScratch } from "./verify";
+import { scratchSealStanza } from "./seal-config";
 
 /** How to restore a backup. */
 export interface RestoreOptions {
@@ -109,6 +110,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 
   // Proof before destruction: the snapshot loads, these keys open it, and it holds what the manifest lists.
   log(`proving ${files.snapshot} and the unseal keys from ${keys.source} in a scratch server before ${endpoint.addr} is touched`);
+  // An auto-unsealed snapshot opens only through its seal: the scratch server takes it, and so must the target.
+  const seal = scratchSealStanza(manifest, options.unsealKeys.env);
   const proof = await proveInScratch({
     files,
     manifest,
@@ -117,6 +120,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     bundle: options.bundle,
     log,
     scratchParent: options.scratchParent,
+    seal,
   });
   log(`proven: the snapshot loads and ${keys.source} opens it (cluster ${proof.clusterId}); ${endpoint.addr} is still untouched`);
 
@@ -130,7 +134,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
 
   const local = options.localServerDir !== undefined && isLocalServer(options.localServerDir, endpoint.addr) ? options.localServerDir : undefined;
   // Staged before the point of no return: `server start` unseals with it should this restore stop half-way.
-  const staged = local !== undefined && !sameCluster && keys.keys.length === 1 ? stagePendingKey(local, keys.keys[0]) : undefined;
+  const staged = local !== undefined && !sameCluster && seal === undefined && keys.keys.length === 1 ? stagePendingKey(local, keys.keys[0]) : undefined;
   const recovery = { addr: endpoint.addr, file: files.snapshot, keysSource: keys.source, keyCount: keys.keys.length, local: staged ? local : undefined };
   let answer;
   try {
@@ -146,7 +150,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
   log(`snapshot accepted (${sameCluster ? "same cluster" : "snapshot-force: another cluster"}); waiting for the server to load it`);
 
   try {
-    if (!sameCluster) {
+    if (!sameCluster && seal !== undefined) {
+      // Configured with the same seal (transit key or KMS key), the target opens the snapshot's root key by itself.
+      await waitUntil("the server to load the snapshot and unseal itself with its seal", LOAD_TIMEOUT_MS, async () => {
+        const s = await sealStatus(endpoint);
+        return !s.sealed && s.clusterId === proof.clusterId ? true : undefined;
+      });
+      log("the server loaded the snapshot and unsealed itself with its seal");
+    } else if (!sameCluster) {
       await waitUntil("the server to load the snapshot", LOAD_TIMEOUT_MS, untilSealed(endpoint));
       log(`the server loaded the snapshot and sealed itself (its keyring is now the snapshot's); unsealing with ${keys.source}`);
       await unsealWith(endpoint, keys.keys, keys.source, proof.clusterId);
@@ -166,7 +177,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       const content = manifest ? await checkContents(endpoint, rootToken, manifest, options.bundle, log) : undefined;
       if (!manifest)
         log("no manifest: the restored archive keys were not compared with a list (the scratch server proved the snapshot loads and the keys open it)");
-      const localServerUpdated = local !== undefined && adoptIntoLocalServer(local, endpoint.addr, keys.keys, rootToken, log);
+      const localServerUpdated = local !== undefined && seal === undefined && adoptIntoLocalServer(local, endpoint.addr, keys.keys, rootToken, log);
       keep = localServerUpdated;
       return { ...checked, forced: !sameCluster, content, localServerUpdated, seconds: (Date.now() - started) / 1000 };
     } finally {

@@ -82,6 +82,8 @@ export async function withScratchServer<T>(
   log: (line: string) => void,
   body: (server: LocalServer, rootToken: string) => Promise<T>,
   parent: string = tmpdir(),
+  /** The seal stanza of an auto-unsealed source cluster (seal-config.ts); none: Shamir. */
+  seal?: string,
 ): Promise<T> {
   await reapLeftoverScratchServers(parent, log);
   const dir = mkdtempSync(join(parent, ownPrefix()));
@@ -95,7 +97,7 @@ export async function withScratchServer<T>(
   for (const sig of SIGNALS) process.on(sig, onSignal);
   try {
     // No audit device: a snapshot whose source declared other ones would keep a server that declares one from becoming active.
-    const server = await startServer({ dir, baoBinary, log: (line) => log(`[scratch] ${line}`), audit: false });
+    const server = await startServer({ dir, baoBinary, log: (line) => log(`[scratch] ${line}`), audit: false, seal });
     return await body(server, readServerEnv(dir).VAULT_TOKEN);
   } finally {
     for (const sig of SIGNALS) process.off(sig, onSignal);

@@ -8,6 +8,7 @@ import { ContentReport, LoginBundle, checkContents, generateRootToken, revokeSel
 import { BackupFiles, BackupManifest } from "./manifest";
 import { UnsealKeySources, UnsealKeys, resolveUnsealKeys } from "./unseal-keys";
 import { reapLeftoverScratchServers, withScratchServer } from "./scratch-server";
+import { scratchSealStanza } from "./seal-config";
 
 /** How long a scratch server may take to load a snapshot (it seals once loaded: the keyring is the snapshot's). */
 export const LOAD_TIMEOUT_MS = 180_000;
@@ -62,6 +63,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     bundle: options.bundle,
     log,
     scratchParent: options.scratchParent,
+    seal: scratchSealStanza(manifest, options.unsealKeys.env),
   });
   return { ...checked, content: proof.content as ContentReport, serverVersion: proof.serverVersion, seconds: (Date.now() - started) / 1000 };
 }
@@ -88,6 +90,8 @@ export async function proveInScratch(options: {
   readonly bundle: LoginBundle | undefined;
   readonly log: (line: string) => void;
   readonly scratchParent?: string;
+  /** The seal stanza of an auto-unsealed source cluster (seal-config.ts): the scratch server uses it, and `keys` are recovery keys. */
+  readonly seal?: string;
 }): Promise<ScratchProof> {
   const { files, manifest, keys, log } = options;
   const cluster = manifest?.server.clusterId ?? "(no manifest)";
@@ -96,11 +100,20 @@ export async function proveInScratch(options: {
     log,
     async (server, scratchToken) => {
       const endpoint: VaultEndpoint = { addr: server.addr, caPem: readFileSync(server.caCertFile, "utf8") };
+      const scratchCluster = (await sealStatus(endpoint)).clusterId;
       const answer = await uploadSnapshot(endpoint, scratchToken, files.snapshot, true);
       if (answer.status !== 204 && answer.status !== 200) throw uploadRefused(files.snapshot, answer);
       log("snapshot accepted by the scratch server; waiting for it to load");
-      await waitUntil("the scratch server to load the snapshot", LOAD_TIMEOUT_MS, async () => ((await sealStatus(endpoint)).sealed ? true : undefined));
-      await unsealWith(endpoint, keys.keys, keys.source, cluster);
+      if (options.seal === undefined) {
+        await waitUntil("the scratch server to load the snapshot", LOAD_TIMEOUT_MS, async () => ((await sealStatus(endpoint)).sealed ? true : undefined));
+        await unsealWith(endpoint, keys.keys, keys.source, cluster);
+      } else {
+        // The same seal opens the snapshot's root key: the server takes the new keyring without asking for a key.
+        await waitUntil("the scratch server to load the snapshot and unseal itself with its seal", LOAD_TIMEOUT_MS, async () => {
+          const s = await sealStatus(endpoint);
+          return !s.sealed && s.clusterId !== undefined && s.clusterId !== scratchCluster ? true : undefined;
+        });
+      }
       await waitActive(endpoint);
       const restored = await sealStatus(endpoint);
       if (!restored.clusterId) throw new BackupCheckError("content", "the restored scratch server reports no cluster ID");
@@ -110,7 +123,9 @@ export async function proveInScratch(options: {
           `the restored server reports cluster ${restored.clusterId ?? "none"}; the manifest records ${manifest.server.clusterId}`,
         );
       }
-      log(`unsealed with ${keys.source}: cluster ${restored.clusterId}, OpenBao ${restored.version}`);
+      log(
+        `${options.seal === undefined ? `unsealed with ${keys.source}` : "unsealed by its seal"}: cluster ${restored.clusterId}, OpenBao ${restored.version}`,
+      );
       if (!manifest) return { clusterId: restored.clusterId, serverVersion: restored.version };
       const token = await generateRootToken(endpoint, keys.keys, keys.source);
       try {
@@ -121,5 +136,6 @@ export async function proveInScratch(options: {
       }
     },
     options.scratchParent,
+    options.seal,
   );
 }

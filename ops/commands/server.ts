@@ -14,6 +14,7 @@ import {
   startCluster,
   stopCluster,
 } from "../server/cluster";
+import { AUTO_UNSEAL_KINDS, AutoUnseal } from "../server/auto-unseal";
 import { DEFAULT_LB_ROUTE, LB_ROUTES, LbRoute } from "../server/load-balancer";
 import { serverStatus, startServer, stopServer } from "../server/server";
 import { CommandIo, CommandSpec, EXIT, UsageError, asUsage, nonEmptyPath, runCommand, wholeNumber } from "./command";
@@ -27,10 +28,11 @@ const START_OPTIONS = {
   "performance-multiplier": { type: "string" },
   "load-balancer": { type: "boolean", default: false },
   "lb-route": { type: "string" },
+  "auto-unseal": { type: "string" },
 } as const;
 const START: CommandSpec<typeof START_OPTIONS> = {
   name: "server start",
-  synopsis: "[--dir DIR] [--nodes N] [--performance-multiplier M] [--load-balancer [--lb-route active|all]]",
+  synopsis: "[--dir DIR] [--nodes N] [--performance-multiplier M] [--load-balancer [--lb-route active|all]] [--auto-unseal transit]",
   summary: "start (or restart and unseal) a local OpenBao server or raft cluster in production mode over TLS",
   details: `${DIR_HELP}  --nodes N  1 (default): one server; 3 or 5: a raft cluster on 127.0.0.1, each node
              with its own directory (DIR/node-1, …), ports, log and TLS listener, joined
@@ -48,6 +50,11 @@ const START: CommandSpec<typeof START_OPTIONS> = {
   --lb-route active|all
              which nodes the load balancer sends traffic to (default ${DEFAULT_LB_ROUTE}): active, the
              active node only; all, every unsealed node, standbys forwarding. Fixed at its first start.
+  --auto-unseal transit
+             cluster only, first start: the nodes unseal themselves with a transit key of a separate
+             small OpenBao (DIR/transit, itself unsealed with its own stored key); its token, limited
+             to encrypt/decrypt with that key, is in DIR/seal.hcl (0600). No unseal key is stored:
+             DIR/recovery.key (0600) is what backups and generate-root take instead.
   A missing DIR is created 0700; an existing one must be empty or hold a server (or a cluster),
   and is never chmodded. Secrets inside are 0600 files. Every server and node declares a file
   audit device (DIR/audit.log, a node's DIR/node-N/audit.log, 0600). Starting a cluster again starts the nodes that are down
@@ -109,6 +116,10 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
         const route = values["lb-route"];
         if (route !== undefined && !LB_ROUTES.includes(route as LbRoute)) throw new UsageError(`--lb-route: ${JSON.stringify(route)}; expected active or all`);
         if (route !== undefined && !values["load-balancer"]) throw new UsageError("--lb-route: only with --load-balancer");
+        const autoUnseal = values["auto-unseal"];
+        if (autoUnseal !== undefined && !AUTO_UNSEAL_KINDS.includes(autoUnseal as AutoUnseal)) {
+          throw new UsageError(`--auto-unseal: ${JSON.stringify(autoUnseal)}; expected transit`);
+        }
         const log = (line: string) => io.stderr(`[server] ${line}\n`);
         let server: { addr: string; envFile: string };
         if ((nodes ?? 1) > 1 || isClusterDir(dir)) {
@@ -118,6 +129,7 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
             nodes: nodes ?? readClusterMeta(dir).nodes,
             performanceMultiplier,
             loadBalancer: values["load-balancer"] ? { route: route as LbRoute | undefined } : undefined,
+            autoUnseal: autoUnseal as AutoUnseal | undefined,
             log,
           });
           server = { addr: cluster.loadBalancer?.addr ?? cluster.active.addr, envFile: cluster.envFile };
@@ -127,6 +139,7 @@ export function serverMain(argv: readonly string[], io: CommandIo): Promise<numb
         } else {
           if (performanceMultiplier !== undefined) throw new UsageError("--performance-multiplier: only a cluster (--nodes 3 or 5) takes it");
           if (values["load-balancer"]) throw new UsageError("--load-balancer: only a cluster (--nodes 3 or 5) takes it");
+          if (autoUnseal !== undefined) throw new UsageError("--auto-unseal: only a cluster (--nodes 3 or 5) takes it");
           server = await startServer({ dir, baoBinary: locateBao(), log });
         }
         let envFile = server.envFile;

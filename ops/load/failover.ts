@@ -23,7 +23,7 @@ export interface FailoverRun {
 
 /**
  * Runs the load against every node of the local cluster in `clusterDir`
- * (the active node first), SIGKILLs the active node once `killAfterWrites`
+ * (the active node first; or only against `through`, e.g. its load balancer), SIGKILLs the active node once `killAfterWrites`
  * writes are acknowledged, lets the load finish on the survivors, then reads
  * every acknowledged key back from each survivor with the cluster's root
  * token and reports any that is missing or different.
@@ -32,6 +32,7 @@ export async function loadWithLeaderKill(
   clusterDir: string,
   killAfterWrites: number,
   load: Omit<LoadOptions, "endpoints" | "onWriteAcknowledged">,
+  through?: readonly VaultEndpoint[],
 ): Promise<FailoverRun> {
   const caPem = readFileSync(join(clusterDir, LAYOUT.tls, TLS.caCert), "utf8");
   const status = await clusterStatus(clusterDir);
@@ -45,7 +46,7 @@ export async function loadWithLeaderKill(
   let firstAfter: number | undefined;
   const run = await runLoad({
     ...load,
-    endpoints: order.map((n) => endpoint(n.addr)),
+    endpoints: through ?? order.map((n) => endpoint(n.addr)),
     onWriteAcknowledged: (acknowledged, sentAt) => {
       if (killedAt === 0 && acknowledged >= killAfterWrites) {
         signal(killed.pid, "SIGKILL");

@@ -6,6 +6,7 @@ import { AutopilotState, autopilotState, isFullyReplicated } from "../vault/auto
 import { VaultEndpoint, vaultCall } from "../vault/client";
 import { readSealStatus, requireSuccess } from "../vault/readers";
 import { auditStanza } from "./audit";
+import { AUTO_UNSEAL_LAYOUT, AutoUnseal, setUpTransitUnsealer, startUnsealer, stopUnsealer } from "./auto-unseal";
 import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, writeEnvFile } from "./init";
 import { LAYOUT, TLS } from "./layout";
@@ -68,6 +69,8 @@ export interface ClusterMeta {
   readonly performanceMultiplier: number;
   /** Whether the first start created the directory (purge removes it then; else only the cluster's files). */
   readonly createdDir: boolean;
+  /** The nodes unseal themselves through this seal (auto-unseal.ts); absent: Shamir, one unseal key in the directory. */
+  readonly autoUnseal?: AutoUnseal;
 }
 
 /** The ports a node listens on, from its server.json. */
@@ -116,6 +119,8 @@ export interface StartClusterOptions {
    * @default - none, unless an earlier start set one up
    */
   readonly loadBalancer?: { readonly route?: LbRoute };
+  /** Auto-unseal from a separate small OpenBao's transit key; fixed at the first start. @default - Shamir, one stored unseal key */
+  readonly autoUnseal?: AutoUnseal;
   /** The haproxy binary. @default - {@link locateHaproxy} */
   readonly haproxyBinary?: string;
   /** Progress lines (never secrets). @default - silent */
@@ -237,9 +242,17 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
       options.nodes,
       checkPerformanceMultiplier("--performance-multiplier", options.performanceMultiplier ?? DEFAULT_PERFORMANCE_MULTIPLIER),
       log,
+      options.autoUnseal === undefined ? undefined : { kind: options.autoUnseal, baoBinary: options.baoBinary },
     );
   }
   const meta = readClusterMeta(dir);
+  if (options.autoUnseal !== undefined && options.autoUnseal !== meta.autoUnseal) {
+    throw new Error(
+      `--auto-unseal: the cluster in ${dir} ${meta.autoUnseal ? `auto-unseals through ${meta.autoUnseal}` : "unseals with a stored key"}, fixed at its first start; leave the option out, or remove the cluster with server stop --purge`,
+    );
+  }
+  // The unsealer first: a node starting without it stays sealed.
+  if (meta.autoUnseal) await startUnsealer(dir, options.baoBinary, log);
   if (meta.nodes !== options.nodes) {
     throw new Error(
       `--nodes: ${options.nodes} differs from the ${meta.nodes} nodes of the cluster in ${dir}; give --nodes ${meta.nodes}, or remove the cluster with server stop --purge`,
@@ -281,17 +294,20 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     for (const n of nodes) await waitFor(n.dir, `${n.nodeId}'s API to answer`, REACHABLE_TIMEOUT_MS, exited(n), () => health(endpoint(n)));
 
     const first = nodes[0];
-    const initialising = !existsSync(join(dir, LAYOUT.unsealKey));
+    const keyFile = meta.autoUnseal ? LAYOUT.recoveryKey : LAYOUT.unsealKey;
+    const initialising = !existsSync(join(dir, keyFile));
     if (initialising) {
       if ((await health(endpoint(first))).initialized) {
-        throw new Error(`the cluster in ${dir} is initialised but ${LAYOUT.unsealKey} is missing; remove it with --purge`);
+        throw new Error(`the cluster in ${dir} is initialised but ${keyFile} is missing; remove it with --purge`);
       }
-      log(`initialising through ${first.nodeId} (1 key share, threshold 1)`);
-      await initialise(dir, endpoint(first));
+      log(`initialising through ${first.nodeId} (1 ${meta.autoUnseal ? "recovery key" : "key"} share, threshold 1)`);
+      await initialise(dir, endpoint(first), { autoUnseal: meta.autoUnseal !== undefined });
     }
     // Node 1 first: on a first start the others can only join an unsealed leader.
     for (const n of nodes) {
-      await unsealNode(dir, n, endpoint(n), exited(n));
+      if (meta.autoUnseal)
+        await waitFor(n.dir, `${n.nodeId} to join and unseal itself (${meta.autoUnseal})`, ACTIVE_TIMEOUT_MS, exited(n), () => unsealed(endpoint(n)));
+      else await unsealNode(dir, n, endpoint(n), exited(n));
       if (n === first) {
         await waitFor(n.dir, "a node to become active", ACTIVE_TIMEOUT_MS, exited(n), () => activeNode(nodes, caPem));
       }
@@ -416,6 +432,11 @@ export async function activeNode(nodes: readonly ClusterNode[], caPem: string): 
   return undefined;
 }
 
+async function unsealed(endpoint: VaultEndpoint): Promise<true | undefined> {
+  const h = await health(endpoint);
+  return h.initialized && !h.sealed ? true : undefined;
+}
+
 /**
  * Unseals one node with the stored key and waits until it says it is. A node
  * joining through retry_join answers the unseal before it has joined (sealed,
@@ -459,13 +480,16 @@ export async function stopCluster(dir: string, options: { purge?: boolean } = {}
     }
   }
   for (const d of nodes) rmSync(join(d, LAYOUT.pid), { force: true });
+  // After the nodes: they need it until they stop.
+  if (meta.autoUnseal) await stopUnsealer(dir, { purge: options.purge });
   if (!options.purge) return;
   if (meta.createdDir) {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
   for (const d of nodes) rmSync(d, { recursive: true, force: true });
-  for (const name of [...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, CLUSTER_LAYOUT.loadBalancer]) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of [...Object.values(LAYOUT), ...Object.values(AUTO_UNSEAL_LAYOUT), CLUSTER_LAYOUT.meta, CLUSTER_LAYOUT.loadBalancer])
+    rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** Every node's role and pid, and autopilot's view; reads the root token from the directory to ask autopilot, never prints it. */
@@ -507,9 +531,17 @@ async function loadBalancerStatus(dir: string): Promise<ClusterStatus["loadBalan
   return { addr: lbAddr(meta.port), route: meta.route, pid, backends: pid === undefined ? undefined : await loadBalancerBackends(lbDir) };
 }
 
-/** First start: shared TLS, ports, one directory and config per node, then cluster.json (its presence marks a complete setup). */
-async function setUpCluster(dir: string, createdDir: boolean, nodes: number, performanceMultiplier: number, log: (line: string) => void): Promise<void> {
-  const known = new Set<string>([LAYOUT.tls, LAYOUT.log, LAYOUT.gitignore]);
+/** First start: shared TLS, ports, the unsealer when auto-unsealed, one directory and config per node, then cluster.json (its presence marks a complete setup). */
+async function setUpCluster(
+  dir: string,
+  createdDir: boolean,
+  nodes: number,
+  performanceMultiplier: number,
+  log: (line: string) => void,
+  autoUnseal: { kind: AutoUnseal; baoBinary: string } | undefined,
+): Promise<void> {
+  if (existsSync(join(dir, AUTO_UNSEAL_LAYOUT.unsealer))) await stopUnsealer(dir, { purge: true }); // an interrupted setup's
+  const known = new Set<string>([LAYOUT.tls, LAYOUT.log, LAYOUT.gitignore, AUTO_UNSEAL_LAYOUT.seal]);
   const leftovers = readdirSync(dir);
   const interrupted = leftovers.every((name) => known.has(name) || name.startsWith(CLUSTER_LAYOUT.nodePrefix));
   if (!interrupted) throw new Error(`${dir} has no ${CLUSTER_LAYOUT.meta} but is not empty (${leftovers.join(", ")}); give an empty or new directory`);
@@ -522,16 +554,18 @@ async function setUpCluster(dir: string, createdDir: boolean, nodes: number, per
   log(`setting up a ${nodes}-node cluster in ${dir} (performance_multiplier ${performanceMultiplier})`);
   makeCertificates(join(dir, LAYOUT.tls));
   writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao cluster's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
+  const seal = autoUnseal ? await setUpTransitUnsealer(dir, autoUnseal.baoBinary, log) : "";
   const ports = await freePorts(2 * nodes);
   const metas: NodeMeta[] = Array.from({ length: nodes }, (_, i) => ({ apiPort: ports[2 * i], clusterPort: ports[2 * i + 1] }));
   metas.forEach((m, i) => {
     const d = nodeDir(dir, i + 1);
     ensureDir(d, "cluster node directory");
     ensureDir(join(d, LAYOUT.data), "node data directory");
-    writeFileSync(join(d, LAYOUT.config), nodeConfig(dir, i + 1, metas, performanceMultiplier), { mode: 0o600, flag: "wx" });
+    writeFileSync(join(d, LAYOUT.config), nodeConfig(dir, i + 1, metas, performanceMultiplier) + seal, { mode: 0o600, flag: "wx" });
     writeFileSync(join(d, LAYOUT.meta), JSON.stringify(m) + "\n", { mode: 0o600, flag: "wx" });
   });
-  writeFileSync(join(dir, CLUSTER_LAYOUT.meta), JSON.stringify({ nodes, performanceMultiplier, createdDir } satisfies ClusterMeta) + "\n", {
+  const meta: ClusterMeta = { nodes, performanceMultiplier, createdDir, ...(autoUnseal ? { autoUnseal: autoUnseal.kind } : {}) };
+  writeFileSync(join(dir, CLUSTER_LAYOUT.meta), JSON.stringify(meta) + "\n", {
     mode: 0o600,
     flag: "wx",
   });
@@ -568,7 +602,13 @@ ${
 /** Refuses to purge a cluster directory holding anything the cluster did not put there. */
 function assertClusterDir(dir: string, nodes: number): void {
   const nodeNames = Array.from({ length: nodes }, (_, i) => `${CLUSTER_LAYOUT.nodePrefix}${i + 1}`);
-  const known = new Set<string>([...Object.values(LAYOUT), CLUSTER_LAYOUT.meta, CLUSTER_LAYOUT.loadBalancer, ...nodeNames]);
+  const known = new Set<string>([
+    ...Object.values(LAYOUT),
+    ...Object.values(AUTO_UNSEAL_LAYOUT),
+    CLUSTER_LAYOUT.meta,
+    CLUSTER_LAYOUT.loadBalancer,
+    ...nodeNames,
+  ]);
   const foreign = readdirSync(dir).filter((name) => !known.has(name));
   const nodeKnown = new Set<string>(Object.values(LAYOUT));
   for (const n of nodeNames) {

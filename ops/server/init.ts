@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { writePrivateFile } from "../common/private-files";
 import { VaultEndpoint, vaultCall } from "../vault/client";
 import { generateRoot } from "../vault/generate-root";
-import { Health, readErrors, readHealth, readInit, readLeader, readSealStatus } from "../vault/readers";
+import { Health, readErrors, readHealth, readInit, readLeader, readRecoveryInit, readSealStatus } from "../vault/readers";
 import { LAYOUT, TLS, logTail } from "./layout";
 
 /** `sys/health` of the server at `endpoint`; needs no token. */
@@ -17,21 +17,34 @@ export async function isLeader(endpoint: VaultEndpoint): Promise<boolean> {
   return answer.status === 200 && readLeader(answer).isSelf;
 }
 
-/** `operator init` with one key share; keeps the unseal key and root token in 0600 files of `dir`. */
-export async function initialise(dir: string, endpoint: VaultEndpoint): Promise<void> {
-  const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/init", body: { secret_shares: 1, secret_threshold: 1 } });
+/**
+ * `operator init` with one key share; keeps the unseal key (an auto-unsealed
+ * server: the recovery key) and root token in 0600 files of `dir`.
+ */
+export async function initialise(dir: string, endpoint: VaultEndpoint, options: { autoUnseal?: boolean } = {}): Promise<void> {
+  const shares = options.autoUnseal ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 };
+  const answer = await vaultCall(endpoint, { method: "PUT", path: "sys/init", body: shares });
   if (answer.status !== 200) throw new Error(`sys/init failed (HTTP ${answer.status}): ${readErrors(answer)}${logTail(dir)}`);
-  let init;
+  let files: [string, string][];
   try {
-    init = readInit(answer);
+    if (options.autoUnseal) {
+      const init = readRecoveryInit(answer);
+      files = [
+        [LAYOUT.recoveryKey, init.recoveryKey],
+        [LAYOUT.rootToken, init.rootToken],
+      ];
+    } else {
+      const init = readInit(answer);
+      files = [
+        [LAYOUT.unsealKey, init.unsealKey],
+        [LAYOUT.rootToken, init.rootToken],
+      ];
+    }
   } catch (e) {
     // The reader's message names a field, never the body: a malformed success would hold the secrets.
     throw new Error(`sys/init failed: ${(e as Error).message}${logTail(dir)}`);
   }
-  for (const [name, value] of [
-    [LAYOUT.unsealKey, init.unsealKey],
-    [LAYOUT.rootToken, init.rootToken],
-  ] as const) {
+  for (const [name, value] of files) {
     rmSync(join(dir, name), { force: true });
     writePrivateFile(join(dir, name), value + "\n");
   }

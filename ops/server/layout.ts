@@ -13,6 +13,8 @@ export const LAYOUT = {
    * removed when it finishes): a restart after a restore that stopped half-way unseals with it.
    */
   pendingUnsealKey: "unseal.key.pending",
+  /** An auto-unsealed server has no unseal key: its recovery key (generate-root, backup checks) instead. */
+  recoveryKey: "recovery.key",
   rootToken: "root.token",
   env: "vault.env",
   tls: "tls",
@@ -47,6 +49,8 @@ export interface ServerMeta {
    * Absent for OpenBao, whose config declares the device.
    */
   readonly apiAudit?: boolean;
+  /** The config holds a seal stanza (auto-unseal): initialised with a recovery key, and never unsealed with a key. */
+  readonly autoUnseal?: boolean;
 }
 
 export const LOG_TAIL_LINES = 25;

@@ -58,6 +58,12 @@ export interface StartServerOptions {
    * @default true
    */
   readonly audit?: boolean;
+  /**
+   * A seal stanza (auto-unseal, e.g. `seal "transit" { … }`) for the config: the server is initialised with a
+   * recovery key instead of an unseal key and unseals itself. Holds the seal's credentials: written 0600.
+   * Read on the first start only. @default - Shamir: one unseal key, stored in the directory
+   */
+  readonly seal?: string;
 }
 
 /** What {@link serverStatus} reads without touching any secret. */
@@ -96,7 +102,7 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   const binary = serverBinary(options.baoBinary);
 
   if (!existsSync(join(dir, LAYOUT.config))) {
-    await setUp(dir, createdDir, log, options.audit ?? true, binary);
+    await setUp(dir, createdDir, log, options.audit ?? true, binary, options.seal);
   }
   const meta = readMeta(dir);
   const addr = `https://127.0.0.1:${meta.apiPort}`;
@@ -124,14 +130,15 @@ export async function startServer(options: StartServerOptions): Promise<LocalSer
   try {
     let h = await waitFor(dir, "the API to answer", REACHABLE_TIMEOUT_MS, exited, async () => health(endpoint));
     if (!h.initialized) {
-      if (existsSync(join(dir, LAYOUT.unsealKey))) {
-        throw new Error(`the server in ${dir} is not initialised but ${LAYOUT.unsealKey} exists: its raft data is gone; remove this server with --purge`);
+      for (const key of [LAYOUT.unsealKey, LAYOUT.recoveryKey]) {
+        if (existsSync(join(dir, key)))
+          throw new Error(`the server in ${dir} is not initialised but ${key} exists: its raft data is gone; remove this server with --purge`);
       }
-      log("initialising (1 key share, threshold 1)");
-      await initialise(dir, endpoint);
+      log(`initialising (1 ${meta.autoUnseal ? "recovery" : "key"} share, threshold 1)`);
+      await initialise(dir, endpoint, { autoUnseal: meta.autoUnseal });
       h = await health(endpoint);
     }
-    if (h.sealed) {
+    if (h.sealed && !meta.autoUnseal) {
       log("unsealing");
       await unseal(dir, endpoint, log);
     }
@@ -188,7 +195,13 @@ export async function serverStatus(dir: string): Promise<ServerStatus> {
   const meta = existsSync(join(dir, LAYOUT.meta)) ? readMeta(dir) : undefined;
   const addr = meta ? `https://127.0.0.1:${meta.apiPort}` : undefined;
   const pid = findServerPid(dir);
-  const stopped = { running: false, initialized: existsSync(join(dir, LAYOUT.unsealKey)), sealed: true, active: false, addr };
+  const stopped = {
+    running: false,
+    initialized: existsSync(join(dir, LAYOUT.unsealKey)) || existsSync(join(dir, LAYOUT.recoveryKey)),
+    sealed: true,
+    active: false,
+    addr,
+  };
   if (pid === undefined || !addr) return stopped;
   try {
     const h = await health({ addr, caPem: readFileSync(join(dir, LAYOUT.tls, TLS.caCert), "utf8") });
@@ -213,7 +226,14 @@ export function readServerEnv(dir: string): Record<string, string> {
 }
 
 /** First start in `dir`: TLS material, raft directory, ports and config. */
-async function setUp(dir: string, createdDir: boolean, log: (line: string) => void, audit: boolean, binary: ServerBinary): Promise<void> {
+async function setUp(
+  dir: string,
+  createdDir: boolean,
+  log: (line: string) => void,
+  audit: boolean,
+  binary: ServerBinary,
+  seal: string | undefined,
+): Promise<void> {
   const known = new Set<string>(Object.values(LAYOUT));
   const leftovers = readdirSync(dir).filter((name) => name !== LAYOUT.log);
   const dataDir = join(dir, LAYOUT.data);
@@ -228,10 +248,10 @@ async function setUp(dir: string, createdDir: boolean, log: (line: string) => vo
   ensureDir(join(dir, LAYOUT.data), "server data directory");
   const [apiPort, clusterPort] = await freePorts(2);
   const apiAudit = audit && binary.kind === "vault";
-  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort, audit && !apiAudit), { mode: 0o600, flag: "wx" });
+  writeFileSync(join(dir, LAYOUT.config), serverConfig(dir, apiPort, clusterPort, audit && !apiAudit) + (seal ?? ""), { mode: 0o600, flag: "wx" });
   writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao server's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
   // Written last: its presence marks a complete setup.
-  const meta: ServerMeta = apiAudit ? { apiPort, clusterPort, createdDir, apiAudit } : { apiPort, clusterPort, createdDir };
+  const meta: ServerMeta = { apiPort, clusterPort, createdDir, ...(apiAudit ? { apiAudit } : {}), ...(seal !== undefined ? { autoUnseal: true } : {}) };
   writeFileSync(join(dir, LAYOUT.meta), JSON.stringify(meta) + "\n", { mode: 0o600, flag: "wx" });
 }
 

@@ -67,6 +67,14 @@ export function readInit(answer: VaultAnswer): InitResult {
   return { unsealKey: keys[0], rootToken: field(b, "root_token", "sys/init", isString, "a string") };
 }
 
+/** `sys/init` of an auto-unsealed server: the first recovery key (no unseal keys exist) and the root token. Secrets. */
+export function readRecoveryInit(answer: VaultAnswer): { readonly recoveryKey: string; readonly rootToken: string } {
+  const b = body(answer, "sys/init");
+  const keys = field(b, "recovery_keys_base64", "sys/init", isStringArray, "a list of strings");
+  if (keys.length === 0) throw new Error("sys/init: field recovery_keys_base64 is empty");
+  return { recoveryKey: keys[0], rootToken: field(b, "root_token", "sys/init", isString, "a string") };
+}
+
 /** `sys/unseal` and `sys/seal-status`. */
 export interface SealStatus {
   readonly sealed: boolean;
