@@ -407,10 +407,21 @@ async function startClusterLoadBalancer(
   }
   const exited = started.child ? watchExit(started.child) : () => (isAlive(started.pid) ? undefined : "gone");
   try {
-    await waitFor(lbDir, `a node to answer through the load balancer at ${addr}`, REACHABLE_TIMEOUT_MS, exited, async () => {
-      const h = await health({ addr, caPem });
-      return h.initialized && !h.sealed ? true : undefined;
-    });
+    await waitFor(
+      lbDir,
+      `the load balancer at ${addr} to route to the ${meta.route === "active" ? "active node" : "unsealed nodes"}`,
+      REACHABLE_TIMEOUT_MS,
+      exited,
+      async () => {
+        // Settled: every check has decided (no "UP 1/2"-style transition), and the routed nodes are UP.
+        const backends = await loadBalancerBackends(lbDir);
+        if (backends === undefined || backends.some((b) => b.status !== "UP" && b.status !== "DOWN")) return undefined;
+        const up = backends.filter((b) => b.status === "UP").length;
+        if (meta.route === "active" ? up !== 1 : up !== nodes.length) return undefined;
+        const h = await health({ addr, caPem });
+        return h.initialized && !h.sealed && (meta.route === "all" || !h.standby) ? true : undefined;
+      },
+    );
   } catch (e) {
     const logFile = join(lbDir, LB_LAYOUT.log);
     const tail = existsSync(logFile) ? readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-15).join("\n") : "";
