@@ -142,7 +142,7 @@ describe("3-node cluster behind HAProxy", () => {
       role: grant.roleName,
       kvPath: "secret/c42-lb",
       run,
-      durationMs: 40_000,
+      durationMs: 25_000,
       pauseMs: 50,
     });
     await loop.waitFor((rs) => rs.filter((r) => r.op === "write" && isAcknowledged(r)).length >= 20, 60_000);
