@@ -105,7 +105,9 @@ describe("3-node cluster auto-unsealed by transit", () => {
     expect((await clusterStatus(dir)).nodes.map((n) => n.role)).toEqual(["stopped", "stopped", "stopped"]);
     out.stderr = "";
     expect(await serverMain(["start", "--dir", dir], io)).toBe(0);
-    expect(out.stderr).toContain("to join and unseal itself (transit)");
+    // No key offered: each node says it unsealed itself; only the unsealer (a Shamir server of its own) is unsealed with its key.
+    for (const n of [1, 2, 3]) expect(out.stderr).toContain(`c42-node-${n} unsealed itself (transit)`);
+    expect(out.stderr.split("\n").filter((l) => /unsealing/.test(l))).toEqual([expect.stringContaining("[transit unsealer] unsealing")]);
     const status = await clusterStatus(dir);
     expect(status.nodes.map((n) => n.role).sort()).toEqual(["active", "standby", "standby"]);
     expect(status.autopilot).toMatchObject({ healthy: true, failureTolerance: 1 });

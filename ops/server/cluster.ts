@@ -305,9 +305,10 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
     }
     // Node 1 first: on a first start the others can only join an unsealed leader.
     for (const n of nodes) {
-      if (meta.autoUnseal)
+      if (meta.autoUnseal) {
         await waitFor(n.dir, `${n.nodeId} to join and unseal itself (${meta.autoUnseal})`, ACTIVE_TIMEOUT_MS, exited(n), () => unsealed(endpoint(n)));
-      else await unsealNode(dir, n, endpoint(n), exited(n));
+        log(`${n.nodeId} unsealed itself (${meta.autoUnseal})`);
+      } else await unsealNode(dir, n, endpoint(n), exited(n));
       if (n === first) {
         await waitFor(n.dir, "a node to become active", ACTIVE_TIMEOUT_MS, exited(n), () => activeNode(nodes, caPem));
       }
