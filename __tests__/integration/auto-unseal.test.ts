@@ -150,7 +150,7 @@ describe("3-node cluster auto-unsealed by transit", () => {
       [snapshot, "--force", "--yes", "--unseal-keys", join(dir, "recovery.key"), "--bundle", join(work, "bundle"), "--json"],
       rio,
       () => ({
-        env: { ...process.env, ...drEnv },
+        env: { ...process.env, ...drEnv, C42_SEAL_CONFIG: join(dir, "seal.hcl") },
         projectDir: join(work, "deploy"),
         localServerDir: join(work, "no-local-server"),
         baoBinary: () => loadToolchain().bao,
