@@ -131,7 +131,9 @@ export function backupMain(argv: readonly string[], io: CommandIo, surroundings:
       `backup:   ${backup.files.snapshot} (${m.bytes} bytes, 0600, ${backup.seconds.toFixed(1)} s)`,
       `checksum: ${backup.files.checksum} (sha256 ${m.sha256})`,
       `manifest: ${backup.files.manifest} (${m.kv.count} archive keys, admin certificate ${m.adminCertificate.serial})`,
-      `It opens only with the unseal keys of cluster ${m.server.clusterId} (${m.server.seal.threshold} of ${m.server.seal.shares}): keep them, apart from this file.`,
+      m.server.seal.type === "shamir"
+        ? `It opens only with the unseal keys of cluster ${m.server.clusterId} (${m.server.seal.threshold} of ${m.server.seal.shares}): keep them, apart from this file.`
+        : `It opens only through cluster ${m.server.clusterId}'s seal (${m.server.seal.type}), and its checks need the recovery keys (${m.server.seal.threshold} of ${m.server.seal.shares}): keep the seal's key and the recovery keys, apart from this file.`,
     ];
     let code: number = BACKUP_EXIT.ok;
     if (values.verify) {
