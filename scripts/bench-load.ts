@@ -8,8 +8,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writeBundle } from "../ops/bundle/bundle";
-import { readPkcs12 } from "../ops/bundle/pkcs12";
 import { isolatedDeployment } from "../ops/engine/scratch";
 import { loadToolchain } from "../ops/engine/toolchain";
 import { deploy } from "../ops/lifecycle/deploy";
@@ -48,16 +46,14 @@ const bao = loadToolchain().bao;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load1m = () => Math.round(loadavg()[0] * 100) / 100;
 
-/** Deploys the stack onto the server `env` names and writes the bundle; what the load needs from it. */
-async function deployAndBundle(work: string, env: Record<string, string>): Promise<Pick<LoadOptions, "identity" | "certificatePem">> {
+/** Deploys the stack onto the server `env` names; the load makes its own access with the server's token. */
+async function deployForLoad(work: string, env: Record<string, string>): Promise<Pick<LoadOptions, "adminToken">> {
   const deployment = isolatedDeployment(work, env, { C42_PUBLIC_URL: env.VAULT_ADDR });
   await deploy(deployment);
-  const written = await writeBundle({ outputs: await deployment.outputs(), outDir: join(work, "bundle") });
-  const identity = { pfx: readFileSync(written.p12Path), passphrase: readFileSync(written.passwordPath, "utf8").trimEnd() };
-  return { identity, certificatePem: (await readPkcs12(identity.pfx, identity.passphrase)).certificatePem };
+  return { adminToken: env.VAULT_TOKEN };
 }
 
-const common = { kvPath: "secret", certAuthPath: "cert", adminRole: "crashplanUser", prefix: "c42-bench" };
+const common = { kvPath: "secret", certAuthPath: "cert", pkiIntPath: "pki_int", issuingRole: "cpRole", prefix: "c42-bench" };
 
 interface LoadSample {
   readonly scenario: string;
@@ -80,7 +76,7 @@ async function steadyLoad(nodes: 1 | 3, loadBalancer = false): Promise<LoadSampl
     const env = readServerEnv(dir);
     const caPem = readFileSync(env.VAULT_CACERT, "utf8");
     const endpoints = [{ addr: env.VAULT_ADDR, caPem }];
-    const access = await deployAndBundle(work, env);
+    const access = await deployForLoad(work, env);
     const before = load1m();
     log(
       `load on ${nodes} node(s)${loadBalancer ? " through HAProxy" : ""}: ${users} users, ${readsPerWrite} reads per write, concurrency ${concurrency} (load ${before})`,
@@ -111,7 +107,7 @@ async function failover(performanceMultiplier: number, route?: LbRoute): Promise
   try {
     await startCluster({ dir, baoBinary: bao, nodes: 3, performanceMultiplier, loadBalancer: route ? { route } : undefined });
     const env = readServerEnv(dir);
-    const access = await deployAndBundle(work, env);
+    const access = await deployForLoad(work, env);
     const through = route ? [{ addr: env.VAULT_ADDR, caPem: readFileSync(env.VAULT_CACERT, "utf8") }] : undefined;
     for (let i = 1; i <= failoverRuns; i++) {
       const before = load1m();

@@ -1,19 +1,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeBundle } from "../../ops/bundle/bundle";
-import { readPkcs12 } from "../../ops/bundle/pkcs12";
 import { loadMain } from "../../ops/commands/load";
 import { serverMain } from "../../ops/commands/server";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { deploy } from "../../ops/lifecycle/deploy";
 import { loadWithLeaderKill } from "../../ops/load/failover";
 import { runLoad } from "../../ops/load/load";
-import { Code42Session, Endpoints } from "../../ops/load/session";
 import { AUDIT_DEVICE_PATH } from "../../ops/server/audit";
 import { ClusterNode, clusterStatus } from "../../ops/server/cluster";
 import { isAlive } from "../../ops/server/process";
-import { TestCluster, callApi, ok, startTestCluster } from "./fixtures";
+import { TestCluster, ok, startTestCluster } from "./fixtures";
 
 /*
  * A 3-node raft cluster on loopback (performance_multiplier 1): the stack
@@ -25,8 +22,6 @@ import { TestCluster, callApi, ok, startTestCluster } from "./fixtures";
 describe("3-node OpenBao raft cluster", () => {
   let cluster: TestCluster;
   let work: string;
-  let identity: { pfx: Buffer; passphrase: string };
-  let certificatePem: string;
 
   const roles = async () => Object.fromEntries((await clusterStatus(cluster.dir)).nodes.map((n) => [n.nodeId, n.role]));
   const byRole = async (role: string): Promise<ClusterNode[]> => {
@@ -66,29 +61,20 @@ describe("3-node OpenBao raft cluster", () => {
     const again = await deploy(isolatedDeployment(work, cluster.envFor(other), settings));
     expect(again.repaired).toEqual([]);
     expect(again.apply.stdout).toContain("Resources: 0 added, 0 changed, 0 destroyed");
-
-    const written = await writeBundle({ outputs: await first.outputs(), outDir: join(work, "bundle") });
-    identity = { pfx: readFileSync(written.p12Path), passphrase: readFileSync(written.passwordPath, "utf8").trimEnd() };
-    certificatePem = (await readPkcs12(identity.pfx, identity.passphrase)).certificatePem;
   });
 
   test("a Code42-style login and key write are in the declared audit log, token and key hashed, never in clear text", async () => {
     const devices = ok(await cluster.call({ path: "sys/audit" }));
     // Relative to each node's directory: the same declaration on every node, each node logging what it serves while active.
     expect(devices.json.data[`${AUDIT_DEVICE_PATH}/`]).toMatchObject({ type: "file", options: { file_path: "audit.log" } });
-    // The load's own grant (policy + cert role through crashplanPolicy), then one login and one write we can look for.
+    // The load's own access (certificate, policy and cert role of its own), one login and three writes we can look for.
     const run = await runLoad({ ...loadOptions(), users: 3, readsPerWrite: 1, prefix: "c42-audit" });
     expect(run.report.usersWritten).toBe(3);
-    const endpoints = new Endpoints([cluster.endpoint]);
-    const token = await new Code42Session(endpoints, identity, "cert", "c42-audit-client").login();
-    const archiveKey = Buffer.alloc(32, 7).toString("base64");
-    const path = "secret/c42-audit/audit-check";
-    ok(await callApi(cluster.endpoint, { method: "PUT", path, token, body: { archiveKey } }));
+    const { path, archiveKey } = run.writes[0];
 
     const hash = async (input: string) =>
       ok(await cluster.call({ method: "POST", path: `sys/audit-hash/${AUDIT_DEVICE_PATH}`, body: { input } })).json.data.hash as string;
-    const [tokenHash, keyHash] = [await hash(token), await hash(archiveKey)];
-    expect(tokenHash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    const keyHash = await hash(archiveKey);
     const files = cluster.nodes.map((n) => join(n.dir, "audit.log")).filter((f) => existsSync(f));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect([f, statSync(f).mode & 0o777]).toEqual([f, 0o600]);
@@ -97,30 +83,32 @@ describe("3-node OpenBao raft cluster", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line));
-    const login = entries.find((e) => e.type === "response" && e.request?.path === "auth/cert/login" && e.auth?.client_token === tokenHash);
-    expect(login?.auth).toMatchObject({ display_name: "cert-c42-audit-client", policies: expect.arrayContaining(["c42-audit-keys"]) });
     const write = entries.find((e) => e.type === "request" && e.request?.path === path && ["create", "update"].includes(e.request?.operation));
-    expect(write?.request).toMatchObject({ client_token: tokenHash, data: { archiveKey: keyHash } });
-    expect(text).not.toContain(token);
+    expect(write?.request).toMatchObject({ client_token: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/), data: { archiveKey: keyHash } });
+    const tokenHash = write.request.client_token as string;
+    const login = entries.find((e) => e.type === "response" && e.request?.path === "auth/cert/login" && e.auth?.client_token === tokenHash);
+    const grant = run.report.grant;
+    expect(login?.auth).toMatchObject({ display_name: `cert-${grant}`, policies: expect.arrayContaining([grant]) });
     expect(text).not.toContain(archiveKey);
     expect(text).not.toContain(cluster.env.VAULT_TOKEN);
   });
 
-  test("npm run load through the CLI: every node as --addr, the bundle and its password file; a JSON report with every key written and read back", async () => {
+  test("npm run load through the CLI: every node as --addr, VAULT_TOKEN; a JSON report with every key written and read back", async () => {
     let stdout = "";
     let stderr = "";
     const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
     const argv = ["--users", "20", "--reads-per-write", "3", "--concurrency", "2", "--duration", "60", "--prefix", "c42-cli", "--json"];
     for (const n of cluster.nodes) argv.push("--addr", n.addr);
-    argv.push("--bundle", join(work, "bundle", "crashplan.p12"), "--password-file", join(work, "bundle", "crashplan.p12.password"));
     argv.push("--storage-dir", join(cluster.nodes[0].dir, "data"));
-    const code = await loadMain(argv, io, { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_CACERT: cluster.env.VAULT_CACERT });
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_CACERT: cluster.env.VAULT_CACERT, VAULT_TOKEN: cluster.env.VAULT_TOKEN };
+    const code = await loadMain(argv, io, env);
     expect([code, stderr]).toEqual([0, expect.stringContaining("[load] 20 users, 3 reads per write, concurrency 2")]);
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({ usersWritten: 20, wrongReads: 0, errors: {}, write: { ok: 20, failed: 0 }, read: { ok: 60, failed: 0 }, login: { ok: 1 } });
     expect(report.write.p99).toBeGreaterThanOrEqual(report.write.p50);
     expect(report.storage.fsmBytes).toBeGreaterThanOrEqual(0);
-    expect(stdout).not.toContain(identity.passphrase);
+    expect(report.cleanupProblems).toEqual([]);
+    expect(stdout).not.toContain(cluster.env.VAULT_TOKEN);
   });
 
   test("SIGKILL of the active node under load: writes resume on a new leader and no acknowledged write is lost", async () => {
@@ -162,11 +150,11 @@ describe("3-node OpenBao raft cluster", () => {
   function loadOptions() {
     return {
       endpoints: [cluster.endpoint],
-      identity,
-      certificatePem,
+      adminToken: cluster.env.VAULT_TOKEN,
       kvPath: "secret",
       certAuthPath: "cert",
-      adminRole: "crashplanUser",
+      pkiIntPath: "pki_int",
+      issuingRole: "cpRole",
       prefix: "c42-load",
       users: 10,
       readsPerWrite: 1,

@@ -16,7 +16,9 @@ export const DEPLOY: CommandSpec<Record<string, never>> = {
   After a deploy that was interrupted (its engine killed), it takes over what
   that run made in Vault, as \`adopt\` does; objects the state does not record
   and no interrupted run made are refused (run \`adopt\`). Before any CA step
-  it checks that the mount holds no issuer yet.
+  it checks that the mount holds no issuer yet. Last, it removes the cert roles
+  and policies an \`npm run load\` killed by SIGKILL left behind (named
+  c42-keystore-load-<12 hex>, with a load run's contents; nothing else).
 `,
   options: {},
 };
@@ -27,13 +29,15 @@ export function deployMain(argv: readonly string[], makeDeployment: () => Deploy
     const deployment = await preflighted(makeDeployment(), "write");
     const engineSwitch = deployment.engineSwitch();
     if (engineSwitch) io.stderr(`${engineSwitch}\n`);
-    const { repaired, startedRotation, recovery } = await deploy(deployment);
+    const { repaired, startedRotation, recovery, loadLeftovers } = await deploy(deployment);
     if (recovery.tookOver.length > 0) {
       io.stderr(
         `deploy: the deploy interrupted at ${recovery.interrupted?.startedAt ?? "an earlier time"} had made ${recovery.tookOver.join(", ")} without recording them; ` +
           "took them over as `npm run adopt` does (imported; its CAs used as they are, none made again) and issued a new admin certificate (the one it had issued died with its key)\n",
       );
     }
+    for (const r of loadLeftovers.removed) io.stderr(`deploy: removed ${r}, left by an \`npm run load\` that ended without cleaning up\n`);
+    for (const s of loadLeftovers.skipped) io.stderr(`deploy: note: ${s}\n`);
     for (const r of repaired) io.stderr(`deploy: ${r.address}: ${r.attribute} differed in Vault; wrote the configured value through the API\n`);
     const backend = deployment.config.backend.type;
     const state = backend === "local" ? deployment.stateFile : `the ${backend} backend`;

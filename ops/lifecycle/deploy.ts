@@ -6,6 +6,8 @@ import { applyOrRefresh } from "./after-failure";
 import { caStepsToCreate, guardIssuers } from "./issuer-guard";
 import { Recovery, journaledApply, recoverBeforeApply } from "./recovery";
 import { rotationView } from "../engine/rotation-record";
+import { endpointFromEnv, vaultToken } from "../vault/client";
+import { LeftoverSweep, removeLoadLeftovers } from "../vault/load-grants";
 
 /** What a deploy did. */
 export interface DeployResult {
@@ -17,6 +19,8 @@ export interface DeployResult {
   readonly startedRotation?: { readonly currentSerial: string; readonly currentNotAfter: string };
   /** What an interrupted deploy had made and this one took over (see ops/lifecycle/recovery.ts). */
   readonly recovery: Pick<Recovery, "tookOver" | "interrupted">;
+  /** Cert roles and policies of `npm run load` runs that ended without cleaning up (SIGKILL), removed by this deploy. */
+  readonly loadLeftovers: LeftoverSweep;
 }
 
 /** Options of {@link deploy}. */
@@ -40,7 +44,8 @@ export interface DeployOptions {
  * the deploy journal written (see {@link journaledApply}). When the apply fails, the state is refreshed from Vault
  * (`apply -refresh-only`) so that it does not keep values Vault refused and
  * the next drift check tells the truth. The apply's error is what is thrown,
- * with the settings behind each resource it names.
+ * with the settings behind each resource it names. Last, it removes what a
+ * killed `npm run load` left (ops/vault/load-grants.ts); that never fails it.
  */
 export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
   await deployment.ensureInit();
@@ -49,7 +54,13 @@ export async function deploy(deployment: Deployment, options: DeployOptions = {}
   await guardIssuers(deployment, caStepsToCreate(deployment, recovery.recorded));
   const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
   const apply = await applyOrRefresh(deployment, () => journaledApply(deployment, recovery.creates, () => deployment.apply()));
-  return { apply, repaired, startedRotation, recovery: { tookOver: recovery.tookOver, interrupted: recovery.interrupted } };
+  const loadLeftovers = await removeLoadLeftovers({
+    endpoint: endpointFromEnv(deployment.env),
+    token: vaultToken(deployment.env),
+    certAuthPath: deployment.config.certAuth.path,
+    pkiIntPath: deployment.config.pki_int.path,
+  });
+  return { apply, repaired, startedRotation, recovery: { tookOver: recovery.tookOver, interrupted: recovery.interrupted }, loadLeftovers };
 }
 
 /**

@@ -4,7 +4,9 @@ import { isIP } from "node:net";
 import { join } from "node:path";
 import { VaultAnswer, VaultConnectionError, VaultEndpoint } from "../vault/client";
 import { KeepAlivePool, LoadAnswer } from "./http";
-import { Code42Identity, Code42Session, Endpoints, LoadGrant, LoginError, grantLoadAccess, isNodeFailure } from "./session";
+import { removeLoadLeftovers } from "../vault/load-grants";
+import { LoadGrant } from "./grant";
+import { Code42Session, Endpoints, LoginError, isNodeFailure } from "./session";
 import { OperationStats, longestGap, operationStats } from "./stats";
 
 /** Bounds of every option: a load generator must end, whatever it is given. */
@@ -22,13 +24,17 @@ const RETRY_PAUSE_MS = 100;
 export interface LoadOptions {
   /** The nodes' addresses; the client uses one and moves to the next when it stops answering. */
   readonly endpoints: readonly VaultEndpoint[];
-  /** The bundle Code42 holds, and the certificate inside it (for the cert role). */
-  readonly identity: Code42Identity;
-  readonly certificatePem: string;
-  /** The keystore's mounts and the deployed cert role (`crashplanUser`), from the configuration. */
+  /**
+   * The operator's token (VAULT_TOKEN): issues the run's own client certificate and writes its
+   * policy and cert role (ops/load/grant.ts), and removes them. Never the admin certificate. Never logged.
+   */
+  readonly adminToken: string;
+  /** The keystore's mounts and issuing role, from the configuration. */
   readonly kvPath: string;
   readonly certAuthPath: string;
-  readonly adminRole: string;
+  readonly pkiIntPath: string;
+  /** The PKI role that issues the run's certificate (`cpRole`). */
+  readonly issuingRole: string;
   /** Keys go under `<kvPath>/<prefix>/<run id>/`. */
   readonly prefix: string;
   /** Simulated Code42 users: one archive key each, written once. */
@@ -43,6 +49,8 @@ export interface LoadOptions {
   readonly tokenTtlSeconds?: number;
   /** A raft data directory (a server's `data/`) whose files are measured before and after. @default - not measured */
   readonly storageDir?: string;
+  /** Called once the run's grant exists, so that a signal handler can release it. @default - none */
+  readonly onGrant?: (grant: LoadGrant) => void;
   /** Called after each acknowledged write with the count so far and when its request was sent (the failover test kills the leader from here). */
   readonly onWriteAcknowledged?: (acknowledged: number, sentAt: number) => void;
 }
@@ -59,6 +67,12 @@ export interface WriteRecord {
 /** What a run measured; `--json` prints it. Holds no key or token. */
 export interface LoadReport {
   readonly runId: string;
+  /** The run's temporary policy and cert role (both removed when it ends). */
+  readonly grant: string;
+  /** Objects of earlier runs that ended without cleaning up, removed before this one (`cert role …`, `policy …`). */
+  readonly leftoversRemoved: string[];
+  /** What could not be removed when the run ended; empty when all was. */
+  readonly cleanupProblems: string[];
   readonly addresses: string[];
   readonly settings: { users: number; readsPerWrite: number; concurrency: number; durationSeconds: number };
   readonly seconds: number;
@@ -128,11 +142,13 @@ export interface LoadRun {
 }
 
 /**
- * Runs the load: grants itself access through the bundle, then `concurrency`
- * workers each take the next user, write its archive key (retrying until
- * acknowledged or the time is up) and read `readsPerWrite` acknowledged keys
- * back, checking the value. Ends when every user is done or `durationMs` has
- * passed; every request has a timeout, so the run ends within it plus one.
+ * Runs the load: removes what earlier runs left behind, makes its own access
+ * (a certificate, policy and cert role of its own: see grant.ts), then
+ * `concurrency` workers each take the next user, write its archive key
+ * (retrying until acknowledged or the time is up) and read `readsPerWrite`
+ * acknowledged keys back, checking the value. Ends when every user is done or
+ * `durationMs` has passed; every request has a timeout, so the run ends within
+ * it plus one. The access is removed however the run ends.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   checkBound("users", options.users, LOAD_BOUNDS.users);
@@ -140,9 +156,38 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
   checkBound("concurrency", options.concurrency, LOAD_BOUNDS.concurrency);
   checkBound("durationSeconds", Math.ceil(options.durationMs / 1000), LOAD_BOUNDS.durationSeconds);
   const endpoints = new Endpoints(options.endpoints);
-  const grant: LoadGrant = { policyName: `${options.prefix}-keys`, roleName: `${options.prefix}-client` };
-  await grantLoadAccess({ ...options, endpoints, prefix: options.prefix, grant, tokenTtlSeconds: options.tokenTtlSeconds ?? 60 });
-  const session = new Code42Session(endpoints, options.identity, options.certAuthPath, grant.roleName);
+  const place = { endpoint: endpoints.now, token: options.adminToken, certAuthPath: options.certAuthPath, pkiIntPath: options.pkiIntPath };
+  const sweep = await removeLoadLeftovers(place);
+  if (sweep.skipped.length > 0) throw new Error(`${sweep.skipped.join("; ")}; check VAULT_TOKEN (it must list and delete cert roles and ACL policies)`);
+  const grant = await LoadGrant.open({
+    ...place,
+    adminToken: options.adminToken,
+    kvPath: options.kvPath,
+    issuingRole: options.issuingRole,
+    prefix: options.prefix,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? 60,
+    runSeconds: Math.ceil(options.durationMs / 1000),
+  });
+  options.onGrant?.(grant);
+  let run: Awaited<ReturnType<typeof runWith>>;
+  try {
+    run = await runWith(options, endpoints, grant);
+  } catch (e) {
+    const problems = await grant.release();
+    if (problems.length > 0) throw new Error(`${(e as Error).message}; removing the run's grant ${grant.name} failed too: ${problems.join("; ")}`);
+    throw e;
+  }
+  const cleanupProblems = await grant.release();
+  return { writes: run.writes, report: { ...run.report, grant: grant.name, leftoversRemoved: sweep.removed, cleanupProblems } };
+}
+
+/** The run itself, through the grant's role; the report without what the grant adds. */
+async function runWith(
+  options: LoadOptions,
+  endpoints: Endpoints,
+  grant: LoadGrant,
+): Promise<{ writes: WriteRecord[]; report: Omit<LoadReport, "grant" | "leftoversRemoved" | "cleanupProblems"> }> {
+  const session = new Code42Session(endpoints, grant.identity, options.certAuthPath, grant.roleName);
   await session.current();
 
   const runId = randomUUID().slice(0, 8);

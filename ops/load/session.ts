@@ -1,5 +1,5 @@
 import { VaultAnswer, VaultConnectionError, VaultEndpoint, vaultCall } from "../vault/client";
-import { readErrors, readLogin, requireSuccess } from "../vault/readers";
+import { readErrors, readLogin } from "../vault/readers";
 
 /** Renew this long before the token runs out, so that no request carries a token expiring in flight. */
 export const RENEW_MARGIN_MS = 5_000;
@@ -60,6 +60,9 @@ export interface Code42Identity {
   readonly passphrase: string;
 }
 
+/** A TLS client identity: a PKCS#12 bundle, or a PEM certificate and key (the load's own). Secrets: never logged. */
+export type ClientIdentity = Code42Identity | { readonly cert: string; readonly key: string };
+
 /**
  * Code42's side of the keystore: one client identity (the bundle), one token
  * at a time from a certificate login through a named cert role, logged in
@@ -75,7 +78,7 @@ export class Code42Session {
 
   public constructor(
     private readonly endpoints: Endpoints,
-    private readonly identity: Code42Identity,
+    private readonly identity: ClientIdentity,
     private readonly certAuthPath: string,
     private readonly role: string,
   ) {}
@@ -104,7 +107,9 @@ export class Code42Session {
           method: "POST",
           path: `auth/${this.certAuthPath}/login`,
           body: { name: this.role },
-          pfx: { pfx: this.identity.pfx, passphrase: this.identity.passphrase },
+          ...("pfx" in this.identity
+            ? { pfx: { pfx: this.identity.pfx, passphrase: this.identity.passphrase } }
+            : { clientCert: { cert: this.identity.cert, key: this.identity.key } }),
         });
       } catch (e) {
         if (!(e instanceof VaultConnectionError)) throw e;
@@ -131,54 +136,4 @@ export class Code42Session {
     }
     throw new LoginError(`certificate login failed on every address: ${last}`);
   }
-}
-
-/** What {@link grantLoadAccess} made. */
-export interface LoadGrant {
-  readonly policyName: string;
-  readonly roleName: string;
-}
-
-/**
- * Gives the load its own access the way Code42 does with the keystore's
- * crashplanPolicy: logs in with the bundle through the deployed role (the
- * admin token), writes a policy for `<kv>/<prefix>/*` and a cert role for the
- * bundle's own certificate carrying that policy with `tokenTtlSeconds`
- * tokens, then revokes the admin token. Idempotent.
- */
-export async function grantLoadAccess(options: {
-  readonly endpoints: Endpoints;
-  readonly identity: Code42Identity;
-  readonly certificatePem: string;
-  readonly certAuthPath: string;
-  readonly adminRole: string;
-  readonly kvPath: string;
-  readonly prefix: string;
-  readonly grant: LoadGrant;
-  readonly tokenTtlSeconds: number;
-}): Promise<void> {
-  const admin = new Code42Session(options.endpoints, options.identity, options.certAuthPath, options.adminRole);
-  const token = await admin.login();
-  const endpoint = options.endpoints.now;
-  const policy = `# Written by c42-keystore load, as Code42 writes its own through crashplanPolicy.\npath "${options.kvPath}/${options.prefix}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`;
-  requireSuccess(
-    await vaultCall(endpoint, { method: "PUT", path: `sys/policy/${options.grant.policyName}`, token, body: { policy } }),
-    `writing policy ${options.grant.policyName} with the bundle's admin token`,
-  );
-  requireSuccess(
-    await vaultCall(endpoint, {
-      method: "PUT",
-      path: `auth/${options.certAuthPath}/certs/${options.grant.roleName}`,
-      token,
-      body: {
-        certificate: options.certificatePem,
-        display_name: options.grant.roleName,
-        token_policies: [options.grant.policyName],
-        token_ttl: options.tokenTtlSeconds,
-        token_max_ttl: options.tokenTtlSeconds,
-      },
-    }),
-    `writing cert role ${options.grant.roleName} with the bundle's admin token`,
-  );
-  await vaultCall(endpoint, { method: "POST", path: "auth/token/revoke-self", token });
 }

@@ -11,15 +11,15 @@ import { capture } from "../../helpers/io";
 
 /*
  * Every bad option is refused with exit 2 and a message naming the option,
- * the value and what is expected, before the bundle is read or anything is
- * sent: the addresses here point at nothing, and no bundle exists.
+ * the value and what is expected, before a token is read or anything is
+ * sent: the addresses here point at nothing.
  */
 const run = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const { out, io } = capture();
   return { code: await loadMain(argv, io, env), ...out };
 };
 
-describe("load refuses a bad command line before it reads the bundle or sends anything", () => {
+describe("load refuses a bad command line before it reads a token or sends anything", () => {
   test.each([
     [["--users", "0"], /--users: 0 is out of range; expected a whole number from 1 to 100000/],
     [["--users", "many"], /--users: "many" is not a whole number; expected 1 to 100000/],
@@ -33,7 +33,7 @@ describe("load refuses a bad command line before it reads the bundle or sends an
     [["--addr", "https://10.0.0.5:8200"], /is not a loopback address/],
     [["--addr", "http://127.0.0.1:8200"], /--addr: http:\/\/127.0.0.1:8200 is not https/],
     [["--addr", "not a url"], /--addr: "not a url" is not a URL/],
-    [["--bundle", ""], /--bundle: the path is empty/],
+    [["--ca", ""], /--ca: the path is empty/],
   ])("%j", async (argv, message) => {
     const r = await run(["--addr", "https://127.0.0.1:1", ...argv]);
     expect(r.code).toBe(2);
@@ -48,10 +48,17 @@ describe("load refuses a bad command line before it reads the bundle or sends an
     expect(r.stderr).toMatch(/VAULT_ADDR: https:\/\/vault.example.com:8200 is not a loopback address/);
   });
 
-  test("a missing bundle or password file is named, with what to do", async () => {
-    const r = await run(["--addr", "https://127.0.0.1:1", "--bundle", "/nonexistent/crashplan.p12"]);
+  test("without a token it says where one comes from; it never falls back to the admin certificate", async () => {
+    const r = await run(["--addr", "https://127.0.0.1:1"], { HOME: "/nonexistent" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--bundle: \/nonexistent\/crashplan.p12 does not exist; write it with npm run bundle/);
+    expect(r.stderr).toMatch(/load: no Vault token: set VAULT_TOKEN/);
+  });
+
+  test("--bundle and --password-file are gone: the load never logs in with crashplan.p12", async () => {
+    for (const option of ["--bundle", "--password-file"]) {
+      const r = await run(["--addr", "https://127.0.0.1:1", option, "x"]);
+      expect([option, r.code, r.stderr]).toEqual([option, 2, expect.stringContaining(`Unknown option '${option}'`)]);
+    }
   });
 
   test("no address at all is a usage error", async () => {
