@@ -9,10 +9,15 @@ export const DRIFT: CommandSpec<{ json: { type: "boolean"; default: false } }> =
   name: "drift",
   synopsis: "[--json]",
   summary: "compare Vault with the configuration; exit 0 in sync, 2 on drift, 1 on error",
-  details: `  Compares Vault with the configuration without changing either.
-  Exit 0 in sync, 2 on drift (\`npm run deploy\` repairs it), 1 on error
-  (2 also for a wrong command line, which prints this usage and nothing on stdout).
-  --json  print {"inSync": bool, "drifted": [{"address", "actions", "attributes"}]}
+  details: `  Compares Vault with the configuration without changing either, and names every
+  cert role other than certRole.name (and its -next twin) that accepts the admin
+  certificate: Code42's nameless login could land there. Such a role is reported
+  ("shadow: …", with what to do) and never removed or repaired, since Code42 may
+  have made it; listing the roles takes list and read on auth/<certAuth.path>/certs.
+  Exit 0 in sync, 2 on drift (\`npm run deploy\` repairs it) or a shadowing role,
+  1 on error (2 also for a wrong command line, which prints this usage and nothing on stdout).
+  --json  print {"inSync": bool, "drifted": [{"address", "actions", "attributes"}],
+          "shadowing": [{"role", "policies", "accepts", "advice"}] (only when there is one)}
 `,
   options: { json: { type: "boolean", default: false } },
 };

@@ -6,10 +6,14 @@ import { CommandIo, CommandSpec, asUsage, runCommand } from "./command";
 export const STATUS: CommandSpec<{ json: { type: "boolean"; default: false }; window: { type: "string" } }> = {
   name: "status",
   synopsis: "[--json] [--window DURATION]",
-  summary: "admin and server certificate expiry; exit 1 inside the renewal window",
+  summary: "admin and server certificate expiry, roles that shadow the login; exit 1 inside the renewal window or when shadowed",
   details: `  Prints the admin certificate's subject, serial, expiry and days left, and the
   Vault server's own TLS certificate expiry. Exit 1 when either is inside the
-  renewal window (default: the adminCert.renewBefore setting, e.g. "30d").
+  renewal window (default: the adminCert.renewBefore setting, e.g. "30d"), or
+  when a cert role other than certRole.name (and its -next twin) accepts the
+  admin certificate: Code42's nameless login could land there. Such a role is
+  named with what to do; it is never removed (Code42 may have made it).
+  Reading the roles takes VAULT_TOKEN with list and read on auth/<certAuth.path>/certs.
 `,
   options: { json: { type: "boolean", default: false }, window: { type: "string" } },
 };

@@ -18,10 +18,37 @@ export interface DriftedResource {
   readonly attributes: string[];
 }
 
+/** Another cert role that accepts the admin certificate: Code42's nameless login could land there (ops/lifecycle/shadowing.ts). */
+export interface CertRoleShadow {
+  /** The role's name, e.g. `c42-load-client`. */
+  readonly role: string;
+  /** The policies its tokens carry. */
+  readonly policies: string[];
+  /** Which certificate it accepts and how, e.g. `admin certificate 1a:2b:… (pins it)`. */
+  readonly accepts: string;
+  /** What to do: such a role is reported, never removed (it may be Code42's own). */
+  readonly advice: string;
+}
+
 /** The drift check's verdict; `drift --json` prints exactly this. */
 export interface DriftReport {
   readonly inSync: boolean;
   readonly drifted: DriftedResource[];
+  /** Other cert roles that accept the admin certificate; present only when there is one (then `inSync` is false). */
+  readonly shadowing?: CertRoleShadow[];
+}
+
+/** The report with the shadowing roles added: any makes it out of sync, since Code42's login is at stake. */
+export function withShadowing(report: DriftReport, shadowing: readonly CertRoleShadow[]): DriftReport {
+  if (shadowing.length === 0) return report;
+  return { ...report, inSync: false, shadowing: [...shadowing] };
+}
+
+/** One line per shadowing role: name, policies, what it accepts, what to do. */
+export function formatShadowing(shadowing: readonly CertRoleShadow[], prefix: string): string {
+  return shadowing
+    .map((s) => `${prefix}: cert role ${s.role} (policies ${s.policies.length > 0 ? s.policies.join(", ") : "none"}) accepts the ${s.accepts}: ${s.advice}\n`)
+    .join("");
 }
 
 /**
@@ -59,10 +86,11 @@ export function buildDriftReport(plan: PlanJson, blind: readonly AttributeDrift[
 /** One line per drifted resource: address, construct path, actions and attributes. */
 export function formatDriftReport(report: DriftReport, paths: ReadonlyMap<string, string> = new Map()): string {
   if (report.inSync) return "in sync: Vault matches the configuration\n";
+  const shadowing = formatShadowing(report.shadowing ?? [], "shadow");
   const lines = report.drifted.map((d) => {
     const where = paths.has(d.address) ? ` (${paths.get(d.address)})` : "";
     const what = d.attributes.length > 0 ? d.attributes.join(", ") : "whole resource";
     return `drift: ${d.address}${where}: ${d.actions.join("+")}: ${what}\n`;
   });
-  return lines.join("");
+  return lines.join("") + shadowing;
 }

@@ -6,6 +6,7 @@ import { parseDuration } from "../../lib/duration";
 import { BundleError } from "../bundle/bundle-error";
 import { readPkcs12 } from "../bundle/pkcs12";
 import { errorMessage } from "../common/errors";
+import { shadowAdvice } from "../lifecycle/shadowing";
 import { certificateStatus, formatWindow } from "../lifecycle/status";
 import { AutopilotState, readAutopilotState } from "../vault/autopilot";
 import { VaultAnswer, VaultConnectionError, VaultEndpoint, isUnreachable, vaultCall } from "../vault/client";
@@ -194,6 +195,17 @@ export const loginCheck: Check = async (ctx, signal) => {
   const ttl = parseDuration("certRole.tokenTtl", ctx.config.certRole.tokenTtl);
   const values = { login_success: 1, login_token_ttl_seconds: login.leaseDuration, ...rotation?.values };
   const note = rotation?.note ?? "";
+  const loginRole = ctx.config.certRole.name;
+  if (login.certName !== undefined && login.certName !== loginRole && login.certName !== `${loginRole}${NEXT_ROLE_SUFFIX}`) {
+    const policies = login.policies.includes(policy) ? "" : `, not ${policy}: Code42 could not manage its keys`;
+    return {
+      state: "CRIT",
+      reason:
+        `the nameless login landed on cert role ${login.certName}, which shadows ${loginRole}: its token carries [${login.policies.join(", ")}]${policies}; ` +
+        shadowAdvice(login.certName, ctx.config.certAuth.path, loginRole),
+      values,
+    };
+  }
   if (!login.policies.includes(policy)) {
     return { state: "CRIT", reason: `the login's token carries [${login.policies.join(", ")}], not ${policy}: Code42 could not manage its keys`, values };
   }

@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeBlindSpots } from "../blind-spots";
 import { Deployment } from "../engine/deployment";
-import { DriftReport, buildDriftReport } from "../engine/drift-report";
+import { DriftReport, buildDriftReport, withShadowing } from "../engine/drift-report";
 import { PlanJson } from "../engine/plan-json";
+import { endpointFromEnv, vaultToken } from "../vault/client";
+import { findShadowingRoles, loginCertificates } from "./shadowing";
 
 /**
  * Plans into a private temporary directory and returns the plan's JSON. The
@@ -39,10 +41,17 @@ async function driftPlanJson(deployment: Deployment): Promise<PlanJson> {
   }
 }
 
-/** Synthesizes, inits, plans and asks Vault what the plan cannot see. Changes nothing. */
+/**
+ * Synthesizes, inits, plans and asks Vault what the plan cannot see, and
+ * which other cert roles accept the admin certificate (see shadowing.ts).
+ * Changes nothing.
+ */
 export async function checkDrift(deployment: Deployment): Promise<DriftReport> {
   await deployment.ensureInit();
   // The probe first: it is one API call, and when Vault cannot be reached its error names the variable to fix.
   const blind = await probeBlindSpots(deployment);
-  return buildDriftReport(await driftPlanJson(deployment), blind);
+  const report = buildDriftReport(await driftPlanJson(deployment), blind);
+  const certificates = loginCertificates(await deployment.outputs());
+  const shadowing = await findShadowingRoles(endpointFromEnv(deployment.env), vaultToken(deployment.env), deployment.config, certificates);
+  return withShadowing(report, shadowing);
 }

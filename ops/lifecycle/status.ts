@@ -2,9 +2,11 @@ import { X509Certificate } from "node:crypto";
 import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 import { colonHex } from "../common/serial";
 import { Deployment } from "../engine/deployment";
+import { CertRoleShadow, formatShadowing } from "../engine/drift-report";
 import { RotationView, rotationView } from "../engine/rotation-record";
-import { endpointFromEnv } from "../vault/client";
+import { endpointFromEnv, vaultToken } from "../vault/client";
 import { serverCertificate } from "../vault/server-certificate";
+import { findShadowingRoles, loginCertificates } from "./shadowing";
 
 /** Where a certificate stands against the renewal window. */
 export interface CertificateStatus {
@@ -34,7 +36,11 @@ export interface StatusReport {
   readonly rotation?: RotationView;
   /** The next admin certificate while a rotation is started: the one to upload to Code42. */
   readonly nextCertificate?: CertificateStatus;
-  /** False when either certificate is inside the window. */
+  /** Other cert roles that accept the admin certificate (Code42's nameless login could land there); absent when none. */
+  readonly shadowing?: CertRoleShadow[];
+  /** Why the cert roles could not be checked (no token, or it may not list them); absent when they were. */
+  readonly shadowingNotChecked?: string;
+  /** False when either certificate is inside the window, or another cert role accepts the admin certificate. */
   readonly ok: boolean;
 }
 
@@ -65,7 +71,22 @@ export async function checkStatus(deployment: Deployment, windowSeconds: number,
   const rotation = rotationView(outputs);
   const nextPem = outputs[NEXT_BUNDLE_OUTPUTS.certificate]?.value;
   const nextCertificate = typeof nextPem === "string" ? certificateStatus(new X509Certificate(nextPem), now(), windowSeconds) : undefined;
-  return { windowSeconds, adminCertificate, vaultServer, rotation, nextCertificate, ok: !adminCertificate.insideWindow && !vaultServer.insideWindow };
+  const roles = await shadowingRoles(deployment, outputs);
+  const ok = !adminCertificate.insideWindow && !vaultServer.insideWindow && (roles.shadowing?.length ?? 0) === 0;
+  return { windowSeconds, adminCertificate, vaultServer, rotation, nextCertificate, ...roles, ok };
+}
+
+/** The roles that shadow the login, or why they could not be read; never fails the status. */
+async function shadowingRoles(
+  deployment: Deployment,
+  outputs: Awaited<ReturnType<Deployment["outputs"]>>,
+): Promise<Pick<StatusReport, "shadowing" | "shadowingNotChecked">> {
+  try {
+    const found = await findShadowingRoles(endpointFromEnv(deployment.env), vaultToken(deployment.env), deployment.config, loginCertificates(outputs));
+    return found.length > 0 ? { shadowing: found } : {};
+  } catch (e) {
+    return { shadowingNotChecked: `other cert roles were not checked for accepting the admin certificate: ${(e as Error).message}` };
+  }
 }
 
 /** Human form of a report, one block per certificate. */
@@ -84,7 +105,9 @@ export function formatStatus(report: StatusReport): string {
     ) +
     formatRotation(report) +
     block("Vault server TLS certificate", report.vaultServer, "replace the server's certificate (outside this stack)") +
-    (report.ok ? "ok: both certificates are outside the renewal window\n" : "")
+    formatShadowing(report.shadowing ?? [], "SHADOWED LOGIN") +
+    (report.shadowingNotChecked ? `note: ${report.shadowingNotChecked}\n` : "") +
+    (report.ok ? "ok: both certificates are outside the renewal window, and no other cert role accepts the admin certificate\n" : "")
   );
 }
 

@@ -134,6 +134,8 @@ export interface Login {
   readonly policies: string[];
   /** Token TTL in seconds. */
   readonly leaseDuration: number;
+  /** The cert role the login landed on (`auth.metadata.cert_name`), when the method says. */
+  readonly certName?: string;
 }
 
 export function readLogin(answer: VaultAnswer): Login {
@@ -143,6 +145,7 @@ export function readLogin(answer: VaultAnswer): Login {
     clientToken: field(auth, "client_token", "login", isString, "a string"),
     policies: field(auth, "token_policies", "login", isStringArray, "a list of strings"),
     leaseDuration: field(auth, "lease_duration", "login", isNumber, "a number"),
+    ...(isRecord(auth.metadata) && isString(auth.metadata.cert_name) ? { certName: auth.metadata.cert_name } : {}),
   };
 }
 
