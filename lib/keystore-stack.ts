@@ -51,6 +51,13 @@ export interface KeystoreStackProps {
    * @default - none
    */
   readonly imports?: AdoptionImports;
+  /**
+   * Lets the plan destroy the kv mount and the archive keys in it: only
+   * `npm run destroy` passes it, for its one engine run, after counting the
+   * keys (and, when there are any, a verified backup and the user's consent).
+   * @default false - the mount carries prevent_destroy, whatever door runs the engine
+   */
+  readonly releaseArchiveKeys?: boolean;
 }
 
 /**
@@ -108,7 +115,7 @@ export class KeystoreStack extends TerraformStack {
       new StateEncryption(this, "stateEncryption", { rotating: c.stateEncryption.rotating, migrateFromPlain: c.stateEncryption.migrateFromPlain });
     }
 
-    this.kv = new KvV1Mount(this, "kv", { path: c.kv.path });
+    this.kv = new KvV1Mount(this, "kv", { path: c.kv.path, preventDestroy: !props.releaseArchiveKeys });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
     if (c.audit.mode === "enable") this.audit = new FileAuditDevice(this, "audit", { filePath: c.audit.filePath });
     const urls = { publicUrl: c.publicUrl, allowInsecureHttp: c.allowInsecureHttp };

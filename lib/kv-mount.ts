@@ -15,11 +15,19 @@ export interface KvV1MountProps {
    * @default "Code42 keystore secrets (kv version 1)"
    */
   readonly description?: string;
+  /**
+   * Refuse any plan that destroys or replaces the mount (`prevent_destroy`):
+   * it holds Code42's archive keys, and without them no archive can be
+   * restored. Only `npm run destroy` turns it off, for the one run it needs.
+   * @default true
+   */
+  readonly preventDestroy?: boolean;
 }
 
 /**
  * The kv secrets engine, version 1, where Code42 writes archive keys
- * (recipe: `vault secrets enable -path=secret -version=1 kv`).
+ * (recipe: `vault secrets enable -path=secret -version=1 kv`). Protected like
+ * the root CA: no plan may destroy or replace it (a changed `path` would).
  */
 export class KvV1Mount extends Construct {
   /** Mount path, e.g. "secret". */
@@ -35,6 +43,7 @@ export class KvV1Mount extends Construct {
       type: "kv",
       options: { version: "1" },
       description: props.description ?? "Code42 keystore secrets (kv version 1)",
+      lifecycle: (props.preventDestroy ?? true) ? { preventDestroy: true } : undefined,
     });
     this.path = this.mount.path;
   }

@@ -190,7 +190,7 @@ describe("deploy onto a real OpenBao with real OpenTofu", () => {
 
     const released = testDeployment(server, { C42_ROOT_CA_PREVENT_DESTROY: "false", C42_STATE_DIR: td.deployment.config.stateDir });
     try {
-      await released.deployment.destroy();
+      await released.deployment.destroy({ includingArchiveKeys: true });
       const mounts = (await server.call({ path: "sys/mounts" })).json.data;
       for (const m of ["secret/", "pki/", "pki_int/"]) expect(mounts[m]).toBeUndefined();
       expect((await server.call({ path: "sys/auth" })).json.data["cert/"]).toBeUndefined();

@@ -42,8 +42,17 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
   const certAuth = ref("vault_auth_backend", idOf("vault_auth_backend"), "path");
   const adminCert = idOf("vault_pki_secret_backend_cert");
 
-  test("1. vault secrets enable -path=secret -version=1 kv", () => {
-    expect(synth).toHaveResourceWithProperties(Mount, { path: "secret", type: "kv", options: { version: "1" } });
+  test("1. vault secrets enable -path=secret -version=1 kv, protected: it holds the archive keys", () => {
+    expect(synth).toHaveResourceWithProperties(Mount, { path: "secret", type: "kv", options: { version: "1" }, lifecycle: { prevent_destroy: true } });
+  });
+
+  test("the kv mount's protection is lifted only by releaseArchiveKeys (npm run destroy), never by a setting", () => {
+    const released = new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config: loadConfig({ env: { VAULT_ADDR }, cwd }), releaseArchiveKeys: true });
+    const mounts = JSON.parse(Testing.synth(released)).resource.vault_mount as Record<string, { path: string; lifecycle?: unknown }>;
+    expect(Object.values(mounts).find((m) => m.path === "secret")).not.toHaveProperty("lifecycle");
+    expect(Object.values(mounts).find((m) => m.path === "pki")?.lifecycle).toEqual({ prevent_destroy: true });
+    const unguarded = synthStack({ C42_ROOT_CA_PREVENT_DESTROY: "false" });
+    expect(unguarded.synth).toHaveResourceWithProperties(Mount, { path: "secret", lifecycle: { prevent_destroy: true } });
   });
 
   test("2. vault auth enable cert; tune default_lease_ttl=60 (written as the provider reads it back)", () => {

@@ -32,6 +32,19 @@ describe("KvV1Mount", () => {
     expect(JSON.parse(synth).output.path.value).toBe("${vault_mount." + id + ".path}");
   });
 
+  test("is protected against destroy and replacement by default: it holds the archive keys", () => {
+    expect(synth).toHaveResourceWithProperties(Mount, { path: "secret", lifecycle: { prevent_destroy: true } });
+  });
+
+  test("only preventDestroy false lifts the protection", () => {
+    const released = Testing.synthScope((scope) => {
+      new VaultProvider(scope, "vault");
+      new KvV1Mount(scope, "kv", { preventDestroy: false });
+    });
+    const [mount] = Object.values(JSON.parse(released).resource.vault_mount as Record<string, Record<string, unknown>>);
+    expect(mount).not.toHaveProperty("lifecycle");
+  });
+
   test("takes another path and description", () => {
     const custom = Testing.synthScope((scope) => {
       new VaultProvider(scope, "vault");

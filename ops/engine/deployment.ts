@@ -123,6 +123,8 @@ export class Deployment {
   private targetPhase?: RotationPhase;
   private recordedAdoption?: AdoptionInput;
   private adopting?: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports };
+  /** Set only for the engine run of {@link destroy} with `includingArchiveKeys`. */
+  private releaseArchiveKeys = false;
   /** The {@link synthInputs} of the last synth (cdk.tf.json depends on nothing else that changes during a command). */
   private synthesized?: string;
 
@@ -188,8 +190,9 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
-    const { rotation, adoption, imports } = this.synthInputs();
+    const { rotation, adoption, imports, releaseArchiveKeys } = this.synthInputs();
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
+      releaseArchiveKeys,
       config: this.config,
       // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
       engine: this.engineIfFound(),
@@ -204,7 +207,7 @@ export class Deployment {
     });
     notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
     app.synth();
-    this.synthesized = JSON.stringify({ rotation, adoption, imports });
+    this.synthesized = JSON.stringify({ rotation, adoption, imports, releaseArchiveKeys });
     return join(this.stackDir, "cdk.tf.json");
   }
 
@@ -214,6 +217,7 @@ export class Deployment {
       rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
       adoption: this.adopting?.adoption ?? this.recordedAdoption,
       imports: this.adopting?.imports,
+      releaseArchiveKeys: this.releaseArchiveKeys,
     };
   }
 
@@ -485,14 +489,26 @@ export class Deployment {
     return JSON.parse(result.stdout) as PlanJson;
   }
 
-  /** Destroys everything the state holds. */
-  public async destroy(): Promise<TofuResult> {
+  /**
+   * Destroys everything the state holds. The kv mount (the archive keys) is
+   * protected by prevent_destroy unless `includingArchiveKeys` is set: then
+   * this one engine run is synthesized without it, and the synthesized stack
+   * is protected again afterwards, however the run ends. Deciding to pass it
+   * (counting the keys, a backup, consent) is the caller's job.
+   */
+  public async destroy(options: { readonly includingArchiveKeys?: boolean } = {}): Promise<TofuResult> {
     await this.ensureInit();
+    this.releaseArchiveKeys = options.includingArchiveKeys === true;
+    this.synthIfInputsMoved();
     this.keepLastGoodState();
     try {
       return await this.tofuOk(["destroy", "-input=false", "-no-color", "-auto-approve"]);
     } finally {
       this.tightenState();
+      if (this.releaseArchiveKeys) {
+        this.releaseArchiveKeys = false;
+        this.synth();
+      }
     }
   }
 
