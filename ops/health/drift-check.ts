@@ -14,9 +14,12 @@ export async function driftOutcome(makeDeployment: (signal: AbortSignal) => Depl
   if (report.inSync) return { state: "OK", reason: "Vault matches the configuration", values };
   const names = report.drifted.map((d) => d.address);
   const shown = names.length > 5 ? [...names.slice(0, 5), `${names.length - 5} more`] : names;
-  return {
-    state: "WARN",
-    reason: `${names.length} resource${names.length === 1 ? "" : "s"} drifted (${shown.join(", ")}): \`npm run deploy\` repairs it`,
-    values,
-  };
+  const shadows = (report.shadowing ?? []).map((s) => s.role);
+  const drifted =
+    names.length > 0 ? `${names.length} resource${names.length === 1 ? "" : "s"} drifted (${shown.join(", ")}): \`npm run deploy\` repairs it` : "";
+  const shadowed =
+    shadows.length > 0
+      ? `cert role${shadows.length === 1 ? "" : "s"} ${shadows.join(", ")} also accept${shadows.length === 1 ? "s" : ""} the admin certificate: see \`npm run drift\``
+      : "";
+  return { state: "WARN", reason: [drifted, shadowed].filter((r) => r !== "").join("; "), values };
 }
