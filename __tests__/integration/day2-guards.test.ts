@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 import { listKvKeys } from "../../ops/backup/keystore";
@@ -58,7 +58,8 @@ describe("day-2 guards on a deployed keystore", () => {
     expect(answer.status).toBe(200);
     const auth = (answer.json as { auth: { client_token: string; token_policies: string[]; metadata: { cert_name: string } } }).auth;
     await vaultCall(server.endpoint, { method: "PUT", path: "auth/token/revoke-self", token: auth.client_token });
-    return { role: auth.metadata.cert_name, policies: auth.token_policies };
+    // The cert auth method keeps role names lower-cased.
+    return { role: auth.metadata.cert_name.toLowerCase(), policies: auth.token_policies };
   };
   /** `npm run load` in a process of its own, as a user starts it. */
   const startLoad = (args: string[]) => {
@@ -73,11 +74,11 @@ describe("day-2 guards on a deployed keystore", () => {
     const exited = new Promise<number | null>((done) => child.once("exit", (code, signal) => done(code ?? (signal ? -1 : null))));
     return { child, exited, stderr: () => stderr };
   };
-  /** Waits until a run's cert role exists; returns its name. */
-  const grantAppears = async (run: ReturnType<typeof startLoad>): Promise<string> => {
+  /** Waits until a run's cert role exists (one not in `known`); returns its name. */
+  const grantAppears = async (run: ReturnType<typeof startLoad>, known: readonly string[] = []): Promise<string> => {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      const grant = (await names("auth/cert/certs")).find((n) => n.startsWith("c42-keystore-load-"));
+      const grant = (await names("auth/cert/certs")).find((n) => n.startsWith("c42-keystore-load-") && !known.includes(n));
       if (grant) return grant;
       if (run.child.exitCode !== null) throw new Error(`load exited early (${run.child.exitCode}):\n${run.stderr()}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -127,7 +128,7 @@ describe("day-2 guards on a deployed keystore", () => {
 
   test("after npm run load, Code42's nameless login still gets crashplanPolicy, drift is in sync, and no role or policy of the load is left", async () => {
     const before = await rolesAndPolicies();
-    expect(before.roles).toEqual(["crashplanUser"]);
+    expect(before.roles).toEqual(["crashplanuser"]);
     const { out, io } = capture();
     const code = await loadMain([...loadArgs(20, 60), "--json"], io, { ...server.env, HOME: process.env.HOME, PATH: process.env.PATH });
     expect([code, out.stderr]).toEqual([0, expect.stringContaining("[load] 20 users")]);
@@ -135,7 +136,7 @@ describe("day-2 guards on a deployed keystore", () => {
     expect(report).toMatchObject({ usersWritten: 20, wrongReads: 0, cleanupProblems: [], login: { ok: 1 } });
     expect(report.grant).toMatch(/^c42-keystore-load-[0-9a-f]{12}$/);
 
-    expect(await namelessLogin()).toEqual({ role: "crashplanUser", policies: ["crashplanpolicy", "default"] });
+    expect(await namelessLogin()).toEqual({ role: "crashplanuser", policies: ["crashplanpolicy", "default"] });
     const drift = capture();
     expect(await driftMain([], fresh, drift.io)).toBe(0);
     expect(drift.out.stdout).toBe("in sync: Vault matches the configuration\n");
@@ -166,7 +167,7 @@ describe("day-2 guards on a deployed keystore", () => {
     const withLookAlikes = await rolesAndPolicies();
 
     const killed = startLoad(loadArgs(100_000, 600));
-    const left = await grantAppears(killed);
+    const left = await grantAppears(killed, withLookAlikes.roles);
     killed.child.kill("SIGKILL");
     await killed.exited;
     expect((await rolesAndPolicies()).roles).toContain(left);
@@ -179,7 +180,7 @@ describe("day-2 guards on a deployed keystore", () => {
     expect(await rolesAndPolicies()).toEqual(withLookAlikes);
 
     const killedAgain = startLoad(loadArgs(100_000, 600));
-    const leftAgain = await grantAppears(killedAgain);
+    const leftAgain = await grantAppears(killedAgain, withLookAlikes.roles);
     killedAgain.child.kill("SIGKILL");
     await killedAgain.exited;
     const deployed = capture();
@@ -226,7 +227,7 @@ describe("day-2 guards on a deployed keystore", () => {
     } finally {
       await server.call({ method: "DELETE", path: `auth/cert/certs/${role}` });
     }
-    expect(await namelessLogin()).toEqual({ role: "crashplanUser", policies: ["crashplanpolicy", "default"] });
+    expect(await namelessLogin()).toEqual({ role: "crashplanuser", policies: ["crashplanpolicy", "default"] });
     expect(await driftMain([], fresh, capture().io)).toBe(0);
   });
 
@@ -246,20 +247,42 @@ describe("day-2 guards on a deployed keystore", () => {
       for (const [path, key] of written) expect([path, (await server.call({ path: `secret/${path}` })).json?.data?.key]).toEqual([path, key]);
     };
 
-    test("a config edit that would replace the kv mount (kv.path) is refused by the engine, through deploy and run directly", async () => {
-      const moved = isolatedDeployment(td.work, server.env, { C42_KV_PATH: "secret-moved" });
-      const error = await deploy(moved).then(
-        () => "deployed",
-        (e: Error) => e.message,
-      );
-      expect(error).toMatch(/Instance cannot be destroyed[\s\S]*prevent_destroy/);
-      // The engine itself, on the JSON any door hands it (cdktf deploy runs the same stack from main.ts).
-      const raw = await moved.tofu(["plan", "-input=false", "-no-color"]);
-      expect(raw.code).toBe(1);
-      expect(raw.stderr).toMatch(/Instance cannot be destroyed/);
-      expect(raw.stderr).toMatch(/vault_mount\.kv_mount_\w+ has lifecycle\.prevent_destroy set/);
-      const mounts = (await server.call({ path: "sys/mounts" })).json.data;
-      expect([mounts["secret/"]?.type, mounts["secret-moved/"]]).toEqual(["kv", undefined]);
+    test("no plan may destroy or replace the kv mount: the engine refuses -replace, a config edit that forces a new mount, and a destroy", async () => {
+      const d = fresh();
+      await d.ensureInit();
+      const json = join(d.stackDir, "cdk.tf.json");
+      const synthesized = readFileSync(json, "utf8");
+      const stack = JSON.parse(synthesized);
+      const [kv] = Object.entries(stack.resource.vault_mount as Record<string, { path: string }>).find(([, m]) => m.path === "secret") ?? [];
+      const address = `vault_mount.${kv}`;
+      const refused = async (what: string, args: string[]) => {
+        const plan = await d.tofu(["plan", "-input=false", "-no-color", ...args]);
+        expect([what, plan.code, plan.stderr]).toEqual([what, 1, expect.stringContaining("Instance cannot be destroyed")]);
+        expect(plan.stderr).toContain(`Resource ${address} has lifecycle.prevent_destroy set`);
+      };
+      try {
+        // The engine itself, as `tofu` by hand or any door runs it on this JSON (cdktf deploy builds the same stack from main.ts).
+        await refused("-replace", [`-replace=${address}`]);
+        const forcesNew = JSON.parse(synthesized);
+        forcesNew.resource.vault_mount[kv as string].local = true;
+        writeFileSync(json, JSON.stringify(forcesNew));
+        await refused("local = true (forces a new mount)", []);
+        writeFileSync(json, synthesized);
+        await refused("a destroy plan", ["-destroy", `-target=${address}`]);
+        // (A configuration without the resource at all is beyond prevent_destroy, in any engine: the block goes with
+        // the resource. Every door builds the stack, which always declares the mount.)
+      } finally {
+        writeFileSync(json, synthesized);
+      }
+      await keysAreThere();
+    });
+
+    test("a kv.path edit is no replacement: the provider remounts, and the keys move with the mount (measured), and back", async () => {
+      await deploy(isolatedDeployment(td.work, server.env, { C42_KV_PATH: "secret-moved" }));
+      const moved = await listKvKeys(server.endpoint, server.env.VAULT_TOKEN, "secret-moved");
+      for (const path of written.keys()) expect(moved).toContain(path);
+      expect((await server.call({ path: "sys/mounts" })).json.data["secret/"]).toBeUndefined();
+      await deploy(fresh());
       await keysAreThere();
       expect(await driftMain([], fresh, capture().io)).toBe(0);
     });

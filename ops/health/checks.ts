@@ -6,7 +6,7 @@ import { parseDuration } from "../../lib/duration";
 import { BundleError } from "../bundle/bundle-error";
 import { readPkcs12 } from "../bundle/pkcs12";
 import { errorMessage } from "../common/errors";
-import { shadowAdvice } from "../lifecycle/shadowing";
+import { isStackRole, shadowAdvice } from "../lifecycle/shadowing";
 import { certificateStatus, formatWindow } from "../lifecycle/status";
 import { AutopilotState, readAutopilotState } from "../vault/autopilot";
 import { VaultAnswer, VaultConnectionError, VaultEndpoint, isUnreachable, vaultCall } from "../vault/client";
@@ -196,7 +196,7 @@ export const loginCheck: Check = async (ctx, signal) => {
   const values = { login_success: 1, login_token_ttl_seconds: login.leaseDuration, ...rotation?.values };
   const note = rotation?.note ?? "";
   const loginRole = ctx.config.certRole.name;
-  if (login.certName !== undefined && login.certName !== loginRole && login.certName !== `${loginRole}${NEXT_ROLE_SUFFIX}`) {
+  if (login.certName !== undefined && !isStackRole(ctx.config, login.certName)) {
     const policies = login.policies.includes(policy) ? "" : `, not ${policy}: Code42 could not manage its keys`;
     return {
       state: "CRIT",

@@ -93,9 +93,18 @@ export function loginCertificates(outputs: StateOutputs): LoginCertificate[] {
   return found;
 }
 
-/** The roles this stack makes: the login role, and its `-next` twin during a rotation. */
+/**
+ * The roles this stack makes: the login role, and its `-next` twin during a
+ * rotation; lower-cased, since the cert auth method stores and lists role
+ * names in lower case (OpenBao lists `crashplanUser` as `crashplanuser`).
+ */
 export function stackRoles(config: KeystoreConfig): string[] {
-  return [config.certRole.name, `${config.certRole.name}${NEXT_ROLE_SUFFIX}`];
+  return [config.certRole.name, `${config.certRole.name}${NEXT_ROLE_SUFFIX}`].map((n) => n.toLowerCase());
+}
+
+/** Whether `role` (as Vault names it, in any case) is one of the stack's own login roles. */
+export function isStackRole(config: KeystoreConfig, role: string): boolean {
+  return stackRoles(config).includes(role.toLowerCase());
 }
 
 /** What to do about a role that accepts the admin certificate: said the same way by drift, status and health. */
@@ -118,10 +127,9 @@ export async function findShadowingRoles(
   certificates: readonly LoginCertificate[],
 ): Promise<CertRoleShadow[]> {
   if (certificates.length === 0) return [];
-  const own = stackRoles(config);
   const shadows: CertRoleShadow[] = [];
   for (const role of await readCertRoles(endpoint, token, config.certAuth.path)) {
-    if (own.includes(role.name)) continue;
+    if (isStackRole(config, role.name)) continue;
     for (const c of certificates) {
       let how: string | undefined;
       try {

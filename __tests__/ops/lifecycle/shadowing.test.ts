@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../../lib/bundle-outputs";
 import { loadConfig } from "../../../lib/config";
 import { formatDriftReport, withShadowing } from "../../../ops/engine/drift-report";
-import { loginCertificates, shadowAdvice, stackRoles, whyAccepts } from "../../../ops/lifecycle/shadowing";
+import { isStackRole, loginCertificates, shadowAdvice, stackRoles, whyAccepts } from "../../../ops/lifecycle/shadowing";
 import { CertRole } from "../../../ops/vault/cert-roles";
 import { TestPki, makeTestPki } from "../../helpers/test-pki";
 
@@ -71,8 +71,11 @@ describe("whyAccepts", () => {
 });
 
 describe("what drift and status say", () => {
-  test("the stack's own roles are the login role and its -next twin", () => {
-    expect(stackRoles(loadConfig({ env: {} }))).toEqual(["crashplanUser", "crashplanUser-next"]);
+  test("the stack's own roles are the login role and its -next twin, in any case (Vault lists them lower-cased)", () => {
+    const config = loadConfig({ env: {} });
+    expect(stackRoles(config)).toEqual(["crashplanuser", "crashplanuser-next"]);
+    for (const name of ["crashplanuser", "crashplanUser", "crashplanUser-next"]) expect([name, isStackRole(config, name)]).toEqual([name, true]);
+    expect(isStackRole(config, "c42-load-client")).toBe(false);
   });
 
   test("the admin certificate comes from the outputs with its CA chain", () => {
