@@ -133,6 +133,9 @@ export function ciPolicyRules(t: CiPolicyTargets, kind: "plan" | "apply"): Polic
       { path: `sys/policies/acl/${p}`, capabilities: rw },
       { path: `sys/policy/${p}`, capabilities: rw },
     ]),
+    // drift and status read every cert role to name any other that accepts the admin certificate (ops/lifecycle/shadowing.ts).
+    { path: `auth/${t.certAuthPath}/certs/`, capabilities: ["list"] },
+    { path: `auth/${t.certAuthPath}/certs/+`, capabilities: READ },
     { path: `auth/${t.certAuthPath}/certs/${t.certRoleName}`, capabilities: rw },
     { path: `auth/${t.certAuthPath}/certs/${t.certRoleName}${NEXT_ROLE_SUFFIX}`, capabilities: rw },
     { path: `auth/${t.jwtPath}/config`, capabilities: apply ? ["create", "read", "update"] : READ },

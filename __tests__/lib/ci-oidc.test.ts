@@ -100,6 +100,9 @@ describe("ci.provider github, with validation keys from a file", () => {
     expect(plan.get(`sys/auth/${jwtPath}/tune`)).toEqual(["read", "sudo"]);
     expect(plan.get(`auth/${cert}/certs/crashplanUser`)).toEqual(["read"]);
     expect(plan.get(`auth/${cert}/certs/crashplanUser-next`)).toEqual(["read"]);
+    // Every cert role, to name one that would capture Code42's nameless login (drift, status).
+    expect(plan.get(`auth/${cert}/certs/`)).toEqual(["list"]);
+    expect(plan.get(`auth/${cert}/certs/+`)).toEqual(["read"]);
     expect(plan.get(`auth/${jwtPath}/role/${CI_APPLY_ROLE}`)).toEqual(["read"]);
     expect(plan.get(`${pkiInt}/roles/cpRole`)).toEqual(["read"]);
     expect(plan.get(`${pki}/issuers`)).toEqual(["list"]);

@@ -36,6 +36,8 @@ export interface DriftReport {
   readonly drifted: DriftedResource[];
   /** Other cert roles that accept the admin certificate; present only when there is one (then `inSync` is false). */
   readonly shadowing?: CertRoleShadow[];
+  /** Why the cert roles could not be read for shadowing (the token may not list them); present only then. */
+  readonly shadowingNotChecked?: string;
 }
 
 /** The report with the shadowing roles added: any makes it out of sync, since Code42's login is at stake. */
@@ -85,12 +87,13 @@ export function buildDriftReport(plan: PlanJson, blind: readonly AttributeDrift[
 
 /** One line per drifted resource: address, construct path, actions and attributes. */
 export function formatDriftReport(report: DriftReport, paths: ReadonlyMap<string, string> = new Map()): string {
-  if (report.inSync) return "in sync: Vault matches the configuration\n";
+  const note = report.shadowingNotChecked ? `note: ${report.shadowingNotChecked}\n` : "";
+  if (report.inSync) return `in sync: Vault matches the configuration\n${note}`;
   const shadowing = formatShadowing(report.shadowing ?? [], "shadow");
   const lines = report.drifted.map((d) => {
     const where = paths.has(d.address) ? ` (${paths.get(d.address)})` : "";
     const what = d.attributes.length > 0 ? d.attributes.join(", ") : "whole resource";
     return `drift: ${d.address}${where}: ${d.actions.join("+")}: ${what}\n`;
   });
-  return lines.join("") + shadowing;
+  return lines.join("") + shadowing + note;
 }
