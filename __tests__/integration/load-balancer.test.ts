@@ -12,7 +12,6 @@ import { parseEnvFile } from "../../ops/common/env-file";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { HealthReport } from "../../ops/health/report";
 import { deploy } from "../../ops/lifecycle/deploy";
-import { Endpoints, grantLoadAccess } from "../../ops/load/session";
 import { clusterStatus } from "../../ops/server/cluster";
 import { LB_LAYOUT, locateHaproxy } from "../../ops/server/load-balancer";
 import { isAlive, signal } from "../../ops/server/process";
@@ -90,11 +89,12 @@ describe("3-node cluster behind HAProxy", () => {
 
     let stdout = "";
     const argv = ["--users", "20", "--reads-per-write", "2", "--concurrency", "2", "--duration", "60", "--prefix", "c42-lb-cli", "--json"];
-    argv.push("--addr", env.VAULT_ADDR, "--bundle", join(bundleDir(), "crashplan.p12"), "--password-file", join(bundleDir(), "crashplan.p12.password"));
+    argv.push("--addr", env.VAULT_ADDR);
     const code = await loadMain(
       argv,
       { stdout: (t) => void (stdout += t), stderr: () => undefined },
-      { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_CACERT: env.VAULT_CACERT },
+      // The load makes its own certificate, policy and cert role with the token (issue 28), never with crashplan.p12.
+      { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_CACERT: env.VAULT_CACERT, VAULT_TOKEN: env.VAULT_TOKEN },
     );
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
@@ -115,20 +115,21 @@ describe("3-node cluster behind HAProxy", () => {
     const passphrase = readFileSync(join(bundleDir(), "crashplan.p12.password"), "utf8").trimEnd();
     const pfx = readFileSync(join(bundleDir(), "crashplan.p12"));
     const certificatePem = (await readPkcs12(pfx, passphrase)).certificatePem;
-    // The keys' own policy and cert role, made with the bundle's admin login as Code42 does through crashplanPolicy.
+    // The keys' own policy and a cert role for the bundle's certificate, as Code42 makes them through crashplanPolicy
+    // (written here with the cluster's token; the Java client logs in through it by name).
     const run = randomUUID();
     const grant = { policyName: "c42-lb-keys", roleName: "c42-lb-keys" };
-    await grantLoadAccess({
-      endpoints: new Endpoints([lb]),
-      identity: { pfx, passphrase },
-      certificatePem,
-      certAuthPath: "cert",
-      adminRole: "crashplanUser",
-      kvPath: "secret",
-      prefix: "c42-lb",
-      grant,
-      tokenTtlSeconds: 60,
-    });
+    const policy = 'path "secret/c42-lb/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n';
+    const written = [
+      await callApi(lb, { method: "PUT", path: `sys/policies/acl/${grant.policyName}`, token: env.VAULT_TOKEN, body: { policy } }),
+      await callApi(lb, {
+        method: "PUT",
+        path: `auth/cert/certs/${grant.roleName}`,
+        token: env.VAULT_TOKEN,
+        body: { certificate: certificatePem, display_name: grant.roleName, token_policies: [grant.policyName], token_ttl: 60, token_max_ttl: 60 },
+      }),
+    ];
+    expect(written.map((w) => w.status)).toEqual([204, 204]);
     const classDir = join(work, "java");
     mkdirSync(classDir);
     await compileJavaLoop(classDir);
