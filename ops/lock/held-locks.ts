@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ensureDir } from "../common/private-files";
-import { HeldLock, acquireProjectLock } from "./project-lock";
+import { AcquireOptions, HeldLock, acquireProjectLock } from "./project-lock";
 
 /*
  * The project lock as the engine driver takes it: once per project directory
@@ -23,13 +23,14 @@ export const lockDir = (projectDir: string) => join(projectDir, ".local", "lock"
 
 /**
  * Takes the lock of `projectDir` for this process unless it holds it already;
- * waits up to `timeoutMs` for another holder (see acquireProjectLock).
+ * waits up to `timeoutMs` for another holder (see acquireProjectLock). With
+ * `owner`, in the name of that process, until it ends.
  */
-export async function holdProjectLock(projectDir: string, timeoutMs: number, log: (line: string) => void): Promise<void> {
+export async function holdProjectLock(projectDir: string, timeoutMs: number, log: (line: string) => void, owner?: AcquireOptions["owner"]): Promise<void> {
   if (held.has(projectDir)) return;
   const dir = lockDir(projectDir);
   ensureDir(dir, "the project lock directory");
-  held.set(projectDir, await acquireProjectLock(dir, { command: commandName, timeoutMs, log }));
+  held.set(projectDir, await acquireProjectLock(dir, { command: commandName, timeoutMs, log, owner }));
 }
 
 /** Releases every project lock this process holds (the end of a command). */

@@ -12,6 +12,12 @@ export interface LockHolder {
   readonly host: string;
   /** ISO time the lock was taken. */
   readonly since: string;
+  /**
+   * Taken by a child in the name of this process, which knows nothing of the
+   * lock (the cdktf CLI, for the app it runs): it is never released, it ends
+   * with the process, and the next taker takes it over without a warning.
+   */
+  readonly untilExit?: boolean;
 }
 
 /** How to take the lock. */
@@ -24,6 +30,13 @@ export interface AcquireOptions {
   readonly log?: (line: string) => void;
   /** How often to look again while waiting. @default 250 */
   readonly pollMs?: number;
+  /**
+   * Take the lock in the name of this other, running process (see
+   * {@link LockHolder.untilExit}); it is then held until that process ends,
+   * and taken at once when that process holds it already.
+   * @default - this process, until release() or exit
+   */
+  readonly owner?: { readonly pid: number; readonly startTicks?: number };
 }
 
 /** The one-line refusal when the lock stayed taken for the whole timeout. */
@@ -84,7 +97,14 @@ function readHolder(file: string): LockHolder | undefined {
     if (typeof parsed !== "object" || parsed === null) return undefined;
     const h = parsed as Record<string, unknown>;
     if (typeof h.pid !== "number" || typeof h.command !== "string" || typeof h.since !== "string" || typeof h.host !== "string") return undefined;
-    return { command: h.command, pid: h.pid, host: h.host, since: h.since, startTicks: typeof h.startTicks === "number" ? h.startTicks : undefined };
+    return {
+      command: h.command,
+      pid: h.pid,
+      host: h.host,
+      since: h.since,
+      startTicks: typeof h.startTicks === "number" ? h.startTicks : undefined,
+      untilExit: h.untilExit === true ? true : undefined,
+    };
   } catch {
     return undefined;
   }
@@ -144,22 +164,27 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  */
 export async function acquireProjectLock(dir: string, options: AcquireOptions): Promise<HeldLock> {
   const file = join(dir, "project.lock");
+  const owner = options.owner;
   const holder: LockHolder = {
     command: options.command,
-    pid: process.pid,
-    startTicks: processStartTicks(process.pid),
+    pid: owner?.pid ?? process.pid,
+    startTicks: owner ? owner.startTicks : processStartTicks(process.pid),
     host: hostname(),
     since: new Date().toISOString(),
+    ...(owner ? { untilExit: true } : {}),
   };
   const started = Date.now();
   const poll = options.pollMs ?? 250;
   let announced = false;
   // Bounded: every pass either returns, throws, or sleeps until the deadline passes.
   for (;;) {
-    if (tryCreate(file, holder)) return hold(file, holder);
+    if (tryCreate(file, holder)) return owner ? heldUntilExit(file, holder) : hold(file, holder);
     const other = readHolder(file);
+    if (owner && other && other.host === holder.host && other.pid === holder.pid && other.startTicks === holder.startTicks) {
+      return heldUntilExit(file, other);
+    }
     if (other && !holderAlive(other)) {
-      if (takeOverStale(file, other)) {
+      if (takeOverStale(file, other) && !other.untilExit) {
         options.log?.(`the project lock was left by ${other.command} (pid ${other.pid}, since ${other.since}), which is no longer running; taking it over`);
       }
       continue;
@@ -174,6 +199,11 @@ export async function acquireProjectLock(dir: string, options: AcquireOptions): 
     }
     await sleep(Math.min(poll, options.timeoutMs - waited));
   }
+}
+
+/** A lock held in another process's name: nothing here releases it (that process's end does). */
+function heldUntilExit(file: string, holder: LockHolder): HeldLock {
+  return { file, holder, release: () => undefined };
 }
 
 function hold(file: string, holder: LockHolder): HeldLock {

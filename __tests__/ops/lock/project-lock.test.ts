@@ -118,3 +118,37 @@ test("a reused pid (same pid, other start time) does not keep a stale lock alive
 test("a holder on another host is assumed alive (its pid means nothing here)", () => {
   expect(holderAlive({ command: "deploy", pid: 999999, host: "other-host.example", since: "x" })).toBe(true);
 });
+
+describe("a lock taken in the name of another process (the cdktf CLI, by the app it runs)", () => {
+  test("names that process, outlives release(), and is taken at once when that process asks again", async () => {
+    const owner = spawn("sleep", ["60"], { stdio: "ignore" });
+    children.push(owner);
+    const ownerId = { pid: owner.pid!, startTicks: processStartTicks(owner.pid!) };
+    const lock = await acquireProjectLock(dir, { command: "cdktf deploy", timeoutMs: 0, owner: ownerId });
+    expect(readLock()).toMatchObject({ command: "cdktf deploy", pid: owner.pid, startTicks: ownerId.startTicks, untilExit: true });
+    lock.release();
+    expect(existsSync(lockFile())).toBe(true); // held until that process ends
+    const since = readLock().since;
+    // A second app run of the same CLI (cdktf watch) holds it already.
+    await acquireProjectLock(dir, { command: "cdktf deploy", timeoutMs: 0, owner: ownerId });
+    expect(readLock().since).toBe(since);
+    // Anyone else waits for it.
+    await expect(acquireProjectLock(dir, { command: "deploy", timeoutMs: 100, pollMs: 20 })).rejects.toThrow(
+      new RegExp(`^another command holds the project lock: cdktf deploy \\(pid ${owner.pid} on `),
+    );
+  });
+
+  test("once that process has ended, the next taker takes it over without a warning (that is how it ends)", async () => {
+    const owner = spawn("sleep", ["60"], { stdio: "ignore" });
+    children.push(owner);
+    await acquireProjectLock(dir, { command: "cdktf deploy", timeoutMs: 0, owner: { pid: owner.pid!, startTicks: processStartTicks(owner.pid!) } });
+    owner.kill("SIGKILL");
+    await exited(owner);
+    const lines: string[] = [];
+    const lock = await acquireProjectLock(dir, { command: "deploy", timeoutMs: 0, log: (l) => lines.push(l) });
+    expect(lines).toEqual([]);
+    expect(readLock()).toMatchObject({ command: "deploy", pid: process.pid });
+    expect(readLock().untilExit).toBeUndefined();
+    lock.release();
+  });
+});
