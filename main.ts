@@ -5,10 +5,11 @@ import { recordedAdoptionInFile } from "./ops/engine/adoption-record";
 import { cdktfEngine, cdktfEngineMismatch } from "./ops/engine/engine";
 import { engineRecordFile, readEngineRecord } from "./ops/engine/engine-record";
 import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
+import { throughCdktfDoor } from "./ops/lifecycle/cdktf-door";
 
 // Build the whole construct tree (which validates every setting) before
 // synthesizing, so a bad value writes nothing.
-try {
+async function main(): Promise<void> {
   const config = loadConfig();
   // cdktf runs the engine TERRAFORM_BINARY_NAME names; it must not move a state another engine wrote unasked.
   const cdktfTarget = cdktfEngine(process.env);
@@ -17,6 +18,10 @@ try {
     process.stderr.write(`${cdktfEngineMismatch(stateEngine, cdktfTarget)}\n`);
     process.exit(1);
   }
+  // The project lock for the cdktf CLI running this app; for `cdktf deploy`, what `npm run deploy` does before its apply.
+  const door = await throughCdktfDoor(config);
+  // On stdout: the cdktf CLI shows the app's stderr only when it fails.
+  for (const note of door.notes) process.stdout.write(`cdktf ${door.command}: ${note}\n`);
   // `cdktf deploy` must build the stack of the rotation phase the state records, or it would undo a rotation in
   // progress. The npm commands ask the engine (any backend); here only a plain local state can be read.
   const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
@@ -44,10 +49,14 @@ try {
     engine: cdktfEngine(process.env),
   });
   app.synth();
-} catch (e) {
+}
+
+main().catch((e: unknown) => {
   if (e instanceof KeystoreValidationError) {
     process.stderr.write(`configuration error: ${e.message}\n`);
-    process.exit(1);
+  } else {
+    // A refusal before anything was applied (the project lock, a protection of the deploy): its message, no stack trace.
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
   }
-  throw e;
-}
+  process.exit(1);
+});

@@ -89,6 +89,8 @@ export interface DeploymentOptions {
   readonly providers?: ProviderSource;
   /** Stops any engine run (SIGTERM) when aborted; the run then rejects. @default - runs are never stopped */
   readonly signal?: AbortSignal;
+  /** The settings, loaded already (the cdktf app's). @default loaded from `env` and the project directory */
+  readonly config?: KeystoreConfig;
 }
 
 /**
@@ -137,7 +139,7 @@ export class Deployment {
     this.engineInUse = options.engine;
     this.providersInUse = options.providers;
     this.signal = options.signal;
-    this.config = loadConfig({ env: this.env, cwd: this.projectDir });
+    this.config = options.config ?? loadConfig({ env: this.env, cwd: this.projectDir });
   }
 
   /** The state file of the local backend. */

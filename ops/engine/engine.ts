@@ -102,13 +102,13 @@ export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): stri
  * name on PATH or a path), else `terraform`. Undefined when it cannot be
  * identified (cdktf then fails on its own, or the JSON is OpenTofu's form).
  */
-export function cdktfEngine(env: NodeJS.ProcessEnv = process.env): EngineTarget | undefined {
+export function cdktfEngine(env: NodeJS.ProcessEnv = process.env): Engine | undefined {
   const name = env.TERRAFORM_BINARY_NAME || "terraform";
   const binary = name.includes("/") ? name : onPath(name, env);
   if (!binary) return undefined;
   try {
     const identity = identifyEngine(binary, env);
-    return "banner" in identity ? undefined : identity;
+    return "banner" in identity ? undefined : { ...identity, binary, foundBy: `the cdktf CLI's engine (TERRAFORM_BINARY_NAME=${name})` };
   } catch {
     return undefined;
   }

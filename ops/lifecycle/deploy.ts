@@ -36,23 +36,37 @@ export interface DeployOptions {
   readonly now?: () => Date;
 }
 
+/** What a deploy does before its apply (see {@link prepareDeploy}). */
+export type PreparedDeploy = Omit<DeployResult, "apply" | "recovery" | "loadLeftovers"> & { readonly recovery: Recovery };
+
 /**
- * Synthesizes, inits, takes over what an interrupted deploy made or refuses
- * objects the state does not record (see {@link recoverBeforeApply}), refuses
- * a CA step on a mount that already holds an issuer (see {@link guardIssuers}),
- * repairs what the provider cannot see (the blind spots), then applies with
- * the deploy journal written (see {@link journaledApply}). When the apply fails, the state is refreshed from Vault
+ * Everything a deploy does before the engine's apply: synthesizes, inits,
+ * takes over what an interrupted deploy made or refuses objects the state does
+ * not record (see {@link recoverBeforeApply}), starts a rotation when one is
+ * due, refuses a CA step on a mount that already holds an issuer (see
+ * {@link guardIssuers}) and repairs what the provider cannot see (the blind
+ * spots). `npm run deploy` applies next; `npx cdktf deploy` has the cdktf CLI
+ * apply (see cdktf-door.ts).
+ */
+export async function prepareDeploy(deployment: Deployment, options: DeployOptions = {}): Promise<PreparedDeploy> {
+  await deployment.ensureInit();
+  const recovery = await recoverBeforeApply(deployment);
+  const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
+  await guardIssuers(deployment, caStepsToCreate(deployment, recovery.recorded));
+  const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
+  return { repaired, startedRotation, recovery };
+}
+
+/**
+ * {@link prepareDeploy}, then applies with the deploy journal written (see
+ * {@link journaledApply}). When the apply fails, the state is refreshed from Vault
  * (`apply -refresh-only`) so that it does not keep values Vault refused and
  * the next drift check tells the truth. The apply's error is what is thrown,
  * with the settings behind each resource it names. Last, it removes what a
  * killed `npm run load` left (ops/vault/load-grants.ts); that never fails it.
  */
 export async function deploy(deployment: Deployment, options: DeployOptions = {}): Promise<DeployResult> {
-  await deployment.ensureInit();
-  const recovery = await recoverBeforeApply(deployment);
-  const startedRotation = options.autoStartRotation === false ? undefined : await startIfDue(deployment, options.now?.() ?? new Date());
-  await guardIssuers(deployment, caStepsToCreate(deployment, recovery.recorded));
-  const repaired = await repairBlindSpots(deployment, await probeBlindSpots(deployment));
+  const { repaired, startedRotation, recovery } = await prepareDeploy(deployment, options);
   const apply = await applyOrRefresh(deployment, () => journaledApply(deployment, recovery.creates, () => deployment.apply()));
   const loadLeftovers = await removeLoadLeftovers({
     endpoint: endpointFromEnv(deployment.env),

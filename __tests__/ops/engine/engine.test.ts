@@ -123,9 +123,9 @@ test("the identity is remembered per binary, and read again when the binary chan
 
 test("the engine cdktf runs: TERRAFORM_BINARY_NAME by name or path, else terraform on PATH", () => {
   const dir = binDir("cdktf", { tofu: "OpenTofu v1.10.10", terraform: "Terraform v1.11.4" });
-  expect(cdktfEngine(envWith(dir))).toEqual({ kind: "terraform", version: "1.11.4" });
-  expect(cdktfEngine(envWith(dir, { TERRAFORM_BINARY_NAME: "tofu" }))).toEqual({ kind: "tofu", version: "1.10.10" });
-  expect(cdktfEngine(envWith("", { TERRAFORM_BINARY_NAME: join(dir, "tofu") }))).toEqual({ kind: "tofu", version: "1.10.10" });
+  expect(cdktfEngine(envWith(dir))).toMatchObject({ kind: "terraform", version: "1.11.4", binary: join(dir, "terraform") });
+  expect(cdktfEngine(envWith(dir, { TERRAFORM_BINARY_NAME: "tofu" }))).toMatchObject({ kind: "tofu", version: "1.10.10", binary: join(dir, "tofu") });
+  expect(cdktfEngine(envWith("", { TERRAFORM_BINARY_NAME: join(dir, "tofu") }))).toMatchObject({ kind: "tofu", version: "1.10.10", binary: join(dir, "tofu") });
   expect(cdktfEngine(envWith(join(work, "none")))).toBeUndefined();
 });
 
