@@ -17,6 +17,8 @@ export interface Running {
   readonly done: Promise<Finished>;
   /** Whether the process has ended. */
   ended(): boolean;
+  /** What it wrote so far (stdout and stderr). */
+  output(): string;
 }
 
 /** Waits, bounded, until `check` holds; false when `stop` holds first (the process it waits on ended). */
@@ -81,7 +83,7 @@ export class ProcessGroups {
         finish({ code, signal, output });
       }),
     );
-    return { child, done, ended: () => ended };
+    return { child, done, ended: () => ended, output: () => output };
   }
 
   /** SIGKILLs every group started, then waits (bounded) until none of their processes is left. */
