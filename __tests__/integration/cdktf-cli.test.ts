@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parseEnvFile } from "../../ops/common/env-file";
 import { PROJECT_DIR } from "../../ops/common/paths";
 import { cacheDir } from "../../ops/engine/toolchain";
+import { releaseProjectLocks } from "../../ops/lock/held-locks";
 import { checkDrift } from "../../ops/lifecycle/drift";
 import { abortRotation, readRotation, startRotation } from "../../ops/lifecycle/rotation";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
@@ -22,6 +23,9 @@ function cdktf(args: string[], td: TestDeployment, server: TestServer): Promise<
     FORCE_COLOR: "0",
     CI: "1",
   };
+  // This test's own deployment calls hold the checkout's lock until released (a command releases it when it ends);
+  // cdktf takes the same lock, so the test lets go of it first, as an ended command would have.
+  releaseProjectLocks();
   return new Promise((resolve, reject) => {
     const child = spawn("npx", ["cdktf", ...args, "--no-color", "--output", join(td.work, "cdktf-cli.out")], {
       cwd: PROJECT_DIR,
