@@ -8,6 +8,7 @@ export * from "./ca-chain";
 export * from "./cert-auth";
 export * from "./ci-oidc";
 export * from "./certificate-file";
+export * from "./cluster-identity";
 export * from "./config";
 export * from "./duration";
 export * from "./engine-target";

@@ -9,6 +9,7 @@ import { CrashplanBundleOutputs } from "./bundle-outputs";
 import { IIssuer, IRootCa, IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
 import { CiOidcAuth, CiProvider } from "./ci-oidc";
+import { ClusterIdentity, ClusterRecord } from "./cluster-identity";
 import { KeystoreConfig } from "./config";
 import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel } from "./engine-target";
 import { KeystoreValidationError } from "./errors";
@@ -58,6 +59,12 @@ export interface KeystoreStackProps {
    * @default false - the mount carries prevent_destroy, whatever door runs the engine
    */
   readonly releaseArchiveKeys?: boolean;
+  /**
+   * The Vault cluster at VAULT_ADDR, as the command that synthesizes read it
+   * (see lib/cluster-identity.ts).
+   * @default - the state records the cluster's token auth accessor alone
+   */
+  readonly cluster?: ClusterIdentity;
 }
 
 /**
@@ -94,6 +101,8 @@ export class KeystoreStack extends TerraformStack {
   public readonly bundleNext?: CrashplanBundleOutputs;
   /** CI's OIDC login and its plan and apply roles, unless `ci.provider` is `none`. */
   public readonly ci?: CiOidcAuth;
+  /** Which Vault cluster the state belongs to. */
+  public readonly cluster: ClusterRecord;
 
   public constructor(scope: Construct, id: string, props: KeystoreStackProps) {
     super(scope, id);
@@ -115,6 +124,7 @@ export class KeystoreStack extends TerraformStack {
       new StateEncryption(this, "stateEncryption", { rotating: c.stateEncryption.rotating, migrateFromPlain: c.stateEncryption.migrateFromPlain });
     }
 
+    this.cluster = new ClusterRecord(this, "cluster", { known: props.cluster });
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path, preventDestroy: !props.releaseArchiveKeys });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
     if (c.audit.mode === "enable") this.audit = new FileAuditDevice(this, "audit", { filePath: c.audit.filePath });

@@ -9,6 +9,7 @@ import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backe
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
 import { EXTERNAL_SIGNING_OUTPUTS } from "../../lib/ca-chain";
+import { CLUSTER_OUTPUT } from "../../lib/cluster-identity";
 import { loadConfig } from "../../lib/config";
 import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 import { makeCsr, makeExternalRoot, privateTempDir } from "../helpers/external-root";
@@ -68,7 +69,7 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
     ]) {
       expect(s.json.resource[type]).toBeUndefined();
     }
-    expect(Object.keys(s.json.output).sort()).toEqual([EXTERNAL_SIGNING_OUTPUTS.csr, EXTERNAL_SIGNING_OUTPUTS.nextStep]);
+    expect(Object.keys(s.json.output).sort()).toEqual([CLUSTER_OUTPUT, EXTERNAL_SIGNING_OUTPUTS.csr, EXTERNAL_SIGNING_OUTPUTS.nextStep]);
     expect(s.json.output[EXTERNAL_SIGNING_OUTPUTS.nextStep].value).toContain("set intermediateCa.signedCertificateFile");
   });
 
@@ -121,6 +122,8 @@ describe("KeystoreStack with rootCa.external and the signed certificate file", (
   });
 
   test("writes the CSR and every bundle output, and no next step", () => {
-    expect(Object.keys(s.json.output).sort()).toEqual([EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS), "admin_rotation_phase"].sort());
+    expect(Object.keys(s.json.output).sort()).toEqual(
+      [EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS), "admin_rotation_phase", CLUSTER_OUTPUT].sort(),
+    );
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
+import { CLUSTER_OUTPUT } from "../../lib/cluster-identity";
 import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
 
 const FAKE_TOKEN = "hvs.UNITTEST-must-not-leak";
@@ -93,6 +94,8 @@ describe("the synthesized stack holds no secret", () => {
     }
     for (const [name, output] of Object.entries(outputs)) {
       if (name === "admin_rotation_phase") expect(output.value).toBe("idle");
+      else if (name === CLUSTER_OUTPUT)
+        expect(output.value).toEqual({ tokenAccessor: expect.stringMatching(/^\$\{nonsensitive\(/), clusterId: "", clusterName: "" });
       else expect(output.value).toMatch(/^\$\{[a-z_]+\.[A-Za-z0-9_]+\.[a-z_]+\}$/);
     }
   });

@@ -170,6 +170,7 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
       admin_certificate_expiration: expect.objectContaining({ value: ref("vault_pki_secret_backend_cert", adminCert, "expiration"), sensitive: false }),
       crashplan_p12_password: expect.objectContaining({ value: ref("random_password", idOf("random_password"), "result"), sensitive: true }),
       admin_rotation_phase: expect.objectContaining({ value: "idle" }),
+      c42_cluster: expect.objectContaining({ value: expect.objectContaining({ clusterId: "", clusterName: "" }) }),
     });
   });
 

@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
+import { assertStateCluster } from "./vault-preflight";
 import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../lifecycle/adopt";
 import { unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
@@ -63,6 +64,7 @@ export function adoptMain(
       return EXIT.failed;
     }
     const deployment = makeDeployment();
+    await assertStateCluster(deployment);
     const findings = await inspectForAdoption(deployment, { takeOverPki: values["take-over-pki"] });
     io.stdout(formatFindings(findings));
     if (findings.blockers.length > 0) {

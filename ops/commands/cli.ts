@@ -14,6 +14,7 @@ import { LOAD, loadMain } from "./load";
 import { MIGRATE_STATE, migrateStateMain } from "./migrate-state";
 import { HEALTH, healthMain } from "./health";
 import { PLAN, planMain } from "./plan";
+import { REBIND, rebindMain } from "./rebind";
 import { RESTORE, restoreMain } from "./restore";
 import { ROTATE, rotateMain } from "./rotate";
 import { SERVER, serverMain } from "./server";
@@ -31,6 +32,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   "apply-plan": { spec: APPLY_PLAN, main: (argv, io) => applyPlanMain(argv, () => new Deployment({ echo: io }), io) },
   status: { spec: STATUS, main: (argv, io) => statusMain(argv, () => new Deployment(), io) },
   health: { spec: HEALTH, main: (argv, io) => healthMain(argv, (signal) => new Deployment({ signal }), io) },
+  rebind: { spec: REBIND, main: (argv, io) => rebindMain(argv, () => new Deployment({ echo: { stdout: io.stderr, stderr: io.stderr } }), io) },
   rotate: { spec: ROTATE, main: (argv, io) => rotateMain(argv, () => new Deployment({ echo: { stdout: io.stderr, stderr: io.stderr } }), io) },
   bundle: { spec: BUNDLE, main: (argv, io) => bundleMain(argv, () => new Deployment().outputs(), io) },
   server: { spec: SERVER, main: serverMain },

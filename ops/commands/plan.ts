@@ -25,7 +25,9 @@ export function planMain(argv: readonly string[], makeDeployment: () => Deployme
     const out = resolve(process.cwd(), nonEmptyPath("--out", values.out) ?? DEFAULT_PLAN_FILE);
     // A file name that cannot be written is refused before the server is asked anything.
     assertOwnTarget(out, "plan --out");
-    const summary = await writeSavedPlan(await preflighted(makeDeployment(), "read"), out);
+    const deployment = await preflighted(makeDeployment(), "read");
+    await deployment.requireState();
+    const summary = await writeSavedPlan(deployment, out);
     io.stdout(`wrote ${out} (0600; it holds secrets)\n${summary}apply exactly this plan with: npm run apply-plan -- ${out}\n`);
     return EXIT.ok;
   });

@@ -2,6 +2,7 @@ import { parseDuration } from "../../lib/duration";
 import { Deployment } from "../engine/deployment";
 import { checkStatus, formatStatus } from "../lifecycle/status";
 import { CommandIo, CommandSpec, asUsage, runCommand } from "./command";
+import { assertStateCluster } from "./vault-preflight";
 
 export const STATUS: CommandSpec<{ json: { type: "boolean"; default: false }; window: { type: "string" } }> = {
   name: "status",
@@ -24,6 +25,7 @@ export function statusMain(argv: readonly string[], makeDeployment: () => Deploy
     const window = values.window === undefined ? undefined : asUsage(() => parseDuration("--window", values.window ?? ""));
     const deployment = makeDeployment();
     const windowSeconds = window ?? parseDuration("adminCert.renewBefore", deployment.config.adminCert.renewBefore);
+    await assertStateCluster(deployment);
     const report = await checkStatus(deployment, windowSeconds);
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return report.ok ? 0 : 1;

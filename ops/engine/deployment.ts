@@ -6,12 +6,15 @@ import {
   ADOPTION_OUTPUT,
   AdoptionImports,
   AdoptionInput,
+  CLUSTER_OUTPUT,
+  ClusterIdentity,
   KEYSTORE_STACK,
   KeystoreConfig,
   KeystoreStack,
   RotationPhase,
   loadConfig,
   parseAdoptionRecord,
+  parseClusterRecord,
   parseDuration,
 } from "../../lib";
 import { parseEnvFile } from "../common/env-file";
@@ -20,13 +23,16 @@ import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
 import { PlanJson, diagnosticsText, readUiMessages, reportsDrift } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
-import { assertStateLocationUnchanged, configuredLocation, locationRecordFile, recordLocation } from "./state-location";
+import { assertStateLocationUnchanged, configuredLocation, describeLocation, locationRecordFile, recordLocation } from "./state-location";
 import { forgetInit, initIsCurrent, recordInit } from "./init-fingerprint";
 import {
+  ENCRYPTED_STATE_MESSAGE,
   explainStateError,
+  isEncryptedState,
   keepLastGoodState,
   lastGoodStateFile,
   looseStateDirWarning,
+  noStateMessage,
   looseStateFileWarning,
   removePlainBackup,
   readPlainState,
@@ -124,6 +130,17 @@ export class Deployment {
   private recordedPhase: RotationPhase = "idle";
   private targetPhase?: RotationPhase;
   private recordedAdoption?: AdoptionInput;
+  /** How many managed resources the state recorded when {@link readRecordedPhase} last read it. */
+  private recordedResources = 0;
+  /** The Vault cluster the state records (see lib/cluster-identity.ts). */
+  private recordedClusterIdentity?: ClusterIdentity;
+  /** The cluster at VAULT_ADDR, as the command read it (see {@link useCluster}). */
+  private liveCluster?: ClusterIdentity;
+  /**
+   * Set by `npm run rebind` only: the stack omits the check that the engine
+   * talks to the cluster the state records (ops/lifecycle/rebind.ts guards that run instead).
+   */
+  public rebinding = false;
   private adopting?: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports };
   /** Set only for the engine run of {@link destroy} with `includingArchiveKeys`. */
   private releaseArchiveKeys = false;
@@ -201,6 +218,7 @@ export class Deployment {
       rotation,
       adoption,
       imports,
+      cluster: this.liveCluster,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
@@ -263,6 +281,7 @@ export class Deployment {
     // Before the engine (which would stop at "Backend configuration changed") and before the new state directory exists.
     assertStateLocationUnchanged(this.stackDir, this.locationRecord, this.env);
     this.prepareStateDir();
+    this.assertEngineCanOpenState();
     await this.initEngine();
     this.recordStateLocation();
     this.initialized = true;
@@ -300,9 +319,46 @@ export class Deployment {
 
   /** Reads the rotation phase and the adoption record the state records (the last apply's). */
   private async readRecordedPhase(): Promise<void> {
-    const { outputs } = await this.readState();
+    const { outputs, resources } = await this.readState();
+    this.recordedResources = resources.length;
+    this.recordedClusterIdentity = parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value);
     this.recordedPhase = recordedRotationPhase(outputs);
     this.recordedAdoption = parseAdoptionRecord(outputs[ADOPTION_OUTPUT]?.value);
+  }
+
+  /**
+   * Fails with "There is no state at …: check stateDir." when the state
+   * records no resource (no file, an empty file, or a state with none): a
+   * check against it would only list every resource as one to create, which
+   * is not drift but a wrong `stateDir` (or backend), or a keystore never deployed.
+   */
+  public async requireState(): Promise<void> {
+    await this.ensureInit();
+    if (this.recordedResources > 0) return;
+    throw new Error(noStateMessage(this.stateWhere, this.config.backend.type === "local" ? "stateDir" : "backend"));
+  }
+
+  /**
+   * Tells the stack which cluster VAULT_ADDR answers as (read by the command
+   * through the API; this layer never calls Vault), so that the state records
+   * its id and name beside the token auth accessor the engine reads.
+   */
+  public useCluster(live: ClusterIdentity): void {
+    this.liveCluster = live;
+    if (this.synthesized !== undefined) this.synth();
+  }
+
+  /** The Vault cluster the state records (`undefined`: none yet), read at init. */
+  public async recordedCluster(): Promise<ClusterIdentity | undefined> {
+    await this.ensureInit();
+    return this.recordedClusterIdentity;
+  }
+
+  /** Where the state is, for messages: the local file, or the backend's location. */
+  public get stateWhere(): string {
+    if (this.config.backend.type === "local") return this.stateFile;
+    const location = configuredLocation(this.stackDir, this.env);
+    return location ? describeLocation(location) : `the ${this.config.backend.type} backend`;
   }
 
   /** What the state records as adopted (`npm run adopt`), read at init. */
@@ -410,7 +466,7 @@ export class Deployment {
    * Vault (`apply -refresh-only`). After a failed apply the state can hold
    * values the server refused; this makes the next drift check tell the truth.
    */
-  public async refreshState(): Promise<TofuResult> {
+  public async refreshState(options: { readonly afterFailedRun?: boolean } = {}): Promise<TofuResult> {
     await this.ensureInit();
     // A refresh also writes the outputs, the rotation phase among them: it
     // must keep the phase the state records, not the one a failed apply
@@ -418,9 +474,12 @@ export class Deployment {
     this.targetPhase = undefined;
     await this.readRecordedPhase();
     this.synth();
-    this.keepLastGoodState();
+    // After a failed run, the last good state and the engine's backup stay the ones from before that run:
+    // the state the failed run left is never kept as good (it may have lost what the run could not find).
+    if (!options.afterFailedRun) this.keepLastGoodState();
+    const keepBackup = options.afterFailedRun && this.config.backend.type === "local" ? ["-backup=-"] : [];
     try {
-      return await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only"], { quiet: true });
+      return await this.tofuOk(["apply", "-input=false", "-no-color", "-auto-approve", "-refresh-only", ...keepBackup], { quiet: true });
     } finally {
       this.tightenState();
     }
@@ -597,6 +656,16 @@ export class Deployment {
 
   public async ensureInit(): Promise<void> {
     if (!this.initialized) await this.init();
+  }
+
+  /**
+   * A local encrypted state that the engine cannot open (Terraform, or OpenTofu
+   * without the passphrase) is said so before the engine says it its own way
+   * (Terraform: "Unsupported state file format").
+   */
+  private assertEngineCanOpenState(): void {
+    if (this.config.backend.type !== "local" || !isEncryptedState(this.stateFile)) return;
+    if (this.engine.kind === "terraform" || !this.config.stateEncryption.enabled) throw new Error(ENCRYPTED_STATE_MESSAGE);
   }
 
   private prepareStateDir(): void {

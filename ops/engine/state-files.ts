@@ -41,6 +41,18 @@ export function statePassphraseEnv(env: NodeJS.ProcessEnv): Record<string, strin
 }
 
 /**
+ * What every command says, before the engine's own error, when the state is in
+ * OpenTofu's encrypted envelope and the engine cannot open it: Terraform (which
+ * has no state encryption), or OpenTofu without the passphrase.
+ */
+export const ENCRYPTED_STATE_MESSAGE = `This state is encrypted: use OpenTofu and set ${SECRET_ENV.statePassphrase}.`;
+
+/** What drift, status and plan say instead of planning every resource anew when there is no state. */
+export function noStateMessage(where: string, setting = "stateDir"): string {
+  return `There is no state at ${where}: check ${setting}.`;
+}
+
+/**
  * Our explanation of an engine failure about the state itself (encryption or
  * locking), to print above the engine's own message; `undefined` for others.
  * The engine reports a state it cannot decrypt as a failure to take the lock,
@@ -49,8 +61,8 @@ export function statePassphraseEnv(env: NodeJS.ProcessEnv): Record<string, strin
 export function explainStateError(engineOutput: string): string | undefined {
   const text = engineOutput.replace(/\s+/g, " ");
   const P = SECRET_ENV.statePassphrase;
-  if (/state file is encrypted and can not be read without an encryption configuration/.test(text)) {
-    return `the state is encrypted, but ${P} is not set: set it to the passphrase the state was encrypted with. The state was not changed.`;
+  if (/state file is encrypted and can not be read without an encryption configuration|does not have a "version" attribute/.test(text)) {
+    return ENCRYPTED_STATE_MESSAGE;
   }
   if (/decryption failed for all provided methods|Unable to decode encrypted metadata/.test(text)) {
     return `the state cannot be decrypted with ${P} (or ${SECRET_ENV.statePassphrasePrevious} while rotating): wrong passphrase? The state was not changed.`;

@@ -21,7 +21,7 @@ export async function applyOrRefresh<T>(deployment: Deployment, apply: () => Pro
       after = "the engine refused the plan, so nothing was applied and the state is as it was";
     } else {
       try {
-        await deployment.refreshState();
+        await deployment.refreshState({ afterFailedRun: true });
       } catch (refreshError) {
         after = `refreshing the state from Vault failed too, so \`drift\` may show changes that never happened: ${errorMessage(refreshError)}`;
       }

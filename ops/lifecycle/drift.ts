@@ -47,7 +47,7 @@ async function driftPlanJson(deployment: Deployment): Promise<PlanJson> {
  * Changes nothing.
  */
 export async function checkDrift(deployment: Deployment): Promise<DriftReport> {
-  await deployment.ensureInit();
+  await deployment.requireState();
   // The probe first: it is one API call, and when Vault cannot be reached its error names the variable to fix.
   const blind = await probeBlindSpots(deployment);
   const report = buildDriftReport(await driftPlanJson(deployment), blind);

@@ -60,6 +60,7 @@ export function certificateStatus(certificate: X509Certificate, now: Date, windo
 
 /** Reads the admin certificate from the outputs and the server's by a handshake; never touches the key or password. */
 export async function checkStatus(deployment: Deployment, windowSeconds: number, now: () => Date = () => new Date()): Promise<StatusReport> {
+  await deployment.requireState();
   const outputs = await deployment.outputs();
   const pem = outputs[BUNDLE_OUTPUTS.certificate]?.value;
   if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {

@@ -33,6 +33,7 @@ export function capabilityNeeds(config: KeystoreConfig, kind: PreflightKind): Ca
     { path: `sys/auth/${cert}/tune`, access: "read+sudo", why: "to compare the cert auth tune" },
     { path: `sys/policies/acl/${config.policy.name}`, access: "read", why: "to read the policy" },
     { path: `auth/${cert}/certs/${config.certRole.name}`, access: "read", why: "to read the cert role" },
+    { path: "sys/mounts/auth/token", access: "read", why: "to read which cluster this is (the token auth method's accessor)" },
     ...(config.audit.mode === "require"
       ? [{ path: "sys/audit", access: "read+sudo" as const, why: "to check that an audit device is enabled (audit.mode require)" }]
       : []),

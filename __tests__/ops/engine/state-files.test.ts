@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import {
   explainStateError,
   isEncryptedState,
+  noStateMessage,
   isPlainState,
   keepLastGoodState,
   lastGoodStateFile,
@@ -55,14 +56,23 @@ describe("statePassphraseEnv", () => {
   });
 });
 
+test("noStateMessage names the place and the setting to check", () => {
+  expect(noStateMessage("/srv/state/keystore.tfstate")).toBe("There is no state at /srv/state/keystore.tfstate: check stateDir.");
+  expect(noStateMessage("pg 10.0.0.5:5432/keystore", "backend")).toBe("There is no state at pg 10.0.0.5:5432/keystore: check backend.");
+});
+
 // The engine texts below are OpenTofu 1.10.10's, as printed (with its line wrapping).
 describe("explainStateError", () => {
   test("an encrypted state without C42_STATE_PASSPHRASE", () => {
     const engine =
       "Error: Error acquiring the state lock\n\nError message: Unsupported state file format: This state file is encrypted\nand can not be read without an encryption configuration\n";
-    expect(explainStateError(engine)).toBe(
-      "the state is encrypted, but C42_STATE_PASSPHRASE is not set: set it to the passphrase the state was encrypted with. The state was not changed.",
-    );
+    expect(explainStateError(engine)).toBe("This state is encrypted: use OpenTofu and set C42_STATE_PASSPHRASE.");
+  });
+
+  test("Terraform on an encrypted state", () => {
+    const engine =
+      'Error: Failed to load state: Unsupported state file format: The state file does not have a "version" attribute, which is required to identify the format version.\n';
+    expect(explainStateError(engine)).toBe("This state is encrypted: use OpenTofu and set C42_STATE_PASSPHRASE.");
   });
 
   test("a wrong passphrase", () => {

@@ -13,6 +13,7 @@ describe("the capabilities the preflight asks VAULT_TOKEN for", () => {
       "read+sudo sys/auth/cert/tune",
       "read sys/policies/acl/crashplanPolicy",
       "read auth/cert/certs/crashplanUser",
+      "read sys/mounts/auth/token",
       "read+sudo sys/audit",
     ]);
   });

@@ -1,0 +1,94 @@
+import { Construct } from "constructs";
+import { Testing } from "cdktf";
+import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
+import { CLUSTER_OUTPUT, ClusterRecord, describeCluster, parseClusterRecord } from "../../lib/cluster-identity";
+import { otherClusterRefusal } from "../../ops/vault/cluster-identity";
+
+const A = { tokenAccessor: "auth_token_aaaa1111", clusterId: "11111111-2222-3333-4444-555555555555", clusterName: "vault-cluster-a1" };
+const B = { tokenAccessor: "auth_token_bbbb2222", clusterId: "66666666-7777-8888-9999-000000000000", clusterName: "vault-cluster-b2" };
+
+type Json = {
+  data: {
+    vault_generic_secret: Record<
+      string,
+      { path: string; with_lease_start_time: boolean; lifecycle?: { postcondition: { condition: string; error_message: string }[] } }
+    >;
+  };
+  output: Record<string, { value: Record<string, string> }>;
+};
+
+function synth(build: (scope: Construct) => void): Json {
+  return JSON.parse(
+    Testing.synthScope((scope) => {
+      new VaultProvider(scope, "vault", {});
+      build(scope);
+    }),
+  ) as Json;
+}
+
+describe("ClusterRecord", () => {
+  test("reads the token auth mount at plan time and records its accessor; id and name only where the engine finds the accessor they were read with", () => {
+    const json = synth((s) => new ClusterRecord(s, "cluster", { known: A }));
+    const [address, data] = Object.entries(json.data.vault_generic_secret)[0];
+    expect(data).toMatchObject({ path: "sys/mounts/auth/token", with_lease_start_time: false });
+    const accessor = `nonsensitive(data.vault_generic_secret.${address}.data["accessor"])`;
+    expect(json.output[CLUSTER_OUTPUT].value).toEqual({
+      tokenAccessor: `\${${accessor}}`,
+      clusterId: `\${(${accessor} == "${A.tokenAccessor}") ? "${A.clusterId}" : ""}`,
+      clusterName: `\${(${accessor} == "${A.tokenAccessor}") ? "${A.clusterName}" : ""}`,
+    });
+    expect(data.lifecycle).toBeUndefined();
+  });
+
+  test("without a known cluster the accessor alone is recorded", () => {
+    const json = synth((s) => new ClusterRecord(s, "cluster"));
+    expect(json.output[CLUSTER_OUTPUT].value).toMatchObject({ clusterId: "", clusterName: "" });
+  });
+
+  test("refuseOtherThan: a postcondition on the live read that lets a state without a record pass", () => {
+    const json = synth((s) => new ClusterRecord(s, "cluster").refuseOtherThan("local.recorded.tokenAccessor", "local.recorded.clusterName"));
+    const [{ condition, error_message }] = Object.values(json.data.vault_generic_secret)[0].lifecycle!.postcondition;
+    expect(condition).toBe('${local.recorded.tokenAccessor == null || nonsensitive(self.data["accessor"]) == local.recorded.tokenAccessor}');
+    expect(error_message).toContain("This state belongs to another Vault cluster (${local.recorded.clusterName}, token auth ${local.recorded.tokenAccessor})");
+    expect(error_message).toContain("npm run rebind");
+  });
+});
+
+describe("parseClusterRecord", () => {
+  test("reads the output's value; none when the state has no record", () => {
+    expect(parseClusterRecord(A)).toEqual(A);
+    expect(parseClusterRecord({ tokenAccessor: "auth_token_x", clusterId: "", clusterName: "" })).toEqual({
+      tokenAccessor: "auth_token_x",
+      clusterId: "",
+      clusterName: "",
+    });
+    expect(parseClusterRecord(undefined)).toBeUndefined();
+  });
+
+  test("a value that is not a record is an error naming the output", () => {
+    expect(() => parseClusterRecord({ clusterId: "x" })).toThrow("output c42_cluster is not a cluster record (was the state edited by hand?)");
+    expect(() => parseClusterRecord("auth_token_x")).toThrow("output c42_cluster is not a cluster record");
+  });
+});
+
+describe("the refusal when VAULT_ADDR answers as another cluster", () => {
+  test("one line naming both clusters and both ways on", () => {
+    const refusal = otherClusterRefusal("https://b.example:8200", B, A, "/srv/state/keystore.tfstate");
+    expect(refusal).toBe(
+      `VAULT_ADDR=https://b.example:8200 answers as vault-cluster-b2 (id ${B.clusterId}, token auth ${B.tokenAccessor}), ` +
+        `but the state /srv/state/keystore.tfstate belongs to vault-cluster-a1 (id ${A.clusterId}, token auth ${A.tokenAccessor}): ` +
+        "point VAULT_ADDR (with VAULT_TOKEN and VAULT_CACERT) at that cluster; or, if this server holds a disaster restore of that keystore, " +
+        "re-bind the state to it with `npm run rebind`. Nothing was changed.",
+    );
+    expect(refusal).not.toContain("\n");
+  });
+
+  test("none for the same cluster (the accessor binds), or a state without a record", () => {
+    expect(otherClusterRefusal("https://a", { ...A, clusterId: "" }, A, "s")).toBeUndefined();
+    expect(otherClusterRefusal("https://a", B, undefined, "s")).toBeUndefined();
+  });
+
+  test("a recorded cluster known by its accessor alone is named by it", () => {
+    expect(describeCluster({ tokenAccessor: "auth_token_x", clusterId: "", clusterName: "" })).toBe("the cluster whose token auth is auth_token_x");
+  });
+});

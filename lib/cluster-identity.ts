@@ -1,0 +1,94 @@
+import { Construct } from "constructs";
+import { Fn, Op, TerraformOutput } from "cdktf";
+import { DataVaultGenericSecret } from "@cdktf/provider-vault/lib/data-vault-generic-secret";
+
+/** The state output that records which Vault cluster the state belongs to. */
+export const CLUSTER_OUTPUT = "c42_cluster";
+
+/**
+ * Which Vault cluster a server belongs to. The token auth method's accessor is
+ * what binds: every cluster makes its own at initialisation (it cannot be
+ * disabled, and two clusters share one only when one holds a snapshot of the
+ * other), a restored snapshot keeps it, and the Vault provider can read it at
+ * plan time (`sys/mounts/auth/token`, which needs read and no sudo). The cluster id and name are what people know a cluster by (`bao
+ * status`); the provider cannot read them, so they are given at synth.
+ */
+export interface ClusterIdentity {
+  /** `auth_token_…`: the accessor of the cluster's token auth method. */
+  readonly tokenAccessor: string;
+  /** The cluster id (`sys/health`); empty when unknown. */
+  readonly clusterId: string;
+  /** The cluster name (`sys/health`); empty when unknown. */
+  readonly clusterName: string;
+}
+
+/** Properties of a {@link ClusterRecord}. */
+export interface ClusterRecordProps {
+  /**
+   * The cluster at VAULT_ADDR as the command that synthesizes read it. Its id
+   * and name are recorded only if the engine then finds the same token
+   * accessor (a JSON applied elsewhere records the accessor alone).
+   * @default - the accessor alone is recorded
+   */
+  readonly known?: ClusterIdentity;
+}
+
+/**
+ * Records in the state which cluster it was made on: the token auth method
+ * read at plan time (`data.vault_generic_secret` of `sys/mounts/auth/token`) and the
+ * {@link CLUSTER_OUTPUT} output. {@link refuseOtherThan} adds the check that
+ * stops a plan on another cluster before any refresh is persisted.
+ */
+export class ClusterRecord extends Construct {
+  /** The token auth method's mount of the cluster the engine talks to. */
+  public readonly tokenAuth: DataVaultGenericSecret;
+  /** Its accessor (not a secret: the generic read marks every value sensitive). */
+  public readonly tokenAccessor: string;
+
+  public constructor(scope: Construct, id: string, props: ClusterRecordProps = {}) {
+    super(scope, id);
+    this.tokenAuth = new DataVaultGenericSecret(this, "tokenAuth", { path: "sys/mounts/auth/token", withLeaseStartTime: false });
+    this.tokenAccessor = Fn.nonsensitive(this.tokenAuth.data.lookup("accessor"));
+    const known = props.known;
+    const same = known ? Op.eq(this.tokenAccessor, known.tokenAccessor) : undefined;
+    const ifSame = (value: string | undefined) => (same && value ? Fn.conditional(same, value, "") : "");
+    new TerraformOutput(this, CLUSTER_OUTPUT, {
+      value: { tokenAccessor: this.tokenAccessor, clusterId: ifSame(known?.clusterId), clusterName: ifSame(known?.clusterName) },
+      description: "The Vault cluster this state belongs to (its token auth method's accessor, and its id and name); npm run rebind moves it",
+    }).overrideLogicalId(CLUSTER_OUTPUT);
+  }
+
+  /**
+   * Refuses the plan (a postcondition on the live read) when the engine talks
+   * to another cluster than `recordedAccessor`, an expression that is null
+   * when the state records none (a state made before the record existed: it
+   * is bound at its next apply).
+   */
+  public refuseOtherThan(recordedAccessor: string, recordedName: string): void {
+    this.tokenAuth.addOverride("lifecycle.postcondition", [
+      {
+        condition: `\${${recordedAccessor} == null || nonsensitive(self.data["accessor"]) == ${recordedAccessor}}`,
+        error_message:
+          `This state belongs to another Vault cluster (\${${recordedName}}, token auth \${${recordedAccessor}}); the server the engine talks to is the one whose token auth is \${nonsensitive(self.data["accessor"])}. ` +
+          "Point VAULT_ADDR at the state's cluster, or after a disaster restore into a new server re-bind the state with npm run rebind. Nothing was changed.",
+      },
+    ]);
+  }
+}
+
+/** Reads the {@link CLUSTER_OUTPUT} output's value; `undefined` when the state records none. */
+export function parseClusterRecord(value: unknown): ClusterIdentity | undefined {
+  if (value === undefined || value === null) return undefined;
+  const record = value as Partial<Record<keyof ClusterIdentity, unknown>>;
+  if (typeof record !== "object" || typeof record.tokenAccessor !== "string" || record.tokenAccessor === "") {
+    throw new Error(`output ${CLUSTER_OUTPUT} is not a cluster record (was the state edited by hand?)`);
+  }
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  return { tokenAccessor: record.tokenAccessor, clusterId: text(record.clusterId), clusterName: text(record.clusterName) };
+}
+
+/** How a message names a cluster: `vault-cluster-1a2b3c4d (id 5e6f…, token auth auth_token_9a8b7c6d)`. */
+export function describeCluster(c: ClusterIdentity): string {
+  if (c.clusterId === "") return `the cluster whose token auth is ${c.tokenAccessor}`;
+  return `${c.clusterName || "cluster"} (id ${c.clusterId}, token auth ${c.tokenAccessor})`;
+}
