@@ -15,6 +15,13 @@ export const STATE_PASSPHRASE_PREVIOUS_VARIABLE = "c42_state_passphrase_previous
  * reads either slot (the second as fallback) and writes the `main` one.
  */
 const SLOT = { main: "c42_state", rotated: "c42_state_rotated" } as const;
+
+/**
+ * How an encrypted state's envelope (`meta`) names the rotated key slot: a
+ * state that names it alone was last written by a rotation, with the new
+ * passphrase; every copy that does not name it predates that rotation.
+ */
+export const ROTATED_STATE_KEY_META = `key_provider.pbkdf2.${SLOT.rotated}`;
 const PLAIN = "c42_plain";
 
 /** Properties of a {@link StateEncryption}. */

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
-import { assertStateCluster } from "./vault-preflight";
+import { assertStateCluster } from "../lifecycle/cluster-check";
 import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../lifecycle/adopt";
 import { unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";

@@ -2,7 +2,7 @@ import { parseDuration } from "../../lib/duration";
 import { Deployment } from "../engine/deployment";
 import { checkStatus, formatStatus } from "../lifecycle/status";
 import { CommandIo, CommandSpec, asUsage, runCommand } from "./command";
-import { assertStateCluster } from "./vault-preflight";
+import { assertStateCluster } from "../lifecycle/cluster-check";
 
 export const STATUS: CommandSpec<{ json: { type: "boolean"; default: false }; window: { type: "string" } }> = {
   name: "status",

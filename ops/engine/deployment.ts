@@ -34,6 +34,7 @@ import {
   looseStateDirWarning,
   noStateMessage,
   looseStateFileWarning,
+  removeLeftoverCopies,
   removePlainBackup,
   readPlainState,
   restoreLastGoodState,
@@ -680,6 +681,23 @@ export class Deployment {
       }
     }
     this.restoreLastGoodState();
+    this.removeLeftoverCopies();
+  }
+
+  /**
+   * With an encrypted local state: removes the plain copies and the copies
+   * the old passphrase opens that an earlier run left (see
+   * {@link removeLeftoverCopies} in state-files.ts), saying so on stderr.
+   * Every command does it at init, so a killed run's leftovers go at the next one.
+   */
+  public removeLeftoverCopies(): void {
+    if (this.config.backend.type !== "local" || !this.config.stateEncryption.enabled) return;
+    for (const line of removeLeftoverCopies(this.stateFile, this.stateBackupDir)) process.stderr.write(line + "\n");
+  }
+
+  /** Where migrate-state keeps its backups of the state: `<project>/.local/state-backups`. */
+  public get stateBackupDir(): string {
+    return join(this.projectDir, ".local", "state-backups");
   }
 
   private tightenState(): void {
@@ -690,6 +708,7 @@ export class Deployment {
     for (const line of removed?.split("\n") ?? []) process.stderr.write(line + "\n");
     // A run stopped while writing the state leaves it damaged: never leave it so.
     this.restoreLastGoodState();
+    this.removeLeftoverCopies();
   }
 
   /**

@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib";
+import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROTATED_STATE_KEY_META, SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib";
 
 /**
  * The warning for a state file that users other than its owner can read (or
@@ -111,6 +112,76 @@ export function removePlainBackup(stateFile: string): string | undefined {
     notices.push(`removed ${file}: it was ${what}, in plain text. The encrypted state is ${stateFile}.`);
   }
   return notices.length > 0 ? notices.join("\n") : undefined;
+}
+
+/**
+ * Once the state is encrypted, removes what an earlier run (a killed one
+ * included) left that defeats the encryption, and returns one notice per file:
+ *
+ * - a copy in plain text beside the state (`.backup`, `.last-good`, its
+ *   `.tmp`, `.unusable`): private keys in clear;
+ * - while the state is in the rotated key slot (the last run that wrote it
+ *   rotated C42_STATE_PASSPHRASE; the next steady run moves it back), every
+ *   encrypted copy beside it or in `backupDir` that is not in that slot: it was
+ *   written before the rotation, so the old passphrase opens it. The last good
+ *   state is then kept again from the state itself;
+ * - in `backupDir` (migrate-state's backups), a plain backup with the same
+ *   bytes as an older one: what a retried migration wrote again. The oldest
+ *   stays, the one documented backup.
+ *
+ * No passphrase is tried (a PBKDF2 derivation costs seconds): the key slot
+ * names in the envelope's `meta` tell the copies apart.
+ */
+export function removeLeftoverCopies(stateFile: string, backupDir?: string): string[] {
+  if (!isEncryptedState(stateFile)) return [];
+  const notices: string[] = [];
+  const rotated = keySlots(stateFile).join() === ROTATED_STATE_KEY_META;
+  const backups =
+    backupDir && existsSync(backupDir)
+      ? readdirSync(backupDir)
+          .sort()
+          .map((name) => join(backupDir, name))
+      : [];
+  const lastGood = lastGoodStateFile(stateFile);
+  let lastGoodRemoved = false;
+  for (const file of [`${stateFile}.backup`, lastGood, `${lastGood}.tmp`, `${stateFile}.unusable`, ...backups]) {
+    if (!existsSync(file) || !statSync(file).isFile()) continue;
+    const beside = !backups.includes(file);
+    if (beside && holdsStateInClear(file)) {
+      rmSync(file);
+      notices.push(`removed ${file}: a copy of the state in plain text (private keys in clear) that an earlier run left; the state ${stateFile} is encrypted.`);
+    } else if (rotated && isEncryptedState(file) && !keySlots(file).includes(ROTATED_STATE_KEY_META)) {
+      rmSync(file);
+      notices.push(`removed ${file}: a copy of the state encrypted before C42_STATE_PASSPHRASE was rotated, which the old passphrase opens.`);
+    } else continue;
+    if (file === lastGood) lastGoodRemoved = true;
+  }
+  if (lastGoodRemoved) keepLastGoodState(stateFile);
+  const seen = new Map<string, string>();
+  for (const file of backups.filter((f) => existsSync(f) && isPlainState(f))) {
+    const bytes = readFileSync(file, "utf8");
+    const first = seen.get(bytes);
+    if (first === undefined) {
+      seen.set(bytes, file);
+      continue;
+    }
+    rmSync(file);
+    notices.push(`removed ${file}: the same plain-text backup as ${first}, written again by a retried migration; ${first} is the backup.`);
+  }
+  return notices;
+}
+
+/** The key slots an encrypted state's envelope names (`key_provider.pbkdf2.<slot>`), sorted. */
+function keySlots(file: string): string[] {
+  const meta = readJson(file)?.meta;
+  return typeof meta === "object" && meta !== null ? Object.keys(meta).sort() : [];
+}
+
+/** A whole plain state, or a part of one (a file cut short while written) that shows a private key. */
+function holdsStateInClear(file: string): boolean {
+  if (isPlainState(file)) return true;
+  if (isEncryptedState(file)) return false;
+  return readFileSync(file, "utf8").includes("PRIVATE KEY");
 }
 
 /** Where the last good state is kept: beside the state, `<state>.last-good`, 0600. */

@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDir, writePrivateFile } from "../common/private-files";
 import { Deployment } from "../engine/deployment";
 import { isEncryptedState } from "../engine/state-files";
+import { assertStateCluster } from "./cluster-check";
 import { StateLocation, backendBlock, configuredLocation, describeLocation, recordedLocation, sameBackendBlock, sameLocation } from "../engine/state-location";
 
 /** What {@link migrateState} did. */
@@ -109,8 +110,11 @@ async function encryptInPlace(deployment: Deployment, at: StateLocation, recorde
     );
   }
   const file = String(at.config.path);
+  // A migration killed after the engine wrote the state encrypted leaves its plain copies: a retry removes them first.
+  deployment.removeLeftoverCopies();
   if (!existsSync(file) || isEncryptedState(file)) throw new Error(`${nothing}, and it is ${existsSync(file) ? "encrypted already" : "empty"}`);
-  await deployment.ensureInit();
+  // The refresh below must not run against another cluster than the state's.
+  await assertStateCluster(deployment);
   const old = await pull(deployment);
   const backup = backUp(deployment, at, old, now);
   // A refresh writes the state back through the encryption block (plain fallback on read, encrypted on write); Vault is only read.
@@ -147,8 +151,14 @@ function backUp(deployment: Deployment, from: StateLocation, pulled: string, now
   const localFile = from.type === "local" ? String(from.config.path) : undefined;
   const bytes = localFile && existsSync(localFile) ? readFileSync(localFile) : pulled.trim() !== "" ? Buffer.from(pulled) : undefined;
   if (!bytes) return undefined;
-  const dir = join(deployment.projectDir, ".local", "state-backups");
+  const dir = deployment.stateBackupDir;
   ensureDir(dir, "the state backup directory");
+  // A retry of a migration that was killed finds its own backup: the same bytes are kept once.
+  const same = readdirSync(dir)
+    .sort()
+    .map((name) => join(dir, name))
+    .find((f) => statSync(f).isFile() && readFileSync(f).equals(bytes));
+  if (same) return same;
   const file = join(dir, `keystore-${now.toISOString().replace(/[:.]/g, "-")}.tfstate`);
   writePrivateFile(file, bytes.toString("utf8"));
   return file;

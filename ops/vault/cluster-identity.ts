@@ -1,5 +1,5 @@
-import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity";
-import { VaultEndpoint, vaultCall } from "./client";
+import { CLUSTER_OUTPUT, ClusterIdentity, describeCluster, parseClusterRecord } from "../../lib/cluster-identity";
+import { VaultEndpoint, endpointFromEnv, vaultCall, vaultToken } from "./client";
 import { answerBody, answerData } from "./json";
 import { requireSuccess } from "./readers";
 
@@ -35,4 +35,26 @@ export function otherClusterRefusal(addr: string, live: ClusterIdentity, recorde
     "point VAULT_ADDR (with VAULT_TOKEN and VAULT_CACERT) at that cluster; or, if this server holds a disaster restore of that keystore, " +
     "re-bind the state to it with `npm run rebind`. Nothing was changed."
   );
+}
+
+/**
+ * For `cdktf synth/diff/deploy` (main.ts), which has no preflight: the cluster
+ * VAULT_ADDR answers as, and the refusal when the state (its root `outputs`,
+ * at `where`) belongs to another. Without VAULT_ADDR, or when the server does
+ * not answer, nothing is known and nothing refused here: the engine then fails
+ * to reach the server, or the stack's own check refuses the plan.
+ */
+export async function clusterForSynth(
+  env: NodeJS.ProcessEnv,
+  outputs: Readonly<Record<string, { readonly value: unknown }>>,
+  where: string,
+): Promise<{ readonly live?: ClusterIdentity; readonly refusal?: string }> {
+  if (!env.VAULT_ADDR) return {};
+  let live: ClusterIdentity;
+  try {
+    live = await readClusterIdentity(endpointFromEnv(env), vaultToken(env));
+  } catch {
+    return {};
+  }
+  return { live, refusal: otherClusterRefusal(env.VAULT_ADDR, live, parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value), where) };
 }

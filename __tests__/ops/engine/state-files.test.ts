@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
@@ -11,6 +11,7 @@ import {
   lastGoodStateFile,
   looseStateFileWarning,
   readPlainState,
+  removeLeftoverCopies,
   removePlainBackup,
   restoreLastGoodState,
   statePassphraseEnv,
@@ -291,5 +292,67 @@ describe("readPlainState (a local state without starting the engine)", () => {
     ["JSON that is not an object", "null"],
   ])("%s is left to the engine (undefined)", (_, text) => {
     expect(readPlainState(write(text))).toBeUndefined();
+  });
+});
+
+describe("removeLeftoverCopies: nothing beside an encrypted state that defeats the encryption", () => {
+  const envelope = (slot: string, data = "AAAA") =>
+    JSON.stringify({ serial: 3, lineage: "l", meta: { [`key_provider.pbkdf2.${slot}`]: "e30=" }, encrypted_data: data });
+  const PLAIN = JSON.stringify({ version: 4, serial: 2, lineage: "l", outputs: {}, resources: [{ mode: "managed", instances: [] }] });
+  let dir: string;
+  let state: string;
+  let backups: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "keystore-leftovers-"));
+    state = join(dir, "keystore.tfstate");
+    backups = join(dir, "state-backups");
+    mkdirSync(backups);
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("plain copies a killed run left beside the state go, each said; migrate-state's one plain backup stays, its retried duplicates go", () => {
+    writeFileSync(state, envelope("c42_state"));
+    writeFileSync(`${state}.last-good`, PLAIN);
+    writeFileSync(`${state}.last-good.tmp`, PLAIN.slice(0, 40));
+    writeFileSync(`${state}.unusable`, '{"version":4,"resources":[{"private_key_pem":"-----BEGIN RSA PRIVATE KEY-----\\nMII');
+    writeFileSync(join(backups, "keystore-2026-01-01T00-00-00-000Z.tfstate"), PLAIN);
+    writeFileSync(join(backups, "keystore-2026-01-01T00-05-00-000Z.tfstate"), PLAIN);
+    const notices = removeLeftoverCopies(state, backups);
+    expect(notices).toEqual([
+      `removed ${state}.last-good: a copy of the state in plain text (private keys in clear) that an earlier run left; the state ${state} is encrypted.`,
+      `removed ${state}.unusable: a copy of the state in plain text (private keys in clear) that an earlier run left; the state ${state} is encrypted.`,
+      `removed ${join(backups, "keystore-2026-01-01T00-05-00-000Z.tfstate")}: the same plain-text backup as ${join(backups, "keystore-2026-01-01T00-00-00-000Z.tfstate")}, written again by a retried migration; ${join(backups, "keystore-2026-01-01T00-00-00-000Z.tfstate")} is the backup.`,
+    ]);
+    expect(readdirSync(backups)).toEqual(["keystore-2026-01-01T00-00-00-000Z.tfstate"]);
+    // The last good state is kept again, from the encrypted state (its temporary file reused).
+    expect(readFileSync(`${state}.last-good`, "utf8")).toBe(readFileSync(state, "utf8"));
+    expect(existsSync(`${state}.last-good.tmp`)).toBe(false);
+  });
+
+  test("after a rotation (the state in the rotated slot alone), every copy written before it goes, and the last good state is kept again from the state", () => {
+    writeFileSync(state, envelope("c42_state_rotated", "NEW"));
+    writeFileSync(`${state}.backup`, envelope("c42_state", "OLD1"));
+    writeFileSync(`${state}.last-good`, envelope("c42_state", "OLD2"));
+    writeFileSync(join(backups, "keystore-old.tfstate"), envelope("c42_state", "OLD3"));
+    const notices = removeLeftoverCopies(state, backups);
+    expect(notices).toEqual(
+      [`${state}.backup`, `${state}.last-good`, join(backups, "keystore-old.tfstate")].map(
+        (f) => `removed ${f}: a copy of the state encrypted before C42_STATE_PASSPHRASE was rotated, which the old passphrase opens.`,
+      ),
+    );
+    expect(readFileSync(`${state}.last-good`, "utf8")).toBe(readFileSync(state, "utf8"));
+    expect([existsSync(`${state}.backup`), readdirSync(backups)]).toEqual([false, []]);
+    // The next run finds nothing more to remove.
+    expect(removeLeftoverCopies(state, backups)).toEqual([]);
+  });
+
+  test("in the steady slot, encrypted copies stay; a plain state leaves everything alone", () => {
+    writeFileSync(state, envelope("c42_state"));
+    writeFileSync(`${state}.backup`, envelope("c42_state_rotated"));
+    expect(removeLeftoverCopies(state, backups)).toEqual([]);
+    writeFileSync(state, PLAIN);
+    writeFileSync(`${state}.last-good`, PLAIN);
+    expect(removeLeftoverCopies(state, backups)).toEqual([]);
+    expect(existsSync(`${state}.last-good`)).toBe(true);
   });
 });
