@@ -6,6 +6,10 @@ import { cdktfEngine, cdktfEngineMismatch } from "./ops/engine/engine";
 import { engineRecordFile, readEngineRecord } from "./ops/engine/engine-record";
 import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
 import { throughCdktfDoor } from "./ops/lifecycle/cdktf-door";
+import { PROJECT_DIR } from "./ops/common/paths";
+import { resolveVaultEnv } from "./ops/engine/deployment";
+import { readPlainState } from "./ops/engine/state-files";
+import { clusterForSynth } from "./ops/vault/cluster-identity";
 
 // Build the whole construct tree (which validates every setting) before
 // synthesizing, so a bad value writes nothing.
@@ -18,13 +22,20 @@ async function main(): Promise<void> {
     process.stderr.write(`${cdktfEngineMismatch(stateEngine, cdktfTarget)}\n`);
     process.exit(1);
   }
+  // `cdktf diff/deploy` have no preflight: a state of another cluster is refused here, before anything reads or refreshes it there.
+  const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
+  const plain = config.backend.type === "local" ? readPlainState(stateFile) : undefined;
+  const cluster = await clusterForSynth(resolveVaultEnv(process.env, PROJECT_DIR), plain?.outputs ?? {}, stateFile);
+  if (cluster.refusal) {
+    process.stderr.write(`${cluster.refusal}\n`);
+    process.exit(1);
+  }
   // The project lock for the cdktf CLI running this app; for `cdktf deploy`, what `npm run deploy` does before its apply.
   const door = await throughCdktfDoor(config);
   // On stdout: the cdktf CLI shows the app's stderr only when it fails.
   for (const note of door.notes) process.stdout.write(`cdktf ${door.command}: ${note}\n`);
   // `cdktf deploy` must build the stack of the rotation phase the state records, or it would undo a rotation in
   // progress. The npm commands ask the engine (any backend); here only a plain local state can be read.
-  const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
   const phase = config.backend.type === "local" ? recordedRotationPhaseInFile(stateFile) : undefined;
   if (phase === undefined) {
     process.stderr.write(
@@ -45,6 +56,7 @@ async function main(): Promise<void> {
     config,
     rotation: phase === undefined ? undefined : { phase },
     adoption: adopted?.adoption,
+    cluster: cluster.toRecord,
     // The JSON for the engine cdktf will run (state encryption is refused under Terraform, as the npm commands do).
     engine: cdktfEngine(process.env),
   });

@@ -7,12 +7,16 @@ import { BackupManifest } from "../../ops/backup/manifest";
 import { BackupSurroundings, backupMain } from "../../ops/commands/backup";
 import { bundleMain } from "../../ops/commands/bundle";
 import { driftMain } from "../../ops/commands/drift";
+import { rebindMain } from "../../ops/commands/rebind";
 import { restoreMain } from "../../ops/commands/restore";
 import { verifyBackupMain } from "../../ops/commands/verify-backup";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { loadToolchain } from "../../ops/engine/toolchain";
 import { readServerEnv, startServer, stopServer } from "../../ops/server/server";
 import { deploy } from "../../ops/lifecycle/deploy";
+import { readClusterIdentity } from "../../ops/vault/cluster-identity";
+import { endpointFromEnv } from "../../ops/vault/client";
+import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 
@@ -433,6 +437,26 @@ describe("backup, verify-backup and restore on real servers", () => {
       const answer = await fresh.call({ path: `secret/${path}`, token: env.VAULT_TOKEN });
       expect(answer.status).toBe(200);
       expect(answer.json.data).toEqual(JSON.parse(text));
+    });
+
+    describe("issue 29: the state on the restored server", () => {
+      test("the restore keeps the cluster id and the token auth accessor the state records; the documented npm run rebind finds it bound, and drift exits 0", async () => {
+        const env = { ...restoredEnv, ...readServerEnv(freshDir) };
+        const live = await readClusterIdentity(endpointFromEnv(env), env.VAULT_TOKEN);
+        const manifest = JSON.parse(readFileSync(backup.manifest, "utf8")) as BackupManifest;
+        const state = JSON.parse(readFileSync(td.deployment.stateFile, "utf8")) as { outputs: Record<string, { value: unknown }> };
+        const recorded = parseClusterRecord(state.outputs[CLUSTER_OUTPUT]?.value);
+        expect({ clusterId: live.clusterId, tokenAccessor: live.tokenAccessor }).toEqual({
+          clusterId: manifest.server.clusterId,
+          tokenAccessor: recorded?.tokenAccessor,
+        });
+        const d = () => isolatedDeployment(td.work, env, { C42_PUBLIC_URL: PUBLIC_URL });
+        const rebind = capture();
+        expect(await rebindMain([], d, rebind.io)).toBe(0);
+        expect(rebind.out.stdout).toMatch(/^the state \S+ belongs to .* already; nothing to do\n$/);
+        const drift = capture();
+        expect(await driftMain([], d, drift.io)).toBe(0);
+      });
     });
   });
 });

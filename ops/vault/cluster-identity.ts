@@ -8,8 +8,11 @@ import { requireSuccess } from "./readers";
  * accessor (`sys/mounts/auth/token`, read, as the stack reads it) and its id and
  * name (`sys/seal-status`, no token).
  */
-export async function readClusterIdentity(endpoint: VaultEndpoint, token: string): Promise<ClusterIdentity> {
-  const [auth, seal] = await Promise.all([vaultCall(endpoint, { path: "sys/mounts/auth/token", token }), vaultCall(endpoint, { path: "sys/seal-status" })]);
+export async function readClusterIdentity(endpoint: VaultEndpoint, token: string, signal?: AbortSignal): Promise<ClusterIdentity> {
+  const [auth, seal] = await Promise.all([
+    vaultCall(endpoint, { path: "sys/mounts/auth/token", token, signal }),
+    vaultCall(endpoint, { path: "sys/seal-status", signal }),
+  ]);
   requireSuccess(auth, "sys/mounts/auth/token (which cluster this is)");
   const accessor = answerData(auth, "sys/mounts/auth/token").accessor;
   if (typeof accessor !== "string" || accessor === "") throw new Error("sys/mounts/auth/token: field accessor is not a non-empty string");
@@ -52,7 +55,7 @@ export async function clusterForSynth(
   if (!env.VAULT_ADDR) return {};
   let live: ClusterIdentity;
   try {
-    live = await readClusterIdentity(endpointFromEnv(env), vaultToken(env));
+    live = await readClusterIdentity(endpointFromEnv(env), vaultToken(env), AbortSignal.timeout(5000));
   } catch {
     return {};
   }
