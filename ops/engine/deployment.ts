@@ -210,7 +210,7 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
-    const { rotation, adoption, imports, releaseArchiveKeys } = this.synthInputs();
+    const { rotation, cluster, adoption, imports, releaseArchiveKeys } = this.synthInputs();
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
       releaseArchiveKeys,
       config: this.config,
@@ -219,7 +219,7 @@ export class Deployment {
       rotation,
       adoption,
       imports,
-      cluster: this.liveCluster,
+      cluster,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
@@ -228,7 +228,7 @@ export class Deployment {
     });
     notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
     app.synth();
-    this.synthesized = JSON.stringify({ rotation, adoption, imports, releaseArchiveKeys });
+    this.synthesized = JSON.stringify({ rotation, cluster, adoption, imports, releaseArchiveKeys });
     return join(this.stackDir, "cdk.tf.json");
   }
 
@@ -236,6 +236,7 @@ export class Deployment {
   private synthInputs() {
     return {
       rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
+      cluster: this.clusterToRecord(),
       adoption: this.adopting?.adoption ?? this.recordedAdoption,
       imports: this.adopting?.imports,
       releaseArchiveKeys: this.releaseArchiveKeys,
@@ -335,6 +336,8 @@ export class Deployment {
    */
   public async requireState(): Promise<void> {
     await this.ensureInit();
+    // What init read may predate an apply by this same deployment.
+    if (this.recordedResources === 0) await this.readRecordedPhase();
     if (this.recordedResources > 0) return;
     throw new Error(noStateMessage(this.stateWhere, this.config.backend.type === "local" ? "stateDir" : "backend"));
   }
@@ -347,6 +350,18 @@ export class Deployment {
   public useCluster(live: ClusterIdentity): void {
     this.liveCluster = live;
     if (this.synthesized !== undefined) this.synth();
+  }
+
+  /**
+   * What the stack records as the state's cluster: the record the state holds
+   * for the cluster VAULT_ADDR answers as (kept as it is, so that a command
+   * that does not read the cluster builds the same JSON), else the cluster
+   * the command read (a first binding, or `npm run rebind`).
+   */
+  private clusterToRecord(): ClusterIdentity | undefined {
+    const recorded = this.recordedClusterIdentity;
+    if (this.rebinding || recorded === undefined) return this.liveCluster;
+    return this.liveCluster === undefined || this.liveCluster.tokenAccessor === recorded.tokenAccessor ? recorded : this.liveCluster;
   }
 
   /** The Vault cluster the state records (`undefined`: none yet), read at init. */

@@ -42,8 +42,8 @@ export function otherClusterRefusal(addr: string, live: ClusterIdentity, recorde
 
 /**
  * For `cdktf synth/diff/deploy` (main.ts), which has no preflight: the cluster
- * VAULT_ADDR answers as, and the refusal when the state (its root `outputs`,
- * at `where`) belongs to another. Without VAULT_ADDR, or when the server does
+ * VAULT_ADDR answers as, the refusal when the state (its root `outputs`, at
+ * `where`) belongs to another, and the record the stack should write. Without VAULT_ADDR, or when the server does
  * not answer, nothing is known and nothing refused here: the engine then fails
  * to reach the server, or the stack's own check refuses the plan.
  */
@@ -51,7 +51,7 @@ export async function clusterForSynth(
   env: NodeJS.ProcessEnv,
   outputs: Readonly<Record<string, { readonly value: unknown }>>,
   where: string,
-): Promise<{ readonly live?: ClusterIdentity; readonly refusal?: string }> {
+): Promise<{ readonly live?: ClusterIdentity; readonly refusal?: string; readonly toRecord?: ClusterIdentity }> {
   if (!env.VAULT_ADDR) return {};
   let live: ClusterIdentity;
   try {
@@ -59,5 +59,8 @@ export async function clusterForSynth(
   } catch {
     return {};
   }
-  return { live, refusal: otherClusterRefusal(env.VAULT_ADDR, live, parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value), where) };
+  const recorded = parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value);
+  // The state's own record when it names this cluster, as the commands build it (ops/engine/deployment.ts).
+  const toRecord = recorded && sameCluster(recorded, live) ? recorded : live;
+  return { live, refusal: otherClusterRefusal(env.VAULT_ADDR, live, recorded, where), toRecord };
 }
