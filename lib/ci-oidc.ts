@@ -118,6 +118,8 @@ export function ciPolicyRules(t: CiPolicyTargets, kind: "plan" | "apply"): Polic
     { path: "auth/token/lookup-self", capabilities: READ },
     { path: "auth/token/revoke-self", capabilities: ["update"] },
     { path: "sys/capabilities-self", capabilities: ["update"] },
+    // Which cluster this is: the token auth method's accessor, read by the preflight and at every plan (lib/cluster-identity.ts).
+    { path: "sys/mounts/auth/token", capabilities: READ },
     ...t.secretMounts.flatMap((m) => [
       { path: `sys/mounts/${m}`, capabilities: rw },
       { path: `sys/mounts/${m}/tune`, capabilities: apply ? ["read", "update"] : READ },

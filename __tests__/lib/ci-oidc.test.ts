@@ -137,8 +137,9 @@ describe("ci.provider github, with validation keys from a file", () => {
       expect(paths.filter((p) => p.startsWith(kv))).toEqual([]);
       expect(paths.filter((p) => p.includes("*"))).toEqual([]);
       expect(paths.filter((p) => /^sys\/(mounts|auth|policy|policies\/acl)\/?$/.test(p))).toEqual([]);
-      // Each mount and auth method path names the stack's own object, and nothing else.
+      // Each mount and auth method path names the stack's own object, and nothing else (the token auth method is only read, to tell the cluster).
       const own = [
+        "sys/mounts/auth/token",
         ...[kv, pki, pkiInt].flatMap((m) => [`sys/mounts/${m}`, `sys/mounts/${m}/tune`]),
         ...[cert, jwtPath].flatMap((a) => [`sys/auth/${a}`, `sys/auth/${a}/tune`, `sys/mounts/auth/${a}`, `sys/mounts/auth/${a}/tune`]),
       ];
