@@ -68,8 +68,12 @@ export interface EngineOutput {
   readonly stderr: (text: string) => void;
 }
 
-/** Engine subcommands that write the state: after one succeeds, the engine is recorded as the state's. */
-const STATE_WRITING: ReadonlySet<string> = new Set(["apply", "destroy", "import", "state"]);
+/** Engine subcommands that write the state: after one succeeds, the engine is recorded as the state's (`state pull`/`list`/`show` only read it). */
+export function writesState(args: readonly string[]): boolean {
+  const [command, sub] = args;
+  if (command === "state") return ["mv", "rm", "push", "replace-provider"].includes(sub ?? "");
+  return ["apply", "destroy", "import"].includes(command ?? "");
+}
 
 const NO_VAULT_ADDR =
   "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
@@ -654,7 +658,7 @@ export class Deployment {
       });
       child.on("error", reject);
       child.on("close", (code, signal) => {
-        if (code === 0 && STATE_WRITING.has(args[0] ?? "")) this.recordWriter(engine);
+        if (code === 0 && writesState(args)) this.recordWriter(engine);
         resolvePromise(signal ? { code: code ?? 1, signal, stdout, stderr } : { code: code ?? 1, stdout, stderr });
       });
     });

@@ -11,6 +11,7 @@ import {
   resolveEngine,
 } from "../../../ops/engine/engine";
 import { engineRecordFile, readEngineRecord, recordEngine } from "../../../ops/engine/engine-record";
+import { writesState } from "../../../ops/engine/deployment";
 
 // These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
 // engine behaves (the integration tests run the real OpenTofu and Terraform).
@@ -191,5 +192,23 @@ describe("the engine record", () => {
     expect(readEngineRecord(file)).toEqual({ kind: "tofu", version: "1.10.10" });
     writeFileSync(file, '{"kind":"pulumi","version":"3"}');
     expect(readEngineRecord(file)).toBeUndefined();
+  });
+});
+
+describe("which engine runs record the engine as the state's", () => {
+  test("those that write the state; a state pull, list or show only reads it", () => {
+    for (const args of [
+      ["apply", "-auto-approve"],
+      ["destroy"],
+      ["import", "a.b", "id"],
+      ["state", "rm", "a.b"],
+      ["state", "mv", "a", "b"],
+      ["state", "push", "f"],
+    ]) {
+      expect([args, writesState(args)]).toEqual([args, true]);
+    }
+    for (const args of [["state", "pull"], ["state", "list"], ["state", "show", "a.b"], ["plan"], ["output", "-json"], ["show", "-json"], ["init"]]) {
+      expect([args, writesState(args)]).toEqual([args, false]);
+    }
   });
 });
