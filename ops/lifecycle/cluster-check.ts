@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Deployment } from "../engine/deployment";
 import { otherClusterRefusal, readClusterIdentity } from "../vault/cluster-identity";
 import { endpointFromEnv, vaultToken } from "../vault/client";
@@ -16,6 +17,9 @@ export async function assertStateCluster(deployment: Deployment): Promise<void> 
   const env = deployment.env;
   const live = await readClusterIdentity(endpointFromEnv(env), vaultToken(env));
   deployment.useCluster(live);
+  // A local state that does not exist yet records no cluster, and reading it (init) would create the state
+  // directory: `adopt --inspect` and a refused adopt must write nothing.
+  if (deployment.config.backend.type === "local" && !existsSync(deployment.stateFile)) return;
   const refusal = otherClusterRefusal(env.VAULT_ADDR ?? "", live, await deployment.recordedCluster(), deployment.stateWhere);
   if (refusal) throw new PreflightError(refusal);
 }
