@@ -23,4 +23,5 @@ export * from "./replacement-guard";
 export * from "./settings";
 export * from "./state-backend";
 export * from "./state-encryption";
+export * from "./state-records";
 export * from "./validation";

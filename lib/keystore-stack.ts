@@ -20,6 +20,7 @@ import { CrashplanPolicy } from "./policy";
 import { KeystoreProviders } from "./providers";
 import { addStateBackend } from "./state-backend";
 import { StateEncryption } from "./state-encryption";
+import { StateRecords } from "./state-records";
 
 /** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
 export const KEYSTORE_STACK = "keystore";
@@ -65,6 +66,12 @@ export interface KeystoreStackProps {
    * @default - the state records the cluster's token auth accessor alone
    */
   readonly cluster?: ClusterIdentity;
+  /**
+   * Whether the state existed when the records above were read from it (see
+   * {@link StateRecords}; ignored for the local backend).
+   * @default true
+   */
+  readonly stateExisted?: boolean;
 }
 
 /**
@@ -74,6 +81,8 @@ export interface KeystoreStackProps {
  */
 export class KeystoreStack extends TerraformStack {
   public readonly kv: KvV1Mount;
+  /** What the state records, read back by the engine at plan time; a plan synthesized for other records is refused. */
+  public readonly stateRecords: StateRecords;
   public readonly certAuth: CertAuthBackend;
   /** The file audit device, with `audit.mode` `enable` only. */
   public readonly audit?: FileAuditDevice;
@@ -109,7 +118,7 @@ export class KeystoreStack extends TerraformStack {
     const c = props.config;
     new KeystoreProviders(this, "providers");
     const engine = props.engine ?? DEFAULT_ENGINE_TARGET;
-    addStateBackend(this, c.backend, join(c.stateDir, `${id}.tfstate`), engine);
+    const backend = addStateBackend(this, c.backend, join(c.stateDir, `${id}.tfstate`), engine);
     if (c.stateEncryption.enabled) {
       if (engine.kind !== "tofu") {
         // Before anything runs: Terraform would refuse the block at init, or with a bare config write the state in clear.
@@ -123,6 +132,7 @@ export class KeystoreStack extends TerraformStack {
       }
       new StateEncryption(this, "stateEncryption", { rotating: c.stateEncryption.rotating, migrateFromPlain: c.stateEncryption.migrateFromPlain });
     }
+    this.stateRecords = new StateRecords(this, "stateRecords", { backend, rotation: props.rotation, stateExisted: props.stateExisted });
 
     this.cluster = new ClusterRecord(this, "cluster", { known: props.cluster });
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path, preventDestroy: !props.releaseArchiveKeys });

@@ -90,6 +90,9 @@ export class StateEncryption extends Construct {
         plan: { method: method(write), enforced: true },
       };
     }
+    // The stack reads its own state back at plan time (StateRecords): with the same methods, fallback included.
+    const state = encryption.state as { method: string; fallback: { method: string } };
+    encryption.remote_state_data_sources = { default: { method: state.method, fallback: state.fallback } };
     TerraformStack.of(this).addOverride("terraform.encryption", encryption);
   }
 }

@@ -22,7 +22,8 @@ describe("without C42_STATE_PASSPHRASE", () => {
   test("no encryption block and no passphrase variable are synthesized", () => {
     expect(json.terraform).toHaveProperty("backend.local");
     expect(encryption).toBeUndefined();
-    expect(variables).toBeUndefined();
+    // Only the local state file's path (StateRecords), no passphrase.
+    expect(Object.keys(variables)).toEqual(["c42_state_file"]);
   });
 });
 
@@ -36,7 +37,7 @@ describe("with C42_STATE_PASSPHRASE", () => {
         c42_state_rotated: { passphrase: "${var.c42_state_passphrase}" },
       },
     });
-    expect(variables).toEqual({ c42_state_passphrase: passphraseVariable });
+    expect(variables.c42_state_passphrase).toEqual(passphraseVariable);
   });
 
   test("aes_gcm methods take their keys as interpolations (the bare form crashes OpenTofu 1.10)", () => {
@@ -74,7 +75,7 @@ describe("rotating: C42_STATE_PASSPHRASE_PREVIOUS as well", () => {
   });
 
   test("both passphrases are sensitive variables, and neither value is in any file", () => {
-    expect(Object.keys(variables).sort()).toEqual(["c42_state_passphrase", "c42_state_passphrase_previous"]);
+    expect(Object.keys(variables).sort()).toEqual(["c42_state_file", "c42_state_passphrase", "c42_state_passphrase_previous"]);
     expect(variables.c42_state_passphrase_previous).toMatchObject({ type: "string", sensitive: true, nullable: false });
     for (const text of Object.values(files)) {
       expect(text).not.toContain(PASSPHRASE);
@@ -92,7 +93,9 @@ describe("migrating a plain state: stateEncryption.migrateFromPlain", () => {
       method: { aes_gcm: { c42_state: { keys: "${key_provider.pbkdf2.c42_state}" } }, unencrypted: { c42_plain: {} } },
       state: { method: "method.aes_gcm.c42_state", enforced: false, fallback: { method: "method.unencrypted.c42_plain" } },
       plan: { method: "method.aes_gcm.c42_state", enforced: true },
+      // The stack's own state records (StateRecords) are read the way the state is.
+      remote_state_data_sources: { default: { method: "method.aes_gcm.c42_state", fallback: { method: "method.unencrypted.c42_plain" } } },
     });
-    expect(Object.keys(variables)).toEqual(["c42_state_passphrase"]);
+    expect(Object.keys(variables).sort()).toEqual(["c42_state_file", "c42_state_passphrase"]);
   });
 });

@@ -78,6 +78,9 @@ export function writesState(args: readonly string[]): boolean {
 const NO_VAULT_ADDR =
   "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
 
+/** What a backend that holds no state yet gives. */
+const NO_STATE: StateRead = { outputs: {}, resources: [] };
+
 const PROCESS_OUTPUT: EngineOutput = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
 
 /** How a {@link Deployment} talks to its surroundings. */
@@ -146,6 +149,8 @@ export class Deployment {
    * talks to the cluster the state records (ops/lifecycle/rebind.ts guards that run instead).
    */
   public rebinding = false;
+  /** Whether the state existed when last read (a remote backend's JSON reads its records back only then: lib/state-records.ts). */
+  private stateExisted = true;
   private adopting?: { readonly adoption: AdoptionInput; readonly imports: AdoptionImports };
   /** Set only for the engine run of {@link destroy} with `includingArchiveKeys`. */
   private releaseArchiveKeys = false;
@@ -214,7 +219,7 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
-    const { rotation, cluster, adoption, imports, releaseArchiveKeys } = this.synthInputs();
+    const { rotation, cluster, adoption, imports, releaseArchiveKeys, stateExisted } = this.synthInputs();
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
       releaseArchiveKeys,
       config: this.config,
@@ -224,6 +229,7 @@ export class Deployment {
       adoption,
       imports,
       cluster,
+      stateExisted,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
       type: "string",
@@ -232,7 +238,7 @@ export class Deployment {
     });
     notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
     app.synth();
-    this.synthesized = JSON.stringify({ rotation, cluster, adoption, imports, releaseArchiveKeys });
+    this.synthesized = JSON.stringify({ rotation, cluster, adoption, imports, releaseArchiveKeys, stateExisted });
     return join(this.stackDir, "cdk.tf.json");
   }
 
@@ -244,6 +250,8 @@ export class Deployment {
       adoption: this.adopting?.adoption ?? this.recordedAdoption,
       imports: this.adopting?.imports,
       releaseArchiveKeys: this.releaseArchiveKeys,
+      // The local backend's JSON looks for its state file itself.
+      stateExisted: this.config.backend.type === "local" ? undefined : this.stateExisted,
     };
   }
 
@@ -325,7 +333,8 @@ export class Deployment {
 
   /** Reads the rotation phase and the adoption record the state records (the last apply's). */
   private async readRecordedPhase(): Promise<void> {
-    const { outputs, resources } = await this.readState();
+    const { outputs, resources, exists } = await this.readState();
+    this.stateExisted = exists;
     this.recordedResources = resources.length;
     this.recordedClusterIdentity = parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value);
     this.recordedPhase = recordedRotationPhase(outputs);
@@ -405,9 +414,10 @@ export class Deployment {
    * dropped at once). A plain local state is read from its file; any other
    * (remote, encrypted, or a file caught mid-write) with `state pull`.
    */
-  private async readState(): Promise<{ outputs: StateOutputs; resources: StateResource[] }> {
-    const read = this.readPlainLocalState() ?? (await this.pullState());
-    return { outputs: read.outputs, resources: stateResources(read.resources) };
+  private async readState(): Promise<{ outputs: StateOutputs; resources: StateResource[]; exists: boolean }> {
+    const local = this.readPlainLocalState();
+    const read = local ?? (await this.pullState());
+    return { outputs: read.outputs, resources: stateResources(read.resources), exists: local !== undefined || read !== NO_STATE };
   }
 
   /** A local state without encryption, read from its file; `undefined` for every other. */
@@ -418,8 +428,10 @@ export class Deployment {
 
   private async pullState(): Promise<StateRead> {
     const pulled = await this.tofuOk(["state", "pull"], { quiet: true });
-    if (pulled.stdout.trim() === "") return { outputs: {}, resources: [] };
-    const { outputs, resources } = JSON.parse(pulled.stdout) as { outputs?: StateOutputs; resources?: unknown };
+    if (pulled.stdout.trim() === "") return NO_STATE;
+    const { outputs, resources, lineage } = JSON.parse(pulled.stdout) as { outputs?: StateOutputs; resources?: unknown; lineage?: unknown };
+    // With no state stored, both engines print an empty one with no lineage (measured: pg, Terraform 1.11 and OpenTofu 1.10).
+    if (typeof lineage !== "string" || lineage === "") return NO_STATE;
     return { outputs: outputs ?? {}, resources };
   }
 
@@ -475,8 +487,10 @@ export class Deployment {
     // Read what the state records now, unless that takes an engine start (remote or encrypted state) and the
     // apply wrote exactly what was built: the phase, and the adoption already recorded (a targeted or
     // adopting apply is read back).
-    if (this.readPlainLocalState() === undefined && extraArgs.length === 0 && !this.adopting) this.recordedPhase = built;
-    else await this.readRecordedPhase();
+    if (this.readPlainLocalState() === undefined && extraArgs.length === 0 && !this.adopting) {
+      this.recordedPhase = built;
+      this.stateExisted = true;
+    } else await this.readRecordedPhase();
     this.synthIfInputsMoved();
     return result;
   }
