@@ -1,14 +1,12 @@
-import { join } from "node:path";
+import { dirname, resolve } from "node:path";
 import { App } from "cdktf";
 import { KEYSTORE_STACK, KeystoreStack, KeystoreValidationError, loadConfig } from "./lib";
-import { recordedAdoptionInFile } from "./ops/engine/adoption-record";
 import { cdktfEngine, cdktfEngineMismatch } from "./ops/engine/engine";
 import { engineRecordFile, readEngineRecord } from "./ops/engine/engine-record";
-import { recordedRotationPhaseInFile } from "./ops/engine/rotation-record";
+import { oneLine, readSynthRecords } from "./ops/engine/synth-records";
 import { throughCdktfDoor } from "./ops/lifecycle/cdktf-door";
 import { PROJECT_DIR } from "./ops/common/paths";
 import { resolveVaultEnv } from "./ops/engine/deployment";
-import { readPlainState } from "./ops/engine/state-files";
 import { clusterForSynth } from "./ops/vault/cluster-identity";
 
 // Build the whole construct tree (which validates every setting) before
@@ -22,40 +20,37 @@ async function main(): Promise<void> {
     process.stderr.write(`${cdktfEngineMismatch(stateEngine, cdktfTarget)}\n`);
     process.exit(1);
   }
-  // `cdktf diff/deploy` have no preflight: a state of another cluster is refused here, before anything reads or refreshes it there.
-  const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
-  const plain = config.backend.type === "local" ? readPlainState(stateFile) : undefined;
-  const cluster = await clusterForSynth(resolveVaultEnv(process.env, PROJECT_DIR), plain?.outputs ?? {}, stateFile);
+  // The project lock for the cdktf CLI running this app; for `cdktf deploy`, what `npm run deploy` does before its
+  // apply (the cluster check first: ops/lifecycle/cdktf-door.ts).
+  const door = await throughCdktfDoor(config);
+  // On stdout: the cdktf CLI shows the app's stderr only when it fails.
+  for (const note of door.notes) process.stdout.write(`cdktf ${door.command}: ${note}\n`);
+  // The stack of the rotation phase, adoption and cluster the state records, read as the npm commands read them
+  // (any backend, encrypted or not): a stack built without them would undo a rotation or regenerate adopted CAs.
+  let records;
+  try {
+    const outdir = resolve(process.env.CDKTF_OUTDIR ?? "cdktf.out");
+    // The checkout cdktf-door took the project lock for (re-entrant: the same directory).
+    records = await readSynthRecords(config, { env: process.env, projectDir: dirname(outdir), outdir });
+  } catch (e) {
+    process.stderr.write(
+      `error: nothing was synthesized: the rotation phase and adoption record cannot be read from the state: ${oneLine((e as Error).message)}\n`,
+    );
+    process.exit(1);
+  }
+  // `cdktf diff` has no preflight: a state of another cluster is refused here, before the engine refreshes it there
+  // (and the stack's own check refuses it inside the engine, for a JSON synthesized elsewhere).
+  const cluster = await clusterForSynth(resolveVaultEnv(process.env, PROJECT_DIR), records.cluster, records.where);
   if (cluster.refusal) {
     process.stderr.write(`${cluster.refusal}\n`);
     process.exit(1);
   }
-  // The project lock for the cdktf CLI running this app; for `cdktf deploy`, what `npm run deploy` does before its apply.
-  const door = await throughCdktfDoor(config);
-  // On stdout: the cdktf CLI shows the app's stderr only when it fails.
-  for (const note of door.notes) process.stdout.write(`cdktf ${door.command}: ${note}\n`);
-  // `cdktf deploy` must build the stack of the rotation phase the state records, or it would undo a rotation in
-  // progress. The npm commands ask the engine (any backend); here only a plain local state can be read.
-  const phase = config.backend.type === "local" ? recordedRotationPhaseInFile(stateFile) : undefined;
-  if (phase === undefined) {
-    process.stderr.write(
-      "note: cdktf synth cannot read the admin certificate's rotation phase from this state (remote or encrypted); " +
-        "while a rotation is in progress use `npm run deploy` or `c42-keystore`, since `cdktf deploy` would abort it\n",
-    );
-  }
-  // An adopted keystore (npm run adopt) must be built around its existing CAs, or a deploy would generate new ones.
-  const adopted = config.backend.type === "local" ? recordedAdoptionInFile(stateFile) : undefined;
-  if (adopted === undefined) {
-    process.stderr.write(
-      "note: cdktf synth cannot read the adoption record from this state (remote or encrypted); " +
-        "for an adopted keystore (npm run adopt) use `npm run deploy` or `c42-keystore`, never `cdktf deploy`\n",
-    );
-  }
   const app = new App();
   new KeystoreStack(app, KEYSTORE_STACK, {
     config,
-    rotation: phase === undefined ? undefined : { phase },
-    adoption: adopted?.adoption,
+    rotation: { phase: records.phase },
+    adoption: records.adoption,
+    stateExisted: records.stateExisted,
     cluster: cluster.toRecord,
     // The JSON for the engine cdktf will run (state encryption is refused under Terraform, as the npm commands do).
     engine: cdktfEngine(process.env),

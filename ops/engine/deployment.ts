@@ -45,6 +45,7 @@ import {
 import { Engine, describeEngine, engineSwitchNote, resolveEngine } from "./engine";
 import { EngineRecord, engineRecordFile, readEngineRecord, recordEngine } from "./engine-record";
 import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
+import type { SynthRecords } from "./synth-records";
 
 /**
  * A root-module variable that no resource reads: a saved plan records its
@@ -388,6 +389,18 @@ export class Deployment {
     if (this.config.backend.type === "local") return this.stateFile;
     const location = configuredLocation(this.stackDir, this.env);
     return location ? describeLocation(location) : `the ${this.config.backend.type} backend`;
+  }
+
+  /** What the state records for a synth, read at init: what `main.ts` builds the stack from (ops/engine/synth-records.ts). */
+  public async records(): Promise<SynthRecords> {
+    await this.ensureInit();
+    return {
+      phase: this.recordedPhase,
+      adoption: this.recordedAdoption,
+      cluster: this.recordedClusterIdentity,
+      stateExisted: this.stateExisted,
+      where: this.stateWhere,
+    };
   }
 
   /** What the state records as adopted (`npm run adopt`), read at init. */

@@ -1,6 +1,5 @@
 import { ROTATION_OUTPUT, ROTATION_PHASES, RotationPhase } from "../../lib/admin-rotation";
 import { BUNDLE_OUTPUTS, BundleOutputNames, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
-import { readPlainState } from "./state-files";
 
 /**
  * The rotation phase recorded in a stack's outputs (`tofu output -json`): the
@@ -15,17 +14,6 @@ export function recordedRotationPhase(outputs: Readonly<Record<string, { readonl
     throw new Error(`output ${ROTATION_OUTPUT} holds ${JSON.stringify(value)}; expected one of ${ROTATION_PHASES.join(", ")} (was the state edited by hand?)`);
   }
   return phase;
-}
-
-/**
- * The rotation phase recorded in a local state file, read without the engine
- * (for `main.ts`, which `cdktf synth` runs before any engine command): `idle`
- * when there is no state yet, `undefined` when the file cannot be read as a
- * plain state (encrypted with C42_STATE_PASSPHRASE, or not JSON).
- */
-export function recordedRotationPhaseInFile(stateFile: string): RotationPhase | undefined {
-  const state = readPlainState(stateFile);
-  return state === undefined ? undefined : recordedRotationPhase(state.outputs);
 }
 
 /** One admin certificate as the outputs name it. */

@@ -7,6 +7,7 @@ import { engineRecordFile, recordEngine } from "../engine/engine-record";
 import { keepLastGoodState, restoreLastGoodState } from "../engine/state-files";
 import { CdktfCommand, cdktfParent } from "../lock/cdktf-parent";
 import { holdProjectLock, setLockCommandName } from "../lock/held-locks";
+import { assertStateCluster } from "./cluster-check";
 import { prepareDeploy } from "./deploy";
 
 /*
@@ -111,6 +112,8 @@ async function beforeCdktfApply(
     engine,
     providers: { kind: "user", reason: "the environment cdktf runs the engine with" },
   });
+  // Before anything reads or writes there: the state's own cluster (ops/lifecycle/cluster-check.ts).
+  await assertStateCluster(deployment);
   const { recovery, repaired } = await prepareDeploy(deployment, { autoStartRotation: false });
   const notes: string[] = [];
   if (recovery.tookOver.length > 0) {

@@ -1,4 +1,4 @@
-import { CLUSTER_OUTPUT, ClusterIdentity, describeCluster, parseClusterRecord } from "../../lib/cluster-identity";
+import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity";
 import { VaultEndpoint, endpointFromEnv, vaultCall, vaultToken } from "./client";
 import { answerBody, answerData } from "./json";
 import { requireSuccess } from "./readers";
@@ -42,14 +42,14 @@ export function otherClusterRefusal(addr: string, live: ClusterIdentity, recorde
 
 /**
  * For `cdktf synth/diff/deploy` (main.ts), which has no preflight: the cluster
- * VAULT_ADDR answers as, the refusal when the state (its root `outputs`, at
- * `where`) belongs to another, and the record the stack should write. Without VAULT_ADDR, or when the server does
+ * VAULT_ADDR answers as, the refusal when the state at `where` belongs to
+ * another (`recorded`, what it records), and the record the stack should write. Without VAULT_ADDR, or when the server does
  * not answer, nothing is known and nothing refused here: the engine then fails
  * to reach the server, or the stack's own check refuses the plan.
  */
 export async function clusterForSynth(
   env: NodeJS.ProcessEnv,
-  outputs: Readonly<Record<string, { readonly value: unknown }>>,
+  recorded: ClusterIdentity | undefined,
   where: string,
 ): Promise<{ readonly live?: ClusterIdentity; readonly refusal?: string; readonly toRecord?: ClusterIdentity }> {
   if (!env.VAULT_ADDR) return {};
@@ -59,7 +59,6 @@ export async function clusterForSynth(
   } catch {
     return {};
   }
-  const recorded = parseClusterRecord(outputs[CLUSTER_OUTPUT]?.value);
   // The state's own record when it names this cluster, as the commands build it (ops/engine/deployment.ts).
   const toRecord = recorded && sameCluster(recorded, live) ? recorded : live;
   return { live, refusal: otherClusterRefusal(env.VAULT_ADDR, live, recorded, where), toRecord };

@@ -1,8 +1,5 @@
 import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS, ROTATION_OUTPUT } from "../../../lib";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { recordedRotationPhase, recordedRotationPhaseInFile, rotationView } from "../../../ops/engine/rotation-record";
+import { recordedRotationPhase, rotationView } from "../../../ops/engine/rotation-record";
 
 const current = { [BUNDLE_OUTPUTS.serialNumber]: { value: "0a:01" }, [BUNDLE_OUTPUTS.expiration]: { value: 1_800_000_000 } };
 const next = { [NEXT_BUNDLE_OUTPUTS.serialNumber]: { value: "0b:02" }, [NEXT_BUNDLE_OUTPUTS.expiration]: { value: 1_800_000_060 } };
@@ -46,38 +43,5 @@ describe("rotationView", () => {
   test("finishing is in progress; no outputs at all (external root CA before signing) has no certificate", () => {
     expect(rotationView({ ...current, [ROTATION_OUTPUT]: { value: "finishing" } }).inProgress).toBe(true);
     expect(rotationView({})).toEqual({ phase: "idle", inProgress: false, current: undefined, next: undefined });
-  });
-});
-
-describe("recordedRotationPhaseInFile (main.ts, before any engine command)", () => {
-  let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "c42-phase-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (state: unknown) => {
-    const file = join(dir, "keystore.tfstate");
-    writeFileSync(file, typeof state === "string" ? state : JSON.stringify(state));
-    return file;
-  };
-
-  test("no state yet is idle", () => {
-    expect(recordedRotationPhaseInFile(join(dir, "keystore.tfstate"))).toBe("idle");
-  });
-
-  test("a plain state gives the phase its outputs record", () => {
-    expect(recordedRotationPhaseInFile(write({ version: 4, outputs: { admin_rotation_phase: { value: "started", type: "string" } }, resources: [] }))).toBe(
-      "started",
-    );
-    expect(recordedRotationPhaseInFile(write({ version: 4, outputs: {}, resources: [] }))).toBe("idle");
-  });
-
-  test("an encrypted or unreadable state is unknown (undefined), never guessed as idle", () => {
-    expect(recordedRotationPhaseInFile(write({ encrypted_data: "xyz", meta: {} }))).toBeUndefined();
-    expect(recordedRotationPhaseInFile(write("{ not json"))).toBeUndefined();
-  });
-
-  test("a phase no version of the stack writes is an error", () => {
-    expect(() => recordedRotationPhaseInFile(write({ version: 4, outputs: { admin_rotation_phase: { value: "halfway" } } }))).toThrow(
-      /holds "halfway"; expected one of idle, started, finishing/,
-    );
   });
 });
