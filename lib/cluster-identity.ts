@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { Fn, Op, TerraformOutput } from "cdktf";
 import { DataVaultGenericSecret } from "@cdktf/provider-vault/lib/data-vault-generic-secret";
+import { StateRecordCheck, StateRecords } from "./state-records";
 
 /** The state output that records which Vault cluster the state belongs to. */
 export const CLUSTER_OUTPUT = "c42_cluster";
@@ -39,7 +40,7 @@ export interface ClusterRecordProps {
 /**
  * Records in the state which cluster it was made on: the token auth method
  * read at plan time (`data.vault_generic_secret` of `sys/mounts/auth/token`) and the
- * {@link CLUSTER_OUTPUT} output. {@link refuseOtherThan} adds the check that
+ * {@link CLUSTER_OUTPUT} output. {@link sameClusterCheck} is the check that
  * stops a plan on another cluster before any refresh is persisted.
  */
 export class ClusterRecord extends Construct {
@@ -64,20 +65,25 @@ export class ClusterRecord extends Construct {
   }
 
   /**
-   * Refuses the plan (a postcondition on the live read) when the engine talks
-   * to another cluster than `recordedAccessor`, an expression that is null
-   * when the state records none (a state made before the record existed: it
-   * is bound at its next apply).
+   * The refusal for {@link StateRecords}: the plan fails, inside the engine
+   * whoever runs it (a raw `tofu plan` in cdktf.out, a CI job, `cdktf
+   * deploy`), when the engine talks to another cluster than the one the state
+   * records, before any refresh there is persisted. A state that records no
+   * cluster yet (made before the record existed) passes, and is bound by its
+   * next apply.
    */
-  public refuseOtherThan(recordedAccessor: string, recordedName: string): void {
-    this.tokenAuth.addOverride("lifecycle.postcondition", [
-      {
-        condition: `\${${recordedAccessor} == null || nonsensitive(self.data["accessor"]) == ${recordedAccessor}}`,
-        error_message:
-          `This state belongs to another Vault cluster (\${${recordedName}}, token auth \${${recordedAccessor}}); the server the engine talks to is the one whose token auth is \${nonsensitive(self.data["accessor"])}. ` +
-          "Point VAULT_ADDR at the state's cluster, or after a disaster restore into a new server re-bind the state with npm run rebind. Nothing was changed.",
-      },
-    ]);
+  public sameClusterCheck(): StateRecordCheck {
+    const recorded = (field: keyof ClusterIdentity) => StateRecords.recorded(`${CLUSTER_OUTPUT}.${field}`, "");
+    const live = `nonsensitive(data.vault_generic_secret.${CLUSTER_DATA_SOURCE}.data["accessor"])`;
+    return {
+      condition: `contains(["", ${live}], ${recorded("tokenAccessor")})`,
+      errorMessage:
+        `This state belongs to the Vault cluster whose token auth is \${${recorded("tokenAccessor")}} ` +
+        `(name "\${${recorded("clusterName")}}", id "\${${recorded("clusterId")}}"), but the engine talks to the cluster whose token auth is \${${live}}: ` +
+        "a refresh there would drop from the state everything that server lacks, the admin key among it. " +
+        "Point VAULT_ADDR (with VAULT_TOKEN and VAULT_CACERT) at the state's cluster; or, after a disaster restore into a new server, " +
+        "re-bind the state to it with npm run rebind. Nothing was changed.",
+    };
   }
 }
 

@@ -67,6 +67,13 @@ export interface KeystoreStackProps {
    */
   readonly cluster?: ClusterIdentity;
   /**
+   * `npm run rebind` only: the stack leaves out the check that the engine
+   * talks to the cluster the state records (ops/lifecycle/rebind.ts guards the
+   * move instead), so that the state can be bound to a restored server.
+   * @default false
+   */
+  readonly rebinding?: boolean;
+  /**
    * Whether the state existed when the records above were read from it (see
    * {@link StateRecords}; ignored for the local backend).
    * @default true
@@ -135,6 +142,8 @@ export class KeystoreStack extends TerraformStack {
     this.stateRecords = new StateRecords(this, "stateRecords", { backend, rotation: props.rotation, stateExisted: props.stateExisted });
 
     this.cluster = new ClusterRecord(this, "cluster", { known: props.cluster });
+    // A plan against another cluster fails inside the engine, whoever runs it (issue 29).
+    if (!props.rebinding) this.stateRecords.addCheck(this.cluster.sameClusterCheck());
     this.kv = new KvV1Mount(this, "kv", { path: c.kv.path, preventDestroy: !props.releaseArchiveKeys });
     this.certAuth = new CertAuthBackend(this, "certAuth", c.certAuth);
     if (c.audit.mode === "enable") this.audit = new FileAuditDevice(this, "audit", { filePath: c.audit.filePath });

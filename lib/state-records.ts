@@ -77,13 +77,17 @@ export class StateRecords extends Construct {
   private readonly checks: StateRecordCheck[] = [];
 
   /**
-   * The HCL expression of output `output` as the state records it, `fallback`
+   * The HCL expression of output `output` (or `output.attribute`) as the state records it, `fallback`
    * when it records none (no state yet, or a state older than the output): for
    * a {@link StateRecordCheck}.
    */
   public static recorded(output: string, fallback: string): string {
-    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(output)) {
-      throw new KeystoreValidationError("StateRecords.recorded output", output, "is not an output name; expected letters, digits, '_' and '-'");
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(output)) {
+      throw new KeystoreValidationError(
+        "StateRecords.recorded output",
+        output,
+        "is not an output name (or output.attribute); expected letters, digits, '_' and '-', attributes after a '.'",
+      );
     }
     return `try(self.outputs.${output}, ${hclString(fallback)})`;
   }

@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../lib";
+import { ClusterIdentity } from "../../lib/cluster-identity";
 import { P12_FILE, PASSWORD_FILE } from "../../ops/bundle/bundle";
 import { adoptMain } from "../../ops/commands/adopt";
 import { bundleMain } from "../../ops/commands/bundle";
@@ -16,6 +17,8 @@ import { providerEnv } from "../../ops/engine/provider-source";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { statePassphraseEnv } from "../../ops/engine/state-files";
 import { cacheDir, loadToolchain } from "../../ops/engine/toolchain";
+import { readClusterIdentity } from "../../ops/vault/cluster-identity";
+import { endpointFromEnv } from "../../ops/vault/client";
 import { RECIPE_FILES, buildKeystoreByHand } from "../../scripts/manual-recipe";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
@@ -143,7 +146,11 @@ function expectCdktfNoChange(door: Door, what: string): void {
 }
 
 /** The doors after `rotate start` on one backend (see the file's header). */
-function rotationDoors(name: string, makeSettings: () => Promise<{ settings: Record<string, string>; stop?: () => void }>) {
+function rotationDoors(
+  name: string,
+  makeSettings: () => Promise<{ settings: Record<string, string>; stop?: () => void }>,
+  options: { readonly otherCluster?: boolean } = {},
+) {
   describe(`${name}: after rotate start, every door keeps crashplanUser-next`, () => {
     let c: Checkout;
     let stopBackend: (() => void) | undefined;
@@ -219,21 +226,66 @@ function rotationDoors(name: string, makeSettings: () => Promise<{ settings: Rec
       const drift = await npmRun(c, driftMain);
       expect(drift.code).toBe(0);
     });
+
+    // Issue 29: the same doors pointed at another cluster (a fresh server B) refuse before anything is refreshed.
+    if (options.otherCluster) {
+      test("pointed at a fresh server B: npx cdktf diff and deploy refuse in one line naming both clusters, a raw engine plan is refused inside the engine; the state is unchanged", async () => {
+        const B = await startTestServer();
+        try {
+          const onB: Checkout = { ...c, server: B, fresh: () => isolatedDeployment(c.td.work, B.env, c.settings) };
+          const [idA, idB] = await Promise.all([c.server, B].map((s) => readClusterIdentity(endpointFromEnv(s.env), s.env.VAULT_TOKEN)));
+          const named = (id: ClusterIdentity) => `${id.clusterName} (id ${id.clusterId}, token auth ${id.tokenAccessor})`;
+          const pulled = async () => (await rawEngine(c, ["state", "pull"])).output;
+          const before = await pulled();
+          expect(before).toContain(idA.tokenAccessor);
+          const refusal = new RegExp(
+            `VAULT_ADDR=${escape(B.env.VAULT_ADDR)} answers as ${escape(named(idB))}, but the state .+ belongs to ${escape(named(idA))}: ` +
+              "point VAULT_ADDR .*npm run rebind`\\. Nothing was changed\\.",
+          );
+          for (const args of [["diff"], ["deploy", "--auto-approve"]]) {
+            const door = await cdktf(onB, args);
+            say(`${name}: cdktf ${args[0]} against B exit ${door.code} in ${door.seconds} s`);
+            expect(door.output.replace(/\s+/g, " ")).toMatch(refusal);
+            expect(door.output).not.toMatch(/Refreshing state|will be (created|destroyed)/);
+            expect(door.code).not.toBe(0);
+          }
+          // A JSON synthesized for A (the one cdktf.out holds), planned by hand against B: refused by the stack's own check.
+          const raw = await rawEngine(onB, ["plan", "-input=false", "-no-color", "-out=b.plan"]);
+          say(`${name}: raw plan against B exit ${raw.code} in ${raw.seconds} s`);
+          expect(raw.output.replace(/\s+/g, " ")).toContain(
+            `This state belongs to the Vault cluster whose token auth is ${idA.tokenAccessor} (name "${idA.clusterName}", id "${idA.clusterId}"), ` +
+              `but the engine talks to the cluster whose token auth is ${idB.tokenAccessor}: `,
+          );
+          expect(raw.code).toBe(1);
+          expect(await pulled()).toBe(before);
+          expect(Object.keys((await B.call({ path: "sys/mounts" })).json.data)).not.toContain("pki/");
+          expect((await npmRun(c, driftMain)).code).toBe(0);
+        } finally {
+          await B.stop();
+        }
+      });
+    }
   });
 }
 
-rotationDoors("local plain state (Terraform 1.11)", async () => ({ settings: { C42_ENGINE: "terraform" } }));
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+rotationDoors("local plain state (Terraform 1.11)", async () => ({ settings: { C42_ENGINE: "terraform" } }), { otherCluster: true });
 
 rotationDoors("local encrypted state (OpenTofu)", async () => ({ settings: { C42_ENGINE: "tofu", C42_STATE_PASSPHRASE: PASSPHRASE } }));
 
 let pgForRotation: TestPostgres | undefined;
-rotationDoors("pg state (Terraform 1.11)", async () => {
-  pgForRotation = await startTestPostgres();
-  return {
-    settings: { C42_ENGINE: "terraform", C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: "c42_records", ...pgForRotation.env },
-    stop: () => pgForRotation?.stop(),
-  };
-});
+rotationDoors(
+  "pg state (Terraform 1.11)",
+  async () => {
+    pgForRotation = await startTestPostgres();
+    return {
+      settings: { C42_ENGINE: "terraform", C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: "c42_records", ...pgForRotation.env },
+      stop: () => pgForRotation?.stop(),
+    };
+  },
+  { otherCluster: true },
+);
 
 describe("pg state (OpenTofu), adopted keystore: cdktf builds around the adopted CAs; after rotate start every door keeps both roles", () => {
   let c: Checkout;

@@ -45,12 +45,21 @@ describe("ClusterRecord", () => {
     expect(json.output[CLUSTER_OUTPUT].value).toMatchObject({ clusterId: "", clusterName: "" });
   });
 
-  test("refuseOtherThan: a postcondition on the live read that lets a state without a record pass", () => {
-    const json = synth((s) => new ClusterRecord(s, "cluster").refuseOtherThan("local.recorded.tokenAccessor", "local.recorded.clusterName"));
-    const [{ condition, error_message }] = Object.values(json.data.vault_generic_secret)[0].lifecycle!.postcondition;
-    expect(condition).toBe('${local.recorded.tokenAccessor == null || nonsensitive(self.data["accessor"]) == local.recorded.tokenAccessor}');
-    expect(error_message).toContain("This state belongs to another Vault cluster (${local.recorded.clusterName}, token auth ${local.recorded.tokenAccessor})");
-    expect(error_message).toContain("npm run rebind");
+  test("sameClusterCheck: the state's accessor must be the live one, or none (a state made before the record)", () => {
+    let check: { condition: string; errorMessage: string } | undefined;
+    const json = synth((s) => (check = new ClusterRecord(s, "cluster").sameClusterCheck()));
+    const [address] = Object.keys(json.data.vault_generic_secret);
+    expect(address).toBe("c42_cluster_token_auth");
+    const live = 'nonsensitive(data.vault_generic_secret.c42_cluster_token_auth.data["accessor"])';
+    expect(check!.condition).toBe(`contains(["", ${live}], try(self.outputs.c42_cluster.tokenAccessor, ""))`);
+    expect(check!.errorMessage).toBe(
+      'This state belongs to the Vault cluster whose token auth is ${try(self.outputs.c42_cluster.tokenAccessor, "")} ' +
+        '(name "${try(self.outputs.c42_cluster.clusterName, "")}", id "${try(self.outputs.c42_cluster.clusterId, "")}"), ' +
+        `but the engine talks to the cluster whose token auth is \${${live}}: ` +
+        "a refresh there would drop from the state everything that server lacks, the admin key among it. " +
+        "Point VAULT_ADDR (with VAULT_TOKEN and VAULT_CACERT) at the state's cluster; or, after a disaster restore into a new server, " +
+        "re-bind the state to it with npm run rebind. Nothing was changed.",
+    );
   });
 });
 

@@ -14,7 +14,7 @@ const cwd = mkdtempSync(join(tmpdir(), "state-records-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 /** The whole stack, as the commands and main.ts build it. */
-function stack(env: Record<string, string> = {}, props: { rotation?: RotationInput; stateExisted?: boolean } = {}): Json {
+function stack(env: Record<string, string> = {}, props: { rotation?: RotationInput; stateExisted?: boolean; rebinding?: boolean } = {}): Json {
   const config = loadConfig({ env: { VAULT_ADDR: "https://vault.example.com:8200", ...env }, cwd });
   return JSON.parse(Testing.synth(new KeystoreStack(Testing.app(), KEYSTORE_STACK, { config, ...props })));
 }
@@ -37,12 +37,21 @@ describe("StateRecords in the keystore stack", () => {
   });
 
   test("idle: the state must record idle (or nothing)", () => {
-    expect(records(stack()).lifecycle.postcondition).toEqual([
+    expect(records(stack()).lifecycle.postcondition.slice(0, 1)).toEqual([
       {
         condition: `\${contains(["idle"], ${RECORDED_PHASE})}`,
         error_message: expect.stringContaining(`rotation phase "\${${RECORDED_PHASE}}", but this configuration was synthesized for phase "idle"`),
       },
     ]);
+  });
+
+  test("the state's cluster: a plan against another cluster is refused inside the engine, except for npm run rebind", () => {
+    const [, cluster] = records(stack()).lifecycle.postcondition;
+    expect(cluster.condition).toBe(
+      '${contains(["", nonsensitive(data.vault_generic_secret.c42_cluster_token_auth.data["accessor"])], try(self.outputs.c42_cluster.tokenAccessor, ""))}',
+    );
+    expect(cluster.error_message).toMatch(/^This state belongs to the Vault cluster whose token auth is .*npm run rebind\. Nothing was changed\.$/);
+    expect(records(stack({}, { rebinding: true })).lifecycle.postcondition).toHaveLength(1);
   });
 
   test("a rotation start (recorded idle, builds started) passes on both; a JSON built in started passes on started only", () => {

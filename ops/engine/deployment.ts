@@ -45,7 +45,6 @@ import {
 import { Engine, describeEngine, engineSwitchNote, resolveEngine } from "./engine";
 import { EngineRecord, engineRecordFile, readEngineRecord, recordEngine } from "./engine-record";
 import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
-import type { SynthRecords } from "./synth-records";
 
 /**
  * A root-module variable that no resource reads: a saved plan records its
@@ -117,6 +116,20 @@ export function resolveVaultEnv(env: NodeJS.ProcessEnv, projectDir: string): Nod
   const local = join(projectDir, ".local", "vault.env");
   if (existsSync(local)) return { ...env, ...parseEnvFile(readFileSync(local, "utf8")) };
   return env;
+}
+
+/** What a synth builds from besides the configuration, as the state records it (the last apply's). */
+export interface SynthRecords {
+  /** The admin certificate's rotation phase. */
+  readonly phase: RotationPhase;
+  /** What `npm run adopt` adopted, when anything. */
+  readonly adoption?: AdoptionInput;
+  /** Whether there is a state at all (lib/state-records.ts: a remote backend's JSON reads its records back only then). */
+  readonly stateExisted: boolean;
+  /** The Vault cluster the state belongs to (lib/cluster-identity.ts); `undefined` while it records none. */
+  readonly cluster?: ClusterIdentity;
+  /** Where the state is, for messages: the local file, or the backend's location. */
+  readonly where: string;
 }
 
 /**
@@ -220,7 +233,7 @@ export class Deployment {
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
     const app = new App({ outdir: this.outdir });
-    const { rotation, cluster, adoption, imports, releaseArchiveKeys, stateExisted } = this.synthInputs();
+    const { rotation, cluster, rebinding, adoption, imports, releaseArchiveKeys, stateExisted } = this.synthInputs();
     const stack = new KeystoreStack(app, KEYSTORE_STACK, {
       releaseArchiveKeys,
       config: this.config,
@@ -230,6 +243,7 @@ export class Deployment {
       adoption,
       imports,
       cluster,
+      rebinding,
       stateExisted,
     });
     const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
@@ -239,7 +253,7 @@ export class Deployment {
     });
     notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
     app.synth();
-    this.synthesized = JSON.stringify({ rotation, cluster, adoption, imports, releaseArchiveKeys, stateExisted });
+    this.synthesized = JSON.stringify({ rotation, cluster, rebinding, adoption, imports, releaseArchiveKeys, stateExisted });
     return join(this.stackDir, "cdk.tf.json");
   }
 
@@ -248,6 +262,7 @@ export class Deployment {
     return {
       rotation: { phase: this.targetPhase ?? this.recordedPhase, recorded: this.recordedPhase },
       cluster: this.clusterToRecord(),
+      rebinding: this.rebinding,
       adoption: this.adopting?.adoption ?? this.recordedAdoption,
       imports: this.adopting?.imports,
       releaseArchiveKeys: this.releaseArchiveKeys,

@@ -1,23 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ADOPTION_OUTPUT, AdoptionInput, KEYSTORE_STACK, KeystoreConfig, RotationPhase, parseAdoptionRecord } from "../../lib";
-import { CLUSTER_OUTPUT, ClusterIdentity, parseClusterRecord } from "../../lib/cluster-identity";
+import { ADOPTION_OUTPUT, KEYSTORE_STACK, KeystoreConfig, parseAdoptionRecord } from "../../lib";
+import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
 import { recordedRotationPhase } from "./rotation-record";
+import type { SynthRecords } from "./deployment";
 import { readPlainState } from "./state-files";
-
-/** What a synth builds from besides the configuration, as the state records it (the last apply's). */
-export interface SynthRecords {
-  /** The admin certificate's rotation phase. */
-  readonly phase: RotationPhase;
-  /** What `npm run adopt` adopted, when anything. */
-  readonly adoption?: AdoptionInput;
-  /** Whether there is a state at all (lib/state-records.ts: a remote backend's JSON reads its records back only then). */
-  readonly stateExisted: boolean;
-  /** The Vault cluster the state belongs to (lib/cluster-identity.ts); `undefined` while it records none. */
-  readonly cluster?: ClusterIdentity;
-  /** Where the state is, for messages: the local file, or the backend's location. */
-  readonly where: string;
-}
 
 /**
  * The records of a plain local state file, read without the engine (the fast

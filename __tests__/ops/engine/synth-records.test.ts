@@ -22,26 +22,31 @@ const stateWith = (name: string, state: unknown) => {
 
 describe("recordsInPlainFile", () => {
   test("no state yet: idle, nothing adopted, no state", () => {
-    expect(recordsInPlainFile(join(dir, "missing.tfstate"))).toEqual({ phase: "idle", adoption: undefined, stateExisted: false });
+    const file = join(dir, "missing.tfstate");
+    expect(recordsInPlainFile(file)).toEqual({ phase: "idle", adoption: undefined, stateExisted: false, cluster: undefined, where: file });
   });
 
   test("a plain state gives the phase and the adoption its outputs record", () => {
     const adoption = JSON.stringify({ rootIssuerId: "r-1", intermediateIssuerId: "i-1" });
+    const cluster = { tokenAccessor: "auth_token_aaaa1111", clusterId: "11111111-2222", clusterName: "vault-cluster-a1" };
     const file = stateWith("adopted.tfstate", {
       version: 4,
-      outputs: { admin_rotation_phase: { value: "started", type: "string" }, adoption: { value: adoption, type: "string" } },
+      outputs: {
+        admin_rotation_phase: { value: "started", type: "string" },
+        adoption: { value: adoption, type: "string" },
+        c42_cluster: { value: cluster },
+      },
       resources: [],
     });
     expect(recordsInPlainFile(file)).toEqual({
       phase: "started",
       adoption: { rootIssuerId: "r-1", intermediateIssuerId: "i-1", adminCertificatePem: undefined },
       stateExisted: true,
+      cluster,
+      where: file,
     });
-    expect(recordsInPlainFile(stateWith("plain.tfstate", { version: 4, outputs: {}, resources: [] }))).toEqual({
-      phase: "idle",
-      adoption: undefined,
-      stateExisted: true,
-    });
+    const plain = stateWith("plain.tfstate", { version: 4, outputs: {}, resources: [] });
+    expect(recordsInPlainFile(plain)).toEqual({ phase: "idle", adoption: undefined, stateExisted: true, cluster: undefined, where: plain });
   });
 
   test("an encrypted or unreadable state: undefined (only the engine can read it), never guessed as idle", () => {
@@ -70,6 +75,8 @@ describe("readSynthRecords", () => {
       phase: "idle",
       adoption: undefined,
       stateExisted: false,
+      cluster: undefined,
+      where: join(stateDir, "keystore.tfstate"),
     });
   });
 
