@@ -45,6 +45,7 @@ import {
 import { Engine, describeEngine, engineSwitchNote, resolveEngine } from "./engine";
 import { EngineRecord, engineRecordFile, readEngineRecord, recordEngine } from "./engine-record";
 import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
+import { SynthOutcome, synthesizeWithCache } from "./synth-cache";
 
 /**
  * A root-module variable that no resource reads: a saved plan records its
@@ -170,6 +171,7 @@ export class Deployment {
   private releaseArchiveKeys = false;
   /** The {@link synthInputs} of the last synth (cdk.tf.json depends on nothing else that changes during a command). */
   private synthesized?: string;
+  private lastSynth?: SynthOutcome;
 
   public constructor(options: DeploymentOptions = {}) {
     this.projectDir = options.projectDir ?? PROJECT_DIR;
@@ -232,29 +234,39 @@ export class Deployment {
 
   /** Writes `cdk.tf.json`; every setting is validated before anything is written. */
   public synth(): string {
-    const app = new App({ outdir: this.outdir });
-    const { rotation, cluster, rebinding, adoption, imports, releaseArchiveKeys, stateExisted } = this.synthInputs();
-    const stack = new KeystoreStack(app, KEYSTORE_STACK, {
-      releaseArchiveKeys,
-      config: this.config,
-      // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
-      engine: this.engineIfFound(),
-      rotation,
-      adoption,
-      imports,
-      cluster,
-      rebinding,
-      stateExisted,
+    const inputs = this.synthInputs();
+    const { rotation, cluster, rebinding, adoption, imports, releaseArchiveKeys, stateExisted } = inputs;
+    // A plain synth needs no engine; when none is found it writes OpenTofu's form, and the first run says why.
+    const engine = this.engineIfFound();
+    const cacheInputs = { builder: "deployment", config: this.config, env: this.env, cwd: this.projectDir, engine, records: inputs, outdir: this.outdir };
+    this.lastSynth = synthesizeWithCache(cacheInputs, () => {
+      const app = new App({ outdir: this.outdir });
+      const stack = new KeystoreStack(app, KEYSTORE_STACK, {
+        releaseArchiveKeys,
+        config: this.config,
+        engine,
+        rotation,
+        adoption,
+        imports,
+        cluster,
+        rebinding,
+        stateExisted,
+      });
+      const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
+        type: "string",
+        default: "",
+        description: "Notes a saved plan carries for c42-keystore; read by no resource",
+      });
+      notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
+      app.synth();
     });
-    const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
-      type: "string",
-      default: "",
-      description: "Notes a saved plan carries for c42-keystore; read by no resource",
-    });
-    notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
-    app.synth();
-    this.synthesized = JSON.stringify({ rotation, cluster, rebinding, adoption, imports, releaseArchiveKeys, stateExisted });
+    this.synthesized = JSON.stringify(inputs);
     return join(this.stackDir, "cdk.tf.json");
+  }
+
+  /** Whether the last {@link synth} reused the JSON of an earlier one with the same inputs (ops/engine/synth-cache.ts). */
+  public get lastSynthOutcome(): SynthOutcome | undefined {
+    return this.lastSynth;
   }
 
   /** What a synth builds from besides the configuration: the rotation phases and the adoption. */
