@@ -151,17 +151,28 @@ function settingValue(config: KeystoreConfig, key: string): unknown {
   return key.split(".").reduce<unknown>((o, part) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[part] : undefined), config);
 }
 
-/** SHA-256 of every source file of the checkout, by path and content, and of the installed packages a synth runs. */
+/** When this process started, in ms since the epoch. */
+const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
+
+/**
+ * SHA-256 of every source file of the checkout, by path and content, and of
+ * the installed packages a synth runs. Throws when one was modified after this
+ * process started: the code it runs may then not be the code on disk, and its
+ * JSON must not be filed under the new content (nor an entry reused for it).
+ */
 function sourcesHash(root: string): string {
   const hash = createHash("sha256");
   const files = [...SOURCE_FILES.map((f) => join(root, f)), ...SOURCE_DIRS.flatMap((d) => filesUnder(join(root, d)))];
   for (const pkg of SYNTH_PACKAGES) files.push(join(root, "node_modules", pkg, "package.json"));
-  for (const file of files)
+  for (const file of files) {
+    const content = contentHash(file);
+    if (content !== undefined && statSync(file).mtimeMs > PROCESS_START_MS) throw new Error(`${file} changed while this command ran`);
     hash
       .update(file.slice(root.length))
       .update("\0")
-      .update(contentHash(file) ?? "absent")
+      .update(content ?? "absent")
       .update("\0");
+  }
   return hash.digest("hex");
 }
 

@@ -57,6 +57,12 @@ const editKeepingSizeAndTime = (file: string, from: string, to: string) => {
   expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
 };
 
+/** Writes a source file as a checkout holds it: written before this process started (a newer one makes no key, below). */
+const writeSource = (file: string, content: string) => {
+  writeFileSync(file, content);
+  utimesSync(file, new Date(1_600_000_000_000), new Date(1_600_000_000_000));
+};
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "c42-synth-cache-"));
   outdir = join(dir, "cdktf.out");
@@ -64,10 +70,10 @@ beforeEach(() => {
   sourceDir = join(dir, "checkout");
   mkdirSync(join(sourceDir, "lib"), { recursive: true });
   mkdirSync(join(sourceDir, "node_modules", "cdktf"), { recursive: true });
-  writeFileSync(join(sourceDir, "lib", "kv-mount.ts"), 'export const DEFAULT_KV = "c42kv";\n');
-  writeFileSync(join(sourceDir, "main.ts"), "// the cdktf app\n");
-  writeFileSync(join(sourceDir, "package-lock.json"), '{"packages":{"node_modules/cdktf":{"version":"0.21.0"}}}\n');
-  writeFileSync(join(sourceDir, "node_modules", "cdktf", "package.json"), '{"name":"cdktf","version":"0.21.0"}\n');
+  writeSource(join(sourceDir, "lib", "kv-mount.ts"), 'export const DEFAULT_KV = "c42kv";\n');
+  writeSource(join(sourceDir, "main.ts"), "// the cdktf app\n");
+  writeSource(join(sourceDir, "package-lock.json"), '{"packages":{"node_modules/cdktf":{"version":"0.21.0"}}}\n');
+  writeSource(join(sourceDir, "node_modules", "cdktf", "package.json"), '{"name":"cdktf","version":"0.21.0"}\n');
   runs = 0;
 });
 afterEach(() => {
@@ -179,14 +185,27 @@ describe("synth cache: every input that can change the JSON makes the next comma
   });
 
   test.each([
-    ["a new source file", () => writeFileSync(join(sourceDir, "lib", "new-construct.ts"), "export {};\n")],
+    ["a new source file", () => writeSource(join(sourceDir, "lib", "new-construct.ts"), "export {};\n")],
     ["a removed source file", () => rmSync(join(sourceDir, "main.ts"))],
-    ["an edited file in ops/", () => (mkdirSync(join(sourceDir, "ops")), writeFileSync(join(sourceDir, "ops", "x.ts"), "export {};\n"))],
-    ["another tsconfig.json", () => writeFileSync(join(sourceDir, "tsconfig.json"), '{"compilerOptions":{"target":"ES2022"}}')],
+    ["an edited file in ops/", () => (mkdirSync(join(sourceDir, "ops")), writeSource(join(sourceDir, "ops", "x.ts"), "export {};\n"))],
+    ["another tsconfig.json", () => writeSource(join(sourceDir, "tsconfig.json"), '{"compilerOptions":{"target":"ES2022"}}')],
   ])("a source change: %s", (_what, change) => {
     const key = synthCacheKey(inputs());
     change();
-    expect(synthCacheKey(inputs())).not.toBe(key);
+    const next = synthCacheKey(inputs());
+    expect(next).toMatch(/^[0-9a-f]{64}$/);
+    expect(next).not.toBe(key);
+  });
+
+  test("a source or dependency file modified after this process started: no key, so nothing is reused or kept (the code running may not be the code on disk)", () => {
+    synthesizeWithCache(inputs(), synthesizeAs('{"v":"before"}'));
+    writeFileSync(join(sourceDir, "lib", "kv-mount.ts"), 'export const DEFAULT_KV = "c43kv";\n');
+    expect(synthCacheKey(inputs())).toBeUndefined();
+    expect(synthesizeWithCache(inputs(), synthesizeAs('{"v":"after"}'))).toBe("synthesized");
+    expect(readdirSync(join(outdir, SYNTH_CACHE_DIR))).toHaveLength(1);
+    utimesSync(join(sourceDir, "lib", "kv-mount.ts"), new Date(1_600_000_000_000), new Date(1_600_000_000_000));
+    writeFileSync(join(sourceDir, "node_modules", "cdktf", "package.json"), '{"name":"cdktf","version":"0.22.0"}\n');
+    expect(synthCacheKey(inputs())).toBeUndefined();
   });
 
   test("an upgraded dependency: the lock file, or the installed package's version", () => {
