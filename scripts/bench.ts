@@ -14,6 +14,7 @@ import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BUNDLE_OUTPUTS } from "../lib/bundle-outputs";
 import { isolatedDeployment, isolatedEnv } from "../ops/engine/scratch";
+import { SYNTH_CACHE_DIR } from "../ops/engine/synth-cache";
 import { loadToolchain, readToolchainEnv } from "../ops/engine/toolchain";
 import { BenchServer, certLogin, elapsedMs, log, runRecipe, withServer } from "./bench-recipe";
 
@@ -144,10 +145,17 @@ async function ours(server: BenchServer, engine: EngineUnderTest) {
     const driftNew = mustSucceed("drift (new stack)", await child("drift", work, env), [0, 2]);
     const noop = mustSucceed("deploy (no-op)", await child("deploy", work, env));
     const drift = mustSucceed("drift", await child("drift", work, env), [0, 2]);
+    // The same two with the synth cache emptied first: what they cost when they must synthesize (a changed input).
+    const uncached = async (what: string, kind: "deploy" | "drift") => {
+      rmSync(join(work, "cdktf.out", SYNTH_CACHE_DIR), { recursive: true, force: true });
+      return mustSucceed(`${what} (synth cache emptied)`, await child(kind, work, env), kind === "drift" ? [0, 2] : [0]);
+    };
+    const noopUncached = await uncached("deploy (no-op)", "deploy");
+    const driftUncached = await uncached("drift", "drift");
     const outputs = await isolatedDeployment(work, server.env, settings).outputs();
     const out = (name: string) => outputs[name].value as string;
     const loginOk = await certLogin(server.endpoint, { clientCert: { cert: out(BUNDLE_OUTPUTS.certificate), key: out(BUNDLE_OUTPUTS.privateKey) } });
-    return { cold, driftNew, noop, drift, loginOk };
+    return { cold, driftNew, noop, drift, noopUncached, driftUncached, loginOk };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -241,7 +249,11 @@ async function freshClone(engine: EngineUnderTest) {
     const first = mustSucceed("first command in the fresh clone", await timedNode(command, clone, env));
     const compiledByFirst = entries() - afterPrepare;
     const later = mustSucceed("the same command again", await timedNode(command, clone, env));
-    return { prepare, first, later, compiledByFirst };
+    // The later command reuses the first one's synth (ops/engine/synth-cache.ts), which the first cannot: the same
+    // command once more with that cache emptied does the first command's work, compile cache aside.
+    rmSync(join(clone, "cdktf.out", SYNTH_CACHE_DIR), { recursive: true, force: true });
+    const laterSynthesizing = mustSucceed("the same command, synth cache emptied", await timedNode(command, clone, env));
+    return { prepare, first, later, laterSynthesizing, compiledByFirst };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -322,12 +334,15 @@ async function main(): Promise<number> {
       hclInit: e((r) => r.hcl.init.ms),
       hclApply: e((r) => r.hcl.apply.ms),
       noopDeploy: e((r) => r.ours.noop.ms),
+      noopDeploySynthesizing: e((r) => r.ours.noopUncached.ms),
       hclNoopApply: e((r) => r.hcl.noop.ms),
       drift: e((r) => r.ours.drift.ms),
+      driftSynthesizing: e((r) => r.ours.driftUncached.ms),
       driftNewStack: e((r) => r.ours.driftNew.ms),
       hclPlan: e((r) => r.hcl.plan.ms),
       firstCommandAfterNpmCi: e((r) => r.clone.first.ms),
       laterCommand: e((r) => r.clone.later.ms),
+      laterCommandSynthesizing: e((r) => r.clone.laterSynthesizing.ms),
       prepareAtNpmCi: e((r) => r.clone.prepare.ms),
     };
   };
@@ -355,6 +370,7 @@ async function main(): Promise<number> {
     noopDeployVsHclNoopApply: ratio(f.noopDeploy, f.hclNoopApply, 1.15),
     driftVsHclPlan: ratio(f.drift, f.hclPlan, 1.15),
     firstCommandVsLater: ratio(f.firstCommandAfterNpmCi, f.laterCommand, 1.2),
+    firstCommandVsLaterSynthesizing: ratio(f.firstCommandAfterNpmCi, f.laterCommandSynthesizing, 1.2),
   });
   const ratios = {
     ...Object.fromEntries(ENGINES.map((e) => [e.name, engineRatios(perEngine[e.name])])),
@@ -363,8 +379,8 @@ async function main(): Promise<number> {
   const all = (f: (r: EngineRound) => boolean) => rounds.every((r) => ENGINES.every((e) => f(r.engines[e.name])));
   const checks = {
     coldDeployCreated15: all((r) => summaryOf(r.ours.cold.stdout) === COLD),
-    noopDeployChangedNothing: all((r) => summaryOf(r.ours.noop.stdout) === NOOP),
-    driftInSync: all((r) => r.ours.drift.code === 0 && r.ours.driftNew.code === 0),
+    noopDeployChangedNothing: all((r) => summaryOf(r.ours.noop.stdout) === NOOP && summaryOf(r.ours.noopUncached.stdout) === NOOP),
+    driftInSync: all((r) => r.ours.drift.code === 0 && r.ours.driftNew.code === 0 && r.ours.driftUncached.code === 0),
     hclCreated15: all((r) => summaryOf(r.hcl.apply.stdout) === COLD),
     hclNoopChangedNothing: all((r) => summaryOf(r.hcl.noop.stdout) === NOOP),
     hclPlanNoChanges: all((r) => r.hcl.plan.code === 0),
@@ -415,6 +431,11 @@ async function main(): Promise<number> {
     log(`${"figure".padEnd(42)} ${"ours".padEnd(20)} ${"peer".padEnd(20)} ratio against its goal`);
     for (const [name, a, b, key] of rows)
       log(`${name.padEnd(42)} ${cell(a(perEngine[e.name]))} ${cell(b(perEngine[e.name]))} ${goalCell(ratios[e.name][key])}`);
+    log(`${"no-op re-deploy, synth cache emptied".padEnd(42)} ${cell(perEngine[e.name].noopDeploySynthesizing)}`);
+    log(`${"drift, synth cache emptied".padEnd(42)} ${cell(perEngine[e.name].driftSynthesizing)}`);
+    log(
+      `${"1st command | same, synth cache emptied".padEnd(42)} ${cell(perEngine[e.name].firstCommandAfterNpmCi)} ${cell(perEngine[e.name].laterCommandSynthesizing)} ${goalCell(ratios[e.name].firstCommandVsLaterSynthesizing)}`,
+    );
     log(`${"drift right after the first deploy".padEnd(42)} ${cell(perEngine[e.name].driftNewStack)}`);
     log(`${"prepare at npm ci (register.js --warm)".padEnd(42)} ${cell(perEngine[e.name].prepareAtNpmCi)}`);
   }
