@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +20,9 @@ import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from 
 import { compileJavaLogin, javaLogin } from "./login-clients";
 
 /**
- * HashiCorp Vault 1.14.8 from `scripts/build-vault.sh`, which `npm run test:integration` and CI run first.
- * A missing binary fails the test with the command to run; it never skips.
+ * HashiCorp Vault from `scripts/build-vault.sh` (the latest release the Go module proxy serves, 1.21.x),
+ * which `npm run test:integration` and CI run first. A missing binary fails the test with the command to
+ * run; it never skips.
  */
 function hashicorpVault(): string {
   const file = join(cacheDir(), "vault.env");
@@ -35,7 +37,10 @@ function hashicorpVault(): string {
  * unsealed through the API), real OpenTofu and providers, the bundle loaded by
  * the JDK's PKCS12 KeyStore as Code42's Java server does.
  */
-describe("the life cycle on HashiCorp Vault 1.14.8", () => {
+/** The release line the toolchain builds (scripts/build-vault.sh VAULT_VERSION). */
+const RELEASE_LINE = /^1\.21\.\d+$/;
+
+describe("the life cycle on HashiCorp Vault 1.21", () => {
   let server: TestServer;
   let td: TestDeployment;
   /** Scratch: the compiled Java client and the bundle. */
@@ -44,6 +49,8 @@ describe("the life cycle on HashiCorp Vault 1.14.8", () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "c42-hcv-"));
     const vault = hashicorpVault();
+    // The release this file ran on, in the test output.
+    process.stdout.write(`hashicorp-vault.test.ts: vault version: ${execFileSync(vault, ["version"], { encoding: "utf8" }).trim()}\n`);
     // Both settle before either failure is thrown, so afterAll never removes `work` while javac still writes into it.
     const [started, compiled] = await Promise.allSettled([startTestServer({ binary: vault }), compileJavaLogin(work)]);
     if (started.status === "fulfilled") server = started.value;
@@ -63,11 +70,13 @@ describe("the life cycle on HashiCorp Vault 1.14.8", () => {
     return found[0];
   };
 
-  test("the server is HashiCorp Vault 1.14.8 on raft, unsealed, with the launcher's audit device enabled through the API", async () => {
-    expect(serverBinary(hashicorpVault())).toMatchObject({ kind: "vault", version: "1.14.8", name: "vault" });
+  test("the server is HashiCorp Vault 1.21 on raft, unsealed, with the launcher's audit device enabled through the API", async () => {
+    const binary = serverBinary(hashicorpVault());
+    expect(binary).toMatchObject({ kind: "vault", name: "vault" });
+    expect(binary.version).toMatch(RELEASE_LINE);
     expect(server.env.VAULT_ADDR).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const seal = ok(await server.call({ path: "sys/seal-status", token: undefined })).json;
-    expect(seal).toMatchObject({ type: "shamir", initialized: true, sealed: false, t: 1, n: 1, version: "1.14.8", storage_type: "raft" });
+    expect(seal).toMatchObject({ type: "shamir", initialized: true, sealed: false, t: 1, n: 1, version: binary.version, storage_type: "raft" });
     // Vault has no audit stanza: the config declares none, the launcher enabled the device through the API.
     expect(readFileSync(join(server.dir, LAYOUT.config), "utf8")).not.toMatch(/^audit /m);
     const devices = ok(await server.call({ path: "sys/audit" })).json.data;
