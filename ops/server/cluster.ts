@@ -5,10 +5,11 @@ import { ensureDir } from "../common/private-files";
 import { AutopilotState, autopilotState, isFullyReplicated } from "../vault/autopilot";
 import { VaultEndpoint, vaultCall } from "../vault/client";
 import { readSealStatus, requireSuccess } from "../vault/readers";
-import { auditStanza } from "./audit";
+import { auditStanza, ensureApiAuditDevice } from "./audit";
 import { AUTO_UNSEAL_LAYOUT, AutoUnseal, setUpTransitUnsealer, startUnsealer, stopUnsealer } from "./auto-unseal";
 import { hclString as q, listenerStanza } from "./hcl";
 import { health, initialise, writeEnvFile } from "./init";
+import { ServerBinary, serverBinary } from "./kind";
 import { LAYOUT, TLS } from "./layout";
 import {
   DEFAULT_LB_ROUTE,
@@ -40,7 +41,7 @@ import { waitFor } from "./server";
 import { makeCertificates } from "./tls";
 
 /*
- * A raft cluster of OpenBao nodes on loopback. The cluster directory holds
+ * A raft cluster of OpenBao (or HashiCorp Vault) nodes on loopback. The cluster directory holds
  * what the nodes share (TLS material, the unseal key, the root token,
  * vault.env) and one directory per node laid out like a single server's
  * (server.hcl, server.json, server.log, server.pid, data/, audit.log), so
@@ -71,6 +72,11 @@ export interface ClusterMeta {
   readonly createdDir: boolean;
   /** The nodes unseal themselves through this seal (auto-unseal.ts); absent: Shamir, one unseal key in the directory. */
   readonly autoUnseal?: AutoUnseal;
+  /**
+   * HashiCorp Vault nodes: no `audit` stanza in their configs (Vault has none), the audit device is enabled through
+   * the API once the cluster is up (Vault keeps it in raft, so every node has it). Absent for OpenBao.
+   */
+  readonly apiAudit?: boolean;
 }
 
 /** The ports a node listens on, from its server.json. */
@@ -109,6 +115,7 @@ export interface LocalCluster {
 /** How to start a {@link LocalCluster}. */
 export interface StartClusterOptions {
   readonly dir: string;
+  /** The server binary: OpenBao's `bao`, or HashiCorp Vault's `vault` (`<binary> version` tells them apart). */
   readonly baoBinary: string;
   /** Odd, 1 to {@link MAX_NODES}; a restart must give the recorded number. */
   readonly nodes: number;
@@ -228,6 +235,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
   checkNodeCount("--nodes", options.nodes);
   const started = Date.now();
   const createdDir = ensureDir(dir, "cluster directory (--dir)");
+  const binary = serverBinary(options.baoBinary);
   const st = statSync(dir);
   if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
     throw new Error(`${dir} belongs to another user (uid ${st.uid}); give a directory of your own`);
@@ -243,9 +251,15 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
       checkPerformanceMultiplier("--performance-multiplier", options.performanceMultiplier ?? DEFAULT_PERFORMANCE_MULTIPLIER),
       log,
       options.autoUnseal === undefined ? undefined : { kind: options.autoUnseal, baoBinary: options.baoBinary },
+      binary,
     );
   }
   const meta = readClusterMeta(dir);
+  if ((meta.apiAudit === true) !== (binary.kind === "vault")) {
+    throw new Error(
+      `the cluster in ${dir} was set up for ${meta.apiAudit ? "HashiCorp Vault" : "OpenBao"}, not ${binary.kind === "vault" ? "HashiCorp Vault" : "OpenBao"} (${options.baoBinary}); start it with the server it was set up for, or remove it with server stop --purge`,
+    );
+  }
   if (options.autoUnseal !== undefined && options.autoUnseal !== meta.autoUnseal) {
     throw new Error(
       `--auto-unseal: the cluster in ${dir} ${meta.autoUnseal ? `auto-unseals through ${meta.autoUnseal}` : "unseals with a stored key"}, fixed at its first start; leave the option out, or remove the cluster with server stop --purge`,
@@ -288,7 +302,7 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
       const child = spawnServer(n.dir, options.baoBinary);
       children.push(child);
       exits.set(n.index, watchExit(child));
-      log(`started ${n.nodeId} (pid ${child.pid}) on ${n.addr}; log: ${join(n.dir, LAYOUT.log)}`);
+      log(`started ${n.nodeId} (${binary.name} ${binary.version}, pid ${child.pid}) on ${n.addr}; log: ${join(n.dir, LAYOUT.log)}`);
     }
     const exited = (n: ClusterNode) => exits.get(n.index) as () => string | undefined;
     for (const n of nodes) await waitFor(n.dir, `${n.nodeId}'s API to answer`, REACHABLE_TIMEOUT_MS, exited(n), () => health(endpoint(n)));
@@ -336,6 +350,11 @@ export async function startCluster(options: StartClusterOptions): Promise<LocalC
         return isFullyReplicated(await autopilotState(endpoint(active), token), nodes.length) ? true : undefined;
       },
     );
+    if (meta.apiAudit) {
+      const active = (await activeNode(nodes, caPem)) ?? first;
+      // Relative, as the OpenBao nodes' stanza: each node writes what it serves while active to its own DIR/node-N/audit.log.
+      await ensureApiAuditDevice(endpoint(active), token, LAYOUT.audit);
+    }
     if (options.loadBalancer || hasLoadBalancer(dir)) {
       loadBalancer = await startClusterLoadBalancer(dir, nodes, caPem, options, children, log);
     }
@@ -488,7 +507,7 @@ export async function stopCluster(dir: string, options: { purge?: boolean } = {}
   for (const pid of pids) {
     if (!(await waitForExit(pid, STOP_TIMEOUT_MS))) {
       signal(pid, "SIGKILL");
-      if (!(await waitForExit(pid, KILL_TIMEOUT_MS))) throw new Error(`bao (pid ${pid}) did not exit after SIGKILL`);
+      if (!(await waitForExit(pid, KILL_TIMEOUT_MS))) throw new Error(`the cluster node (pid ${pid}) did not exit after SIGKILL`);
     }
   }
   for (const d of nodes) rmSync(join(d, LAYOUT.pid), { force: true });
@@ -551,6 +570,7 @@ async function setUpCluster(
   performanceMultiplier: number,
   log: (line: string) => void,
   autoUnseal: { kind: AutoUnseal; baoBinary: string } | undefined,
+  binary: ServerBinary,
 ): Promise<void> {
   if (existsSync(join(dir, AUTO_UNSEAL_LAYOUT.unsealer))) await stopUnsealer(dir, { purge: true }); // an interrupted setup's
   const known = new Set<string>([LAYOUT.tls, LAYOUT.log, LAYOUT.gitignore, AUTO_UNSEAL_LAYOUT.seal]);
@@ -563,7 +583,8 @@ async function setUpCluster(
       throw new Error(`${join(dir, name)} holds raft data but ${dir} has no ${CLUSTER_LAYOUT.meta}; give an empty or new directory`);
     rmSync(join(dir, name), { recursive: true, force: true });
   }
-  log(`setting up a ${nodes}-node cluster in ${dir} (performance_multiplier ${performanceMultiplier})`);
+  const apiAudit = binary.kind === "vault";
+  log(`setting up a ${nodes}-node ${apiAudit ? "HashiCorp Vault" : "OpenBao"} cluster in ${dir} (performance_multiplier ${performanceMultiplier})`);
   makeCertificates(join(dir, LAYOUT.tls));
   writeFileSync(join(dir, LAYOUT.gitignore), "# Written by c42-keystore: a local OpenBao cluster's keys, token and data.\n*\n", { mode: 0o600, flag: "wx" });
   const seal = autoUnseal ? await setUpTransitUnsealer(dir, autoUnseal.baoBinary, log) : "";
@@ -573,17 +594,23 @@ async function setUpCluster(
     const d = nodeDir(dir, i + 1);
     ensureDir(d, "cluster node directory");
     ensureDir(join(d, LAYOUT.data), "node data directory");
-    writeFileSync(join(d, LAYOUT.config), nodeConfig(dir, i + 1, metas, performanceMultiplier) + seal, { mode: 0o600, flag: "wx" });
+    writeFileSync(join(d, LAYOUT.config), nodeConfig(dir, i + 1, metas, performanceMultiplier, !apiAudit) + seal, { mode: 0o600, flag: "wx" });
     writeFileSync(join(d, LAYOUT.meta), JSON.stringify(m) + "\n", { mode: 0o600, flag: "wx" });
   });
-  const meta: ClusterMeta = { nodes, performanceMultiplier, createdDir, ...(autoUnseal ? { autoUnseal: autoUnseal.kind } : {}) };
+  const meta: ClusterMeta = {
+    nodes,
+    performanceMultiplier,
+    createdDir,
+    ...(autoUnseal ? { autoUnseal: autoUnseal.kind } : {}),
+    ...(apiAudit ? { apiAudit } : {}),
+  };
   writeFileSync(join(dir, CLUSTER_LAYOUT.meta), JSON.stringify(meta) + "\n", {
     mode: 0o600,
     flag: "wx",
   });
 }
 
-function nodeConfig(dir: string, index: number, metas: readonly NodeMeta[], performanceMultiplier: number): string {
+function nodeConfig(dir: string, index: number, metas: readonly NodeMeta[], performanceMultiplier: number, auditDeclared: boolean): string {
   const tls = join(dir, LAYOUT.tls);
   const d = nodeDir(dir, index);
   const { apiPort, clusterPort } = metas[index - 1];
@@ -607,7 +634,8 @@ ${
   // the stored one: "modifications to audit devices are not allowed"), and the same as a single server's (server.ts),
   // so a snapshot of either restores into the other. Relative to the node's working directory, its own directory:
   // each node writes the entries it serves while active to its own DIR/node-N/audit.log.
-  auditStanza(LAYOUT.audit)
+  // HashiCorp Vault has no audit stanza: startCluster enables the same device through the API (meta.apiAudit).
+  auditDeclared ? auditStanza(LAYOUT.audit) : ""
 }`;
 }
 
