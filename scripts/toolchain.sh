@@ -318,7 +318,7 @@ main() {
     # The tests run the life cycle on both engines, OpenTofu first.
     provide_tofu
     provide_terraform_for_tests
-    bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" # HashiCorp Vault 1.14.8, for hashicorp-vault.test.ts only
+    bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" # HashiCorp Vault 1.21.4, for the hashicorp-vault*.test.ts files only
     provide_actionlint
     ENGINE=$TOFU ENGINE_KIND=tofu
   else
