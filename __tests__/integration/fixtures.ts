@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Deployment } from "../../ops/engine/deployment";
 import { isolatedDeployment } from "../../ops/engine/scratch";
-import { loadToolchain } from "../../ops/engine/toolchain";
+import { parseEnvFile } from "../../ops/common/env-file";
+import { cacheDir, loadToolchain } from "../../ops/engine/toolchain";
 import { ClusterNode, startCluster, stopCluster } from "../../ops/server/cluster";
 import { readServerEnv, startServer, stopServer } from "../../ops/server/server";
 import { VaultCall, VaultEndpoint, vaultCall } from "../../ops/vault/client";
@@ -22,6 +24,22 @@ export interface TestAnswer {
 /** Calls the API and hands the answer to a test. */
 export function callApi(endpoint: VaultEndpoint, call: VaultCall): Promise<TestAnswer> {
   return vaultCall(endpoint, call);
+}
+
+/** The release line of HashiCorp Vault the toolchain builds (scripts/build-vault.sh VAULT_VERSION). */
+export const VAULT_RELEASE_LINE = /^1\.21\.\d+$/;
+
+/**
+ * HashiCorp Vault from `scripts/build-vault.sh` (1.21.x, the latest release the Go module proxy serves), which
+ * `npm run test:integration` and CI run first. A missing binary fails the test with the command to run; it never
+ * skips. The first call writes `vault version` into the test output, so a run names the release it ran on.
+ */
+export function hashicorpVault(testFile: string): string {
+  const file = join(cacheDir(), "vault.env");
+  const vault = existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")).C42_VAULT : undefined;
+  if (!vault || !existsSync(vault)) throw new Error(`HashiCorp Vault is not built (${file} is missing or names no binary); run: bash scripts/build-vault.sh`);
+  process.stderr.write(`${testFile}: vault version: ${execFileSync(vault, ["version"], { encoding: "utf8" }).trim()}\n`);
+  return vault;
 }
 
 /** A real OpenBao (or HashiCorp Vault) server in server mode, TLS on loopback, owned by one test file. */
@@ -68,7 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** A real OpenBao raft cluster on loopback (TLS, production mode), owned by one test file. */
+/** A real OpenBao (or HashiCorp Vault) raft cluster on loopback (TLS, production mode), owned by one test file. */
 export interface TestCluster extends TestServer {
   /** The cluster directory (`node-1`, … inside). */
   readonly dir: string;
@@ -79,10 +97,13 @@ export interface TestCluster extends TestServer {
   restart(): Promise<void>;
 }
 
-/** Starts a cluster of `nodes` nodes in a temporary directory; `env` points at the node active after the start. */
-export async function startTestCluster(nodes: number, performanceMultiplier = 1): Promise<TestCluster> {
+/**
+ * Starts a cluster of `nodes` nodes in a temporary directory; `env` points at the node active after the start.
+ * `binary`: the server, the toolchain's bao unless given (HashiCorp Vault's `vault`).
+ */
+export async function startTestCluster(nodes: number, performanceMultiplier = 1, binary?: string): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), "c42-cluster-"));
-  const start = () => startCluster({ dir, baoBinary: loadToolchain().bao, nodes, performanceMultiplier });
+  const start = () => startCluster({ dir, baoBinary: binary ?? loadToolchain().bao, nodes, performanceMultiplier });
   let cluster;
   try {
     cluster = await start();

@@ -9,6 +9,7 @@ import { BackupFiles, BackupManifest } from "./manifest";
 import { UnsealKeySources, UnsealKeys, resolveUnsealKeys } from "./unseal-keys";
 import { reapLeftoverScratchServers, withScratchServer } from "./scratch-server";
 import { scratchSealStanza } from "./seal-config";
+import { productName, serverBinary } from "../server/kind";
 
 /** How long a scratch server may take to load a snapshot (it seals once loaded: the keyring is the snapshot's). */
 export const LOAD_TIMEOUT_MS = 180_000;
@@ -34,6 +35,8 @@ export interface VerifyReport extends CheckedBackup {
   readonly content: ContentReport;
   /** The scratch server's version. */
   readonly serverVersion: string;
+  /** The scratch server: "OpenBao" or "HashiCorp Vault". */
+  readonly serverProduct: string;
   readonly seconds: number;
 }
 
@@ -65,7 +68,13 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     scratchParent: options.scratchParent,
     seal: scratchSealStanza(manifest, options.unsealKeys.env),
   });
-  return { ...checked, content: proof.content as ContentReport, serverVersion: proof.serverVersion, seconds: (Date.now() - started) / 1000 };
+  return {
+    ...checked,
+    content: proof.content as ContentReport,
+    serverVersion: proof.serverVersion,
+    serverProduct: productName(serverBinary(options.baoBinary).kind),
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** What a snapshot proved in a scratch server. */
@@ -124,7 +133,7 @@ export async function proveInScratch(options: {
         );
       }
       log(
-        `${options.seal === undefined ? `unsealed with ${keys.source}` : "unsealed by its seal"}: cluster ${restored.clusterId}, OpenBao ${restored.version}`,
+        `${options.seal === undefined ? `unsealed with ${keys.source}` : "unsealed by its seal"}: cluster ${restored.clusterId}, ${productName(serverBinary(options.baoBinary).kind)} ${restored.version}`,
       );
       if (!manifest) return { clusterId: restored.clusterId, serverVersion: restored.version };
       const token = await generateRootToken(endpoint, keys.keys, keys.source);

@@ -96,7 +96,7 @@ export function bundleFrom(values: { bundle?: string; "skip-login"?: boolean }):
 export function verifiedLines(report: VerifyReport): string {
   const c = report.content;
   return (
-    `verified in a scratch server (OpenBao ${report.serverVersion}, ${report.seconds.toFixed(1)} s): ${c.keysChecked} archive keys read back, ` +
+    `verified in a scratch server (${report.serverProduct} ${report.serverVersion}, ${report.seconds.toFixed(1)} s): ${c.keysChecked} archive keys read back, ` +
     `CA ${c.caRoot ? `root ${c.caRoot} + ` : ""}intermediate ${c.caIntermediate}, admin certificate ${c.adminSerial}, login ${c.login}\n`
   );
 }

@@ -9,11 +9,16 @@ import { serverEnv } from "./process";
  */
 export type ServerKind = "openbao" | "vault";
 
+/** The server's name for people: "OpenBao" or "HashiCorp Vault". */
+export function productName(kind: ServerKind): string {
+  return kind === "vault" ? "HashiCorp Vault" : "OpenBao";
+}
+
 /** What `<binary> version` says. */
 export interface ServerBinary {
   readonly path: string;
   readonly kind: ServerKind;
-  /** e.g. "2.4.0", "1.14.8" */
+  /** e.g. "2.4.0", "1.21.4" */
   readonly version: string;
   /** The program's name in messages: "bao" or "vault". */
   readonly name: string;
