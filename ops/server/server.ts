@@ -45,7 +45,7 @@ export interface StartServerOptions {
   /** Directory for everything the server owns; created 0700. */
   readonly dir: string;
   /**
-   * The server binary: OpenBao's `bao`, or HashiCorp Vault's `vault` (1.14, the last MPL release). `<binary> version`
+   * The server binary: OpenBao's `bao`, or HashiCorp Vault's `vault` (proven on 1.21). `<binary> version`
    * tells them apart; a Vault server gets no `audit` stanza and its audit device through the API instead.
    */
   readonly baoBinary: string;
