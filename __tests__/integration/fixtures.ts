@@ -29,6 +29,45 @@ export function callApi(endpoint: VaultEndpoint, call: VaultCall): Promise<TestA
 /** The release line of HashiCorp Vault the toolchain builds (scripts/build-vault.sh VAULT_VERSION). */
 export const VAULT_RELEASE_LINE = /^1\.21\.\d+$/;
 
+/** How long a HashiCorp Vault test file waits for Vault's background build (a cold build is ~12 min idle). */
+export const VAULT_BUILD_WAIT_MS = 45 * 60_000;
+
+/**
+ * Waits for the background build `bash scripts/toolchain.sh --for-tests` started when Vault was not cached yet
+ * (scripts/build-vault.sh --background; `$C42_CACHE/vault.build` holds `running PID`, then `rc=N`), saying
+ * every minute that it waits. Returns at once when no build was started here. Fails, with the build log's
+ * last lines, when the build failed or was stopped. For a file's first `beforeAll`, with {@link VAULT_BUILD_WAIT_MS}.
+ */
+export async function vaultBuilt(testFile: string): Promise<void> {
+  const status = join(cacheDir(), "vault.build");
+  const log = join(cacheDir(), "logs", "build-vault-background.log");
+  const tail = () => (existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n").slice(-15).join("\n") : "(no log)");
+  const started = Date.now();
+  let said = started;
+  for (;;) {
+    const [state, value] = existsSync(status) ? readFileSync(status, "utf8").trim().split(/[ =]/) : ["none", ""];
+    if (state === "none" || (state === "rc" && value === "0")) return;
+    if (state === "rc") throw new Error(`the background build of HashiCorp Vault failed (exit ${value}); its log ${log} ends:\n${tail()}`);
+    if (!alive(Number(value))) {
+      throw new Error(`the background build of HashiCorp Vault (pid ${value}) is gone without a result; run: bash scripts/build-vault.sh\n${tail()}`);
+    }
+    if (Date.now() - said >= 60_000) {
+      said = Date.now();
+      process.stderr.write(`${testFile}: waiting for the background build of HashiCorp Vault (${Math.round((said - started) / 1000)} s; log: ${log})\n`);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return Number.isInteger(pid) && pid > 0;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * HashiCorp Vault from `scripts/build-vault.sh` (1.21.x, the latest release the Go module proxy serves), which
  * `npm run test:integration` and CI run first. A missing binary fails the test with the command to run; it never

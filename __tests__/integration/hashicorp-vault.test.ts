@@ -14,7 +14,17 @@ import { AUDIT_DEVICE_PATH } from "../../ops/server/audit";
 import { serverBinary } from "../../ops/server/kind";
 import { LAYOUT } from "../../ops/server/layout";
 import { capture } from "../helpers/io";
-import { TestDeployment, TestServer, VAULT_RELEASE_LINE, hashicorpVault, ok, startTestServer, testDeployment } from "./fixtures";
+import {
+  TestDeployment,
+  TestServer,
+  VAULT_BUILD_WAIT_MS,
+  VAULT_RELEASE_LINE,
+  hashicorpVault,
+  vaultBuilt,
+  ok,
+  startTestServer,
+  testDeployment,
+} from "./fixtures";
 import { LoopCounts, compileJavaLogin, javaLogin, readBundle, startLoginLoop } from "./login-clients";
 
 /** The policy Code42's login gets: Vault lists policy names lower-cased. */
@@ -28,6 +38,10 @@ const POLICY = "crashplanpolicy";
  * rotation under a login loop. The cluster, backups, restore and health on
  * Vault are in hashicorp-vault-cluster.test.ts.
  */
+
+// Vault may still be compiling in the background (scripts/build-vault.sh --background).
+beforeAll(() => vaultBuilt("hashicorp-vault.test.ts"), VAULT_BUILD_WAIT_MS);
+
 describe("the life cycle on HashiCorp Vault 1.21", () => {
   let server: TestServer;
   let td: TestDeployment;
