@@ -111,6 +111,7 @@ case "${1:-}" in
     need_go vault
     background_log="$CACHE/logs/build-vault-background.log"
     # setsid: the build outlives the shell that started it, and a Ctrl-C in that terminal does not reach it.
+    # shellcheck disable=SC2016 # expanded by the inner shell, on purpose
     setsid bash -c '
       status=$1; shift
       printf "running %s\n" "$$" >"$status.tmp" && mv "$status.tmp" "$status"
