@@ -1,15 +1,18 @@
 // Benchmark, not a test: Code42-like load on one node and on a 3-node raft
-// cluster, and SIGKILL of the active node under load with OpenBao's default
-// performance_multiplier (5) and with 1. Every server is private, on
+// cluster, and SIGKILL of the active node under load with the server's default
+// performance_multiplier (5) and with 1, on OpenBao (default) or HashiCorp
+// Vault (--server vault: the toolchain's vault.env, scripts/build-vault.sh). Every server is private, on
 // loopback, started here and purged afterwards. Nothing fails on a slow
 // machine; a run fails only when an acknowledged write is lost or a read
 // returns another value.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isolatedDeployment } from "../ops/engine/scratch";
-import { loadToolchain } from "../ops/engine/toolchain";
+import { cacheDir, loadToolchain } from "../ops/engine/toolchain";
+import { parseEnvFile } from "../ops/common/env-file";
+import { serverBinary } from "../ops/server/kind";
 import { deploy } from "../ops/lifecycle/deploy";
 import { FailoverRun, loadWithLeaderKill } from "../ops/load/failover";
 import { LOAD_BOUNDS, LoadOptions, LoadReport, checkBound, formatLoadReport, runLoad } from "../ops/load/load";
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     "failover-runs": { type: "string", default: "3" },
     // Only the load balancer's figures: steady load on 3 nodes direct and through HAProxy, failover through it per route.
     "lb-only": { type: "boolean", default: false },
+    // bao (the toolchain's OpenBao) or vault (HashiCorp Vault from the toolchain's vault.env).
+    server: { type: "string", default: "bao" },
   },
 });
 function whole(option: string, value: string, bound: { min: number; max: number }): number {
@@ -42,7 +47,18 @@ const concurrency = whole("concurrency", values.concurrency, LOAD_BOUNDS.concurr
 const failoverUsers = whole("failover-users", values["failover-users"], LOAD_BOUNDS.users);
 const failoverRuns = whole("failover-runs", values["failover-runs"], { min: 1, max: 10 });
 
-const bao = loadToolchain().bao;
+/** The server binary --server names. */
+function serverUnderTest(choice: string): string {
+  if (choice === "bao") return loadToolchain().bao;
+  if (choice === "vault") {
+    const file = join(cacheDir(), "vault.env");
+    const vault = existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")).C42_VAULT : undefined;
+    if (vault && existsSync(vault)) return vault;
+    process.stderr.write(`--server vault: HashiCorp Vault is not built (${file} is missing or names no binary); run: bash scripts/build-vault.sh\n`);
+  } else process.stderr.write(`--server: ${JSON.stringify(choice)}; expected bao or vault\n`);
+  process.exit(2);
+}
+const bao = serverUnderTest(values.server);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load1m = () => Math.round(loadavg()[0] * 100) / 100;
 
@@ -145,6 +161,8 @@ async function failover(performanceMultiplier: number, route?: LbRoute): Promise
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
+  const { kind, version } = serverBinary(bao);
+  log(`server: ${kind} ${version} (${bao})`);
   const steady = values["lb-only"] ? [await steadyLoad(3), await steadyLoad(3, true)] : [await steadyLoad(1), await steadyLoad(3), await steadyLoad(3, true)];
   const failovers = values["lb-only"]
     ? [await failover(1, "active"), await failover(1, "all")]
@@ -167,7 +185,11 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(
-    JSON.stringify({ started, finished: new Date().toISOString(), users, readsPerWrite, concurrency, failoverUsers, steady, failovers }, null, 2) + "\n",
+    JSON.stringify(
+      { started, finished: new Date().toISOString(), server: { kind, version }, users, readsPerWrite, concurrency, failoverUsers, steady, failovers },
+      null,
+      2,
+    ) + "\n",
   );
 }
 
