@@ -210,6 +210,9 @@ describe("the life cycle on HashiCorp Vault 1.21", () => {
   });
 
   test('audit.mode "enable": the stack enables its own file device through the API, which Vault allows as it is; drift stays 0', async () => {
+    // Vault 1.21 refuses a second file device on a file another device already writes (the launcher's audit.log).
+    const twin = await server.call({ method: "PUT", path: "sys/audit/twin", body: { type: "file", options: { file_path: LAYOUT.audit } } });
+    expect([twin.status, twin.json.errors]).toEqual([400, ["file_path already in use: invalid configuration"]]);
     // The launcher's device sits at the path the stack's takes by default; remove it, as a Vault with no device would be.
     ok(await server.call({ method: "DELETE", path: `sys/audit/${AUDIT_DEVICE_PATH}` }));
     const filePath = join(work, "stack-audit.log");
