@@ -27,7 +27,6 @@ import { assertStateLocationUnchanged, configuredLocation, describeLocation, loc
 import { forgetInit, initIsCurrent, recordInit } from "./init-fingerprint";
 import {
   ENCRYPTED_STATE_MESSAGE,
-  explainStateError,
   isEncryptedState,
   keepLastGoodState,
   lastGoodStateFile,
@@ -46,6 +45,8 @@ import { Engine, describeEngine, engineSwitchNote, resolveEngine } from "./engin
 import { EngineRecord, engineRecordFile, readEngineRecord, recordEngine } from "./engine-record";
 import { ProviderSource, chooseProviderSource, describeProviderSource, providerEnv, providerSourceHint } from "./provider-source";
 import { SynthOutcome, synthesizeWithCache } from "./synth-cache";
+import { EngineError, EngineOutput, PLANNING_FAILED, StateMovedError, TofuResult, engineFailure, withStateLockTimeout, writesState } from "./engine-run";
+import { StateResource, stateResources } from "./state-resources";
 
 /**
  * A root-module variable that no resource reads: a saved plan records its
@@ -53,28 +54,6 @@ import { SynthOutcome, synthesizeWithCache } from "./synth-cache";
  * (addresses and attribute names; never secrets).
  */
 export const PLAN_NOTES_VARIABLE = "c42_plan_notes";
-
-/** Result of one engine run. */
-export interface TofuResult {
-  readonly code: number;
-  /** The signal that ended the engine, when one did (then `code` is 1). */
-  readonly signal?: NodeJS.Signals;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Where the engine's output goes while it runs; a command's CommandIo is one. */
-export interface EngineOutput {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-/** Engine subcommands that write the state: after one succeeds, the engine is recorded as the state's (`state pull`/`list`/`show` only read it). */
-export function writesState(args: readonly string[]): boolean {
-  const [command, sub] = args;
-  if (command === "state") return ["mv", "rm", "push", "replace-provider"].includes(sub ?? "");
-  return ["apply", "destroy", "import"].includes(command ?? "");
-}
 
 const NO_VAULT_ADDR =
   "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
@@ -797,87 +776,4 @@ export class Deployment {
     const restored = this.config.backend.type === "local" ? restoreLastGoodState(this.stateFile) : undefined;
     if (restored) process.stderr.write(restored + "\n");
   }
-}
-
-/** A resource as the state records it; no attribute but the ids leaves the state. */
-export interface StateResource {
-  /** `vault_mount.pki_mount_33DDF4BC`. */
-  readonly address: string;
-  /** `vault_mount`. */
-  readonly type: string;
-  /** The provider's id: a mount's path, a policy's name, a role's path. */
-  readonly id?: string;
-  /** The PKI issuers it names (`issuer_id`, `imported_issuers`). */
-  readonly issuerIds: readonly string[];
-}
-
-/** Reads the `resources` of a pulled state (format 4), managed ones only. */
-export function stateResources(resources: unknown): StateResource[] {
-  if (!Array.isArray(resources)) return [];
-  const out: StateResource[] = [];
-  for (const r of resources as { mode?: unknown; type?: unknown; name?: unknown; instances?: { attributes?: Record<string, unknown> }[] }[]) {
-    if (r.mode !== "managed" || typeof r.type !== "string" || typeof r.name !== "string") continue;
-    const attributes = r.instances?.[0]?.attributes ?? {};
-    const issuers = [attributes.issuer_id, ...(Array.isArray(attributes.imported_issuers) ? attributes.imported_issuers : [])];
-    out.push({
-      address: `${r.type}.${r.name}`,
-      type: r.type,
-      id: typeof attributes.id === "string" ? attributes.id : undefined,
-      issuerIds: issuers.filter((i): i is string => typeof i === "string" && i !== ""),
-    });
-  }
-  return out;
-}
-
-/** An engine run that failed; `signal` is set when a signal ended it (it did not end on its own). */
-export class EngineError extends Error {
-  public constructor(
-    message: string,
-    public readonly signal?: NodeJS.Signals,
-    /** The engine refused the plan (an error while planning: a failed precondition or postcondition, …), so it applied nothing. */
-    public readonly planningFailed = false,
-  ) {
-    super(message);
-    this.name = "EngineError";
-  }
-}
-
-/** What OpenTofu and Terraform print when the plan of an apply failed (with or without a partial plan): nothing was applied. */
-const PLANNING_FAILED = /^(Planning failed\.|(OpenTofu|Terraform) planned the following actions, but then encountered a problem:)/m;
-
-/** The state's rotation phase moved since a command read it; nothing was applied. */
-export class StateMovedError extends Error {
-  public constructor(message: string) {
-    super(message);
-    this.name = "StateMovedError";
-  }
-}
-
-/**
- * The error for a failed engine run: our explanation of state errors, then
- * the engine's last lines; a run ended by a signal says so.
- */
-export function engineFailure(args: readonly string[], result: TofuResult, command: string = "tofu"): string {
-  const tail = result.stderr.trim().split("\n").slice(-25).join("\n");
-  const explanation = explainStateError(result.stderr);
-  const how = result.signal
-    ? `was killed by ${result.signal} (out of memory, a timeout or someone stopping it); the state may hold a lock or a partial result: run the command again`
-    : `failed (exit ${result.code})`;
-  return `${explanation ? explanation + "\n" : ""}${command} ${args[0]} ${how}${tail ? `:\n${tail}` : ""}`;
-}
-
-/** Engine subcommands that take the state lock (`state` is followed by its own subcommand). */
-const STATE_LOCKING = new Set(["apply", "plan", "destroy", "import", "refresh", "state rm", "state mv", "state push", "state replace-provider"]);
-
-/**
- * Adds `-lock-timeout` to a subcommand that takes the state lock, so that on a
- * backend that locks (pg, s3 with a lock file, consul, http with a lock
- * address; local too) a second run waits up to `lockTimeout` instead of
- * failing at once.
- */
-export function withStateLockTimeout(args: readonly string[], seconds: number): string[] {
-  const sub = args[0] === "state" ? `state ${args[1]}` : args[0];
-  if (!STATE_LOCKING.has(sub)) return [...args];
-  const at = args[0] === "state" ? 2 : 1;
-  return [...args.slice(0, at), `-lock-timeout=${seconds}s`, ...args.slice(at)];
 }

@@ -1,5 +1,6 @@
 import { errorMessage } from "../common/errors";
-import { Deployment, EngineError } from "../engine/deployment";
+import { Deployment } from "../engine/deployment";
+import { EngineError } from "../engine/engine-run";
 import { settingsBehind } from "../engine/synthesized";
 
 /**

@@ -1,6 +1,7 @@
 import { parseDuration } from "../../lib/duration";
 import { probeBlindSpots, repairBlindSpots } from "../blind-spots";
-import { Deployment, TofuResult } from "../engine/deployment";
+import { Deployment } from "../engine/deployment";
+import { TofuResult } from "../engine/engine-run";
 import { AttributeDrift } from "../engine/drift-report";
 import { applyOrRefresh } from "./after-failure";
 import { caStepsToCreate, guardIssuers } from "./issuer-guard";

@@ -1,4 +1,5 @@
-import { Deployment, StateResource } from "../engine/deployment";
+import { Deployment } from "../engine/deployment";
+import { StateResource } from "../engine/state-resources";
 import { PlanJson } from "../engine/plan-json";
 import { synthesizedResources } from "../engine/synthesized";
 import { endpointFromEnv, vaultCall, vaultToken } from "../vault/client";

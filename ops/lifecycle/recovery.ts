@@ -1,5 +1,7 @@
 import { AdoptionInput } from "../../lib/adoption";
-import { Deployment, EngineError, StateResource } from "../engine/deployment";
+import { Deployment } from "../engine/deployment";
+import { EngineError } from "../engine/engine-run";
+import { StateResource } from "../engine/state-resources";
 import { DeployJournal, clearDeployJournal, deployJournalFile, readDeployJournal, writeDeployJournal } from "../engine/deploy-journal";
 import { FoundObject, adopt, inspectForAdoption } from "./adopt";
 

@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment, engineFailure } from "../../../ops/engine/deployment";
+import { Deployment } from "../../../ops/engine/deployment";
+import { engineFailure } from "../../../ops/engine/engine-run";
 
 let work: string;
 beforeAll(() => (work = mkdtempSync(join(tmpdir(), "c42-engine-failure-"))));

@@ -11,7 +11,7 @@ import {
   resolveEngine,
 } from "../../../ops/engine/engine";
 import { engineRecordFile, readEngineRecord, recordEngine } from "../../../ops/engine/engine-record";
-import { writesState } from "../../../ops/engine/deployment";
+import { writesState } from "../../../ops/engine/engine-run";
 
 // These scripts only print a version banner: they test how a binary is recognised and chosen, never how an
 // engine behaves (the integration tests run the real OpenTofu and Terraform).

@@ -1,4 +1,4 @@
-import { withStateLockTimeout } from "../../../ops/engine/deployment";
+import { withStateLockTimeout } from "../../../ops/engine/engine-run";
 
 describe("withStateLockTimeout gives the engine's state lock the lockTimeout", () => {
   test.each([

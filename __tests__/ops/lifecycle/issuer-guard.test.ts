@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment, StateResource, stateResources } from "../../../ops/engine/deployment";
+import { Deployment } from "../../../ops/engine/deployment";
+import { StateResource, stateResources } from "../../../ops/engine/state-resources";
 import { isolatedDeployment } from "../../../ops/engine/scratch";
 import { PlanJson } from "../../../ops/engine/plan-json";
 import { caStepsInPlan, caStepsToCreate } from "../../../ops/lifecycle/issuer-guard";

@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Deployment, EngineError, StateResource } from "../../../ops/engine/deployment";
+import { Deployment } from "../../../ops/engine/deployment";
+import { EngineError } from "../../../ops/engine/engine-run";
+import { StateResource } from "../../../ops/engine/state-resources";
 import { deployJournalFile, readDeployJournal, writeDeployJournal } from "../../../ops/engine/deploy-journal";
 import { isolatedDeployment } from "../../../ops/engine/scratch";
 import { journaledApply, unrecordedParts } from "../../../ops/lifecycle/recovery";
