@@ -1,7 +1,8 @@
 import { createInterface } from "node:readline/promises";
 import { Deployment } from "../engine/deployment";
 import { assertStateCluster } from "../lifecycle/cluster-check";
-import { AdoptionPlan, adopt, formatFindings, inspectForAdoption } from "../lifecycle/adopt";
+import { AdoptionPlan, adopt, formatFindings } from "../lifecycle/adopt";
+import { inspectForAdoption } from "../lifecycle/adopt-inspect";
 import { unrecordedParts } from "../lifecycle/recovery";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 

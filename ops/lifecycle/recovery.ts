@@ -3,7 +3,8 @@ import { Deployment } from "../engine/deployment";
 import { EngineError } from "../engine/engine-run";
 import { StateResource } from "../engine/state-resources";
 import { DeployJournal, clearDeployJournal, deployJournalFile, readDeployJournal, writeDeployJournal } from "../engine/deploy-journal";
-import { FoundObject, adopt, inspectForAdoption } from "./adopt";
+import { adopt } from "./adopt";
+import { FoundObject, inspectForAdoption } from "./adopt-inspect";
 
 /*
  * Issue 16: after a deploy was interrupted (its engine killed mid-apply), the
