@@ -697,7 +697,6 @@ export class Deployment {
     });
   }
 
-  /** Synthesizes and initializes unless this deployment already did. */
   /** Remembers the engine that wrote the state; a record that cannot be written costs only the stickiness. */
   private recordWriter(engine: Engine): void {
     try {
@@ -707,6 +706,7 @@ export class Deployment {
     }
   }
 
+  /** Synthesizes and initializes unless this deployment already did. */
   public async ensureInit(): Promise<void> {
     if (!this.initialized) await this.init();
   }
