@@ -5,7 +5,7 @@ import { AdminCertificate } from "./admin-certificate";
 import { AdoptedCertificate, AdoptionImports, AdoptionInput, addAdoptionRecord, importInto } from "./adoption";
 import { FileAuditDevice } from "./audit-device";
 import { RotationInput, RotationMode, addAdminCertificates } from "./admin-rotation";
-import { CrashplanBundleOutputs } from "./bundle-outputs";
+import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "./bundle-outputs";
 import { IIssuer, IRootCa, IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
 import { CiOidcAuth, CiProvider } from "./ci-oidc";
@@ -20,6 +20,7 @@ import { CrashplanPolicy } from "./policy";
 import { KeystoreProviders } from "./providers";
 import { addStateBackend } from "./state-backend";
 import { StateEncryption } from "./state-encryption";
+import { IssuerGuard } from "./issuer-guard";
 import { StateRecords } from "./state-records";
 
 /** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
@@ -180,6 +181,7 @@ export class KeystoreStack extends TerraformStack {
             ...c.intermediateCa,
             preventDestroy: external && c.rootCa.preventDestroy,
           });
+    this.guardIssuers();
     const issuing = !(this.intermediateCa instanceof IntermediateCa) || this.intermediateCa.signed !== undefined;
     if (issuing) {
       this.role = new IssuingRole(this, "role", { issuer: this.intermediateCa, name: c.role.name });
@@ -242,6 +244,29 @@ export class KeystoreStack extends TerraformStack {
         },
         props.imports,
       );
+    }
+  }
+
+  /**
+   * Refuses, inside the engine, a plan that makes a CA on a mount holding an
+   * issuer the state does not record (see lib/issuer-guard.ts): whoever runs
+   * the engine, Vault would add a second CA issuer there. The state's record is
+   * read back with the other records (lib/state-records.ts).
+   */
+  private guardIssuers(): void {
+    const records = {
+      records: this.stateRecords,
+      presentSinceFirstApply: BUNDLE_OUTPUTS.certificate,
+    };
+    if (this.rootCa instanceof RootCa) {
+      const guard = new IssuerGuard(this, "rootIssuers", { mount: this.rootCa.mount, output: "ca_root_issuer_ids", ...records });
+      guard.guard(this.rootCa.certificate, "a root CA");
+      guard.record(`[${this.rootCa.certificate.fqn}.issuer_id]`);
+    }
+    if (this.intermediateCa instanceof IntermediateCa) {
+      const guard = new IssuerGuard(this, "intermediateIssuers", { mount: this.intermediateCa.mount, output: "ca_intermediate_issuer_ids", ...records });
+      guard.guard(this.intermediateCa.request, "an intermediate CA (a new key)");
+      if (this.intermediateCa.signed) guard.record(`${this.intermediateCa.signed.fqn}.imported_issuers`);
     }
   }
 }

@@ -82,13 +82,7 @@ export class StateRecords extends Construct {
    * a {@link StateRecordCheck}.
    */
   public static recorded(output: string, fallback: string): string {
-    if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(output)) {
-      throw new KeystoreValidationError(
-        "StateRecords.recorded output",
-        output,
-        "is not an output name (or output.attribute); expected letters, digits, '_' and '-', attributes after a '.'",
-      );
-    }
+    checkOutputName("StateRecords.recorded output", output);
     return `try(self.outputs.${output}, ${hclString(fallback)})`;
   }
 
@@ -120,6 +114,17 @@ export class StateRecords extends Construct {
     }
     this.remoteState.addOverride("count", count);
     this.addRotationCheck(props.rotation ?? { phase: "idle" });
+  }
+
+  /**
+   * The HCL expression of output `output` (or `output.attribute`) as the state
+   * records it, for a condition elsewhere in the stack (a CA step's
+   * precondition): `null` when the state records none (no state yet, or a
+   * state older than the output).
+   */
+  public recordedOutput(output: string): string {
+    checkOutputName("StateRecords.recordedOutput output", output);
+    return `try(${this.remoteState.fqn}[0].outputs.${output}, null)`;
   }
 
   /** Adds a refusal: the plan fails with `errorMessage` when `condition` is false. */
@@ -156,6 +161,16 @@ export class StateRecords extends Construct {
         "applied, it would undo the rotation (and could delete crashplanUser-next while Code42 holds its bundle). Nothing was changed. " +
         "Synthesize again from the state (npm run deploy, npx cdktf deploy or npx cdktf synth) and plan again.",
     });
+  }
+}
+
+function checkOutputName(setting: string, output: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/.test(output)) {
+    throw new KeystoreValidationError(
+      setting,
+      output,
+      "is not an output name (or output.attribute); expected letters, digits, '_' and '-', attributes after a '.'",
+    );
   }
 }
 

@@ -55,8 +55,12 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
     expect(s.synth).toHaveResourceWithProperties(PkiSecretBackendIntermediateCertRequest, {
       backend: ref("vault_mount", s.idOf("vault_mount", { path: "pki_int" }), "path"),
       common_name: "example.com Intermediate Authority",
-      lifecycle: { prevent_destroy: true },
     });
+    // Its precondition (the issuer guard) is tested in issuer-guard.test.ts.
+    expect(
+      s.json.resource.vault_pki_secret_backend_intermediate_cert_request[s.only("vault_pki_secret_backend_intermediate_cert_request")].lifecycle
+        .prevent_destroy,
+    ).toBe(true);
   });
 
   test("stops at the CSR: no set-signed, role, certificate, cert role or bundle outputs", () => {
@@ -83,8 +87,8 @@ describe("KeystoreStack with rootCa.external, before the signature", () => {
     const released = synthStack({ C42_ROOT_CA_PREVENT_DESTROY: "false" });
     expect(released.json.resource.vault_mount[released.idOf("vault_mount", { path: "pki_int" })]).not.toHaveProperty("lifecycle");
     expect(
-      released.json.resource.vault_pki_secret_backend_intermediate_cert_request[released.only("vault_pki_secret_backend_intermediate_cert_request")],
-    ).not.toHaveProperty("lifecycle");
+      released.json.resource.vault_pki_secret_backend_intermediate_cert_request[released.only("vault_pki_secret_backend_intermediate_cert_request")].lifecycle,
+    ).not.toHaveProperty("prevent_destroy");
   });
 });
 
@@ -123,7 +127,7 @@ describe("KeystoreStack with rootCa.external and the signed certificate file", (
 
   test("writes the CSR and every bundle output, and no next step", () => {
     expect(Object.keys(s.json.output).sort()).toEqual(
-      [EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS), "admin_rotation_phase", CLUSTER_OUTPUT].sort(),
+      [EXTERNAL_SIGNING_OUTPUTS.csr, ...Object.values(BUNDLE_OUTPUTS), "admin_rotation_phase", CLUSTER_OUTPUT, "ca_intermediate_issuer_ids"].sort(),
     );
   });
 });

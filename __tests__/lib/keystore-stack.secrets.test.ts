@@ -96,6 +96,8 @@ describe("the synthesized stack holds no secret", () => {
       if (name === "admin_rotation_phase") expect(output.value).toBe("idle");
       else if (name === CLUSTER_OUTPUT)
         expect(output.value).toEqual({ tokenAccessor: expect.stringMatching(/^\$\{nonsensitive\(/), clusterId: "", clusterName: "" });
+      // The issuer guard's records: issuer ids, in a list for the root.
+      else if (name === "ca_root_issuer_ids") expect(output.value).toMatch(/^\$\{\[[a-z_]+\.[A-Za-z0-9_]+\.issuer_id\]\}$/);
       else expect(output.value).toMatch(/^\$\{[a-z_]+\.[A-Za-z0-9_]+\.[a-z_]+\}$/);
     }
   });

@@ -86,8 +86,9 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
       type: "internal",
       common_name: "example.com",
       ttl: "87600h",
-      lifecycle: { prevent_destroy: true },
     });
+    // Its precondition (the issuer guard) is tested in issuer-guard.test.ts.
+    expect(json.resource.vault_pki_secret_backend_root_cert[idOf("vault_pki_secret_backend_root_cert")].lifecycle.prevent_destroy).toBe(true);
     expect(synth).toHaveResourceWithProperties(Mount, { path: "pki", lifecycle: { prevent_destroy: true } });
   });
 
@@ -171,6 +172,12 @@ describe("KeystoreStack with seed values: every step of the recipe", () => {
       crashplan_p12_password: expect.objectContaining({ value: ref("random_password", idOf("random_password"), "result"), sensitive: true }),
       admin_rotation_phase: expect.objectContaining({ value: "idle" }),
       c42_cluster: expect.objectContaining({ value: expect.objectContaining({ clusterId: "", clusterName: "" }) }),
+      ca_root_issuer_ids: expect.objectContaining({
+        value: `\${[vault_pki_secret_backend_root_cert.${idOf("vault_pki_secret_backend_root_cert")}.issuer_id]}`,
+      }),
+      ca_intermediate_issuer_ids: expect.objectContaining({
+        value: ref("vault_pki_secret_backend_intermediate_set_signed", idOf("vault_pki_secret_backend_intermediate_set_signed"), "imported_issuers"),
+      }),
     });
   });
 
@@ -262,7 +269,7 @@ describe("KeystoreStack with non-default settings", () => {
   test("rootCa.preventDestroy=false unguards both the root and its mount", () => {
     const root = custom.json.resource.vault_pki_secret_backend_root_cert[custom.idOf("vault_pki_secret_backend_root_cert")];
     const mount = custom.json.resource.vault_mount[custom.idOf("vault_mount", { path: "code42/root" })];
-    expect(root).not.toHaveProperty("lifecycle");
+    expect(root.lifecycle).not.toHaveProperty("prevent_destroy");
     expect(mount).not.toHaveProperty("lifecycle");
   });
 });
