@@ -76,7 +76,7 @@ describe("the issuer guard inside the engine: a raw plan that would add a second
   });
 
   for (const engine of ["tofu", "terraform"]) {
-    test(`${engine}: a state holding the pki mount but no record of the root: raw plan and apply refused inside the engine, naming the issuer and npm run adopt; nothing changed`, async () => {
+    test(`${engine}: a state holding the pki and pki_int mounts but no record of their CAs: raw plan and apply refused inside the engine, naming the issuer and npm run adopt (the same for pki_int's new key); nothing changed`, async () => {
       const other = testDeployment(server, { C42_ENGINE: engine });
       others.push(other);
       const d = isolatedDeployment(other.work, server.env, { C42_ENGINE: engine });
@@ -84,16 +84,22 @@ describe("the issuer guard inside the engine: a raw plan that would add a second
       await d.init();
       say(`${engine}: ${d.describeEngine()}`);
       const json = JSON.parse(readFileSync(join(d.stackDir, "cdk.tf.json"), "utf8")) as { resource: { vault_mount: Record<string, { path: string }> } };
-      const [pkiMount] = Object.entries(json.resource.vault_mount).find(([, m]) => m.path === "pki")!;
-      const imported = await rawEngine(d, ["import", `vault_mount.${pkiMount}`, "pki"]);
-      say(`${engine}: raw import of the pki mount exit ${imported.code} in ${imported.seconds} s`);
-      if (imported.code !== 0) say(imported.output);
-      expect(imported.code).toBe(0);
-
+      for (const path of ["pki", "pki_int"]) {
+        const [mount] = Object.entries(json.resource.vault_mount).find(([, m]) => m.path === path)!;
+        const imported = await rawEngine(d, ["import", `vault_mount.${mount}`, path]);
+        say(`${engine}: raw import of the ${path} mount exit ${imported.code} in ${imported.seconds} s`);
+        if (imported.code !== 0) say(imported.output);
+        expect(imported.code).toBe(0);
+      }
+      const intermediates = await issuersOn("pki_int");
       const refusal = `pki/ already holds issuer ${rootIssuers[0]}, which the state does not record, and this configuration makes a root CA there (vault_pki_secret_backend_root_cert): Vault would add another issuer beside it, silently. Nothing was changed.`;
+      // pki_int holds the intermediate and the root's chain copy: the CSR (a new key, then a new issuer) is refused too.
+      const intermediateRefusal =
+        /pki_int\/ already holds issuer ([0-9a-f-]+(?:, [0-9a-f-]+)*), which the state does not record, and this configuration makes an intermediate CA \(a new key\) there/;
       const plan = await rawEngine(d, ["plan", "-out=second-root.plan"]);
       say(`${engine}: raw plan exit ${plan.code} in ${plan.seconds} s`);
       expect(oneLine(plan.output)).toContain(refusal);
+      expect(oneLine(plan.output).match(intermediateRefusal)?.[1].split(", ").sort()).toEqual([...intermediates].sort());
       expect(oneLine(plan.output)).toMatch(/npm run adopt/);
       expect(plan.output).toMatch(/precondition failed/i);
       expect(plan.code).toBe(1);
@@ -103,6 +109,7 @@ describe("the issuer guard inside the engine: a raw plan that would add a second
       expect(apply.output).not.toMatch(/Creation complete|Apply complete/);
       expect(apply.code).toBe(1);
       expect(await issuersOn("pki")).toEqual(rootIssuers);
+      expect(await issuersOn("pki_int")).toEqual(intermediates);
     });
   }
 
