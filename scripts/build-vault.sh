@@ -111,8 +111,9 @@ case "${1:-}" in
     need_go vault
     background_log="$CACHE/logs/build-vault-background.log"
     # setsid: the build outlives the shell that started it, and a Ctrl-C in that terminal does not reach it.
+    # nice: the tests it runs beside come first; the build takes the CPU they leave idle.
     # shellcheck disable=SC2016 # expanded by the inner shell, on purpose
-    setsid bash -c '
+    setsid nice -n 10 bash -c '
       status=$1; shift
       printf "running %s\n" "$$" >"$status.tmp" && mv "$status.tmp" "$status"
       bash "$@"; rc=$?

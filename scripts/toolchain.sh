@@ -318,9 +318,6 @@ main() {
     # The tests run the life cycle on both engines, OpenTofu first.
     provide_tofu
     provide_terraform_for_tests
-    # HashiCorp Vault 1.21.4, for the hashicorp-vault*.test.ts files only: built in the background when it
-    # is not cached yet, while the other tests run (see scripts/build-vault.sh --background).
-    bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" --background
     provide_actionlint
     ENGINE=$TOFU ENGINE_KIND=tofu
   else
@@ -347,6 +344,12 @@ main() {
   } >"$CACHE/toolchain.env.tmp"
   mv "$CACHE/toolchain.env.tmp" "$CACHE/toolchain.env"
   log "ready: $CACHE/toolchain.env"
+  if [ "$MODE" = tests ]; then
+    # HashiCorp Vault 1.21.4, for the hashicorp-vault*.test.ts files only: when it is not cached yet, built in
+    # the background while the tests run (scripts/build-vault.sh --background). Last, so that it never competes
+    # with the builds above: the tests leave CPU idle (servers, waits), the other builds do not.
+    bash "$(dirname "${BASH_SOURCE[0]}")/build-vault.sh" --background
+  fi
 }
 
 # scripts/build-vault.sh sources this file for its helpers without running it.
