@@ -72,6 +72,16 @@ export interface StateRecordsProps {
  * in the state and in saved plans: no more than the state itself holds.
  */
 export class StateRecords extends Construct {
+  /**
+   * Whether the engine reads the state back at plan time: always with the
+   * local backend (it looks for the file then); with any other backend only
+   * when the state existed at synth. A JSON that reads nothing back cannot
+   * tell "the state records no issuer" from "this JSON predates the state"
+   * (two first deploys at once, the second applied after the first), so the
+   * checks that need the records are left out of it; the commands' own checks
+   * run before every apply.
+   */
+  public readonly readsBack: boolean;
   /** The `terraform_remote_state` data source (count 0 or 1). */
   public readonly remoteState: TerraformRemoteState;
   private readonly checks: StateRecordCheck[] = [];
@@ -113,6 +123,7 @@ export class StateRecords extends Construct {
       count = `\${try(length(trimspace(file(var.${STATE_FILE_VARIABLE}))) > 0 ? 1 : 0, 0)}`;
     }
     this.remoteState.addOverride("count", count);
+    this.readsBack = count !== 0;
     this.addRotationCheck(props.rotation ?? { phase: "idle" });
   }
 

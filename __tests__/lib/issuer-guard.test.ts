@@ -83,6 +83,19 @@ describe("IssuerGuard in the keystore stack", () => {
     expect(preconditionOf(json, "vault_pki_secret_backend_root_cert")[0].condition).toContain(`try(${OUTPUTS}.admin_certificate_pem, null)`);
   });
 
+  test("pg, synthesized before the state existed (nothing read back): the records are written, no CA step is refused", () => {
+    const pg = { C42_BACKEND_TYPE: "pg", C42_BACKEND_PG_SCHEMA_NAME: "keystore_state" };
+    // A second first deploy applied after the first would otherwise be refused for the first one's issuers.
+    const before = stack(pg, { stateExisted: false });
+    expect((Object.values(before.resource.vault_pki_secret_backend_root_cert)[0] as Json).lifecycle.precondition).toBeUndefined();
+    expect((Object.values(before.resource.vault_pki_secret_backend_intermediate_cert_request)[0] as Json).lifecycle?.precondition).toBeUndefined();
+    expect(before.output.ca_root_issuer_ids).toBeDefined();
+    expect(before.output.ca_intermediate_issuer_ids).toBeDefined();
+    const after = stack(pg, { stateExisted: true });
+    expect(guardedMount(after, "vault_pki_secret_backend_root_cert")).toMatch(/^\$\{vault_mount\./);
+    expect(guardedMount(after, "vault_pki_secret_backend_intermediate_cert_request")).toMatch(/^\$\{vault_mount\./);
+  });
+
   test("an adopted root and intermediate are not made by the stack: nothing to guard, no record", () => {
     const json = stack(
       {},
