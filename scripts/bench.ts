@@ -145,6 +145,18 @@ async function ours(server: BenchServer, engine: EngineUnderTest) {
     const driftNew = mustSucceed("drift (new stack)", await child("drift", work, env), [0, 2]);
     const noop = mustSucceed("deploy (no-op)", await child("deploy", work, env));
     const drift = mustSucceed("drift", await child("drift", work, env), [0, 2]);
+    // The engine alone on the JSON the commands synthesized, in its directory (a raw plan any door can type): how
+    // much of the drift is the engine's work on this stack (its checks, the state-records and cluster data sources
+    // included) and how much is ours around it.
+    const rawPlan = mustSucceed(
+      `${engine.name} plan in cdktf.out/stacks/keystore`,
+      await engineRun(engine.binary, ["plan", "-input=false", "-no-color", "-detailed-exitcode"], join(work, "cdktf.out", "stacks", "keystore"), {
+        ...env,
+        TF_IN_AUTOMATION: "1",
+        TF_INPUT: "0",
+      }),
+      [0, 2],
+    );
     // The same two with the synth cache emptied first: what they cost when they must synthesize (a changed input).
     const uncached = async (what: string, kind: "deploy" | "drift") => {
       rmSync(join(work, "cdktf.out", SYNTH_CACHE_DIR), { recursive: true, force: true });
@@ -155,7 +167,7 @@ async function ours(server: BenchServer, engine: EngineUnderTest) {
     const outputs = await isolatedDeployment(work, server.env, settings).outputs();
     const out = (name: string) => outputs[name].value as string;
     const loginOk = await certLogin(server.endpoint, { clientCert: { cert: out(BUNDLE_OUTPUTS.certificate), key: out(BUNDLE_OUTPUTS.privateKey) } });
-    return { cold, driftNew, noop, drift, noopUncached, driftUncached, loginOk };
+    return { cold, driftNew, noop, drift, rawPlan, noopUncached, driftUncached, loginOk };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -340,6 +352,7 @@ async function main(): Promise<number> {
       driftSynthesizing: e((r) => r.ours.driftUncached.ms),
       driftNewStack: e((r) => r.ours.driftNew.ms),
       hclPlan: e((r) => r.hcl.plan.ms),
+      rawPlanOfOurJson: e((r) => r.ours.rawPlan.ms),
       firstCommandAfterNpmCi: e((r) => r.clone.first.ms),
       laterCommand: e((r) => r.clone.later.ms),
       laterCommandSynthesizing: e((r) => r.clone.laterSynthesizing.ms),
@@ -372,15 +385,25 @@ async function main(): Promise<number> {
     firstCommandVsLater: ratio(f.firstCommandAfterNpmCi, f.laterCommand, 1.2),
     firstCommandVsLaterSynthesizing: ratio(f.firstCommandAfterNpmCi, f.laterCommandSynthesizing, 1.2),
   });
+  // No goal of their own: the drift ratio split in two, the engine's work on our stack and our work around it.
+  const driftParts = (f: EngineFigures) => ({
+    rawPlanOfOurJsonVsHclPlan: Math.round((f.rawPlanOfOurJson.medianMs / f.hclPlan.medianMs) * 100) / 100,
+    driftVsRawPlanOfOurJson: Math.round((f.drift.medianMs / f.rawPlanOfOurJson.medianMs) * 100) / 100,
+  });
   const ratios = {
     ...Object.fromEntries(ENGINES.map((e) => [e.name, engineRatios(perEngine[e.name])])),
     synthVsBareApp: ratio(figures.synth, figures.bareAppSynth, 1.2),
-  } as Record<EngineUnderTest["name"], ReturnType<typeof engineRatios>> & { synthVsBareApp: Ratio };
+    driftParts: Object.fromEntries(ENGINES.map((e) => [e.name, driftParts(perEngine[e.name])])),
+  } as Record<EngineUnderTest["name"], ReturnType<typeof engineRatios>> & {
+    synthVsBareApp: Ratio;
+    driftParts: Record<EngineUnderTest["name"], ReturnType<typeof driftParts>>;
+  };
   const all = (f: (r: EngineRound) => boolean) => rounds.every((r) => ENGINES.every((e) => f(r.engines[e.name])));
   const checks = {
     coldDeployCreated15: all((r) => summaryOf(r.ours.cold.stdout) === COLD),
     noopDeployChangedNothing: all((r) => summaryOf(r.ours.noop.stdout) === NOOP && summaryOf(r.ours.noopUncached.stdout) === NOOP),
     driftInSync: all((r) => r.ours.drift.code === 0 && r.ours.driftNew.code === 0 && r.ours.driftUncached.code === 0),
+    rawPlanOfOurJsonNoChanges: all((r) => r.ours.rawPlan.code === 0),
     hclCreated15: all((r) => summaryOf(r.hcl.apply.stdout) === COLD),
     hclNoopChangedNothing: all((r) => summaryOf(r.hcl.noop.stdout) === NOOP),
     hclPlanNoChanges: all((r) => r.hcl.plan.code === 0),
@@ -437,6 +460,14 @@ async function main(): Promise<number> {
       `${"1st command | same, synth cache emptied".padEnd(42)} ${cell(perEngine[e.name].firstCommandAfterNpmCi)} ${cell(perEngine[e.name].laterCommandSynthesizing)} ${goalCell(ratios[e.name].firstCommandVsLaterSynthesizing)}`,
     );
     log(`${"drift right after the first deploy".padEnd(42)} ${cell(perEngine[e.name].driftNewStack)}`);
+    const parts = ratios.driftParts[e.name];
+    log(
+      `${"our JSON, raw plan | HCL plan".padEnd(42)} ${cell(perEngine[e.name].rawPlanOfOurJson)} ${cell(perEngine[e.name].hclPlan)} ` +
+        `${parts.rawPlanOfOurJsonVsHclPlan.toFixed(2)}x (the engine's work on our stack)`,
+    );
+    log(
+      `${"drift | our JSON, raw plan".padEnd(42)} ${cell(perEngine[e.name].drift)} ${cell(perEngine[e.name].rawPlanOfOurJson)} ${parts.driftVsRawPlanOfOurJson.toFixed(2)}x (ours around the engine)`,
+    );
     log(`${"prepare at npm ci (register.js --warm)".padEnd(42)} ${cell(perEngine[e.name].prepareAtNpmCi)}`);
   }
   log(`\nboth engines`);
