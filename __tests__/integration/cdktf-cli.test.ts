@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnvFile } from "../../ops/common/env-file";
@@ -8,12 +7,17 @@ import { releaseProjectLocks } from "../../ops/lock/held-locks";
 import { checkDrift } from "../../ops/lifecycle/drift";
 import { abortRotation, readRotation, startRotation } from "../../ops/lifecycle/rotation";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
+import { Finished, ProcessGroups } from "./process-groups";
+
+/** The cdktf processes this file starts; what a failed test left is stopped. */
+const groups = new ProcessGroups();
+afterAll(() => groups.stopAll());
 
 /**
  * Runs `npx cdktf <args>` as a user would after `set -a; . toolchain.env`: the engine, the mirror
  * and the provider lock step come from the toolchain's env file alone, with no extra flag.
  */
-function cdktf(args: string[], td: TestDeployment, server: TestServer): Promise<{ code: number; output: string }> {
+function cdktf(args: string[], td: TestDeployment, server: TestServer): Promise<Finished> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...parseEnvFile(readFileSync(join(cacheDir(), "toolchain.env"), "utf8")),
@@ -26,18 +30,7 @@ function cdktf(args: string[], td: TestDeployment, server: TestServer): Promise<
   // This test's own deployment calls hold the checkout's lock until released (a command releases it when it ends);
   // cdktf takes the same lock, so the test lets go of it first, as an ended command would have.
   releaseProjectLocks();
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["cdktf", ...args, "--no-color", "--output", join(td.work, "cdktf-cli.out")], {
-      cwd: PROJECT_DIR,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, output }));
-  });
+  return groups.run("npx", ["cdktf", ...args, "--no-color", "--output", join(td.work, "cdktf-cli.out")], { cwd: PROJECT_DIR, env });
 }
 
 const cdktfDiff = (td: TestDeployment, server: TestServer) => cdktf(["diff"], td, server);

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -13,6 +13,7 @@ import { readToolchainEnv } from "../../ops/engine/toolchain";
 import { deploy } from "../../ops/lifecycle/deploy";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
+import { Finished, ProcessGroups } from "./process-groups";
 
 /*
  * Issue 15: the stack on the engine a user already has. The life cycle (deploy, drift in sync, an
@@ -34,27 +35,11 @@ function pathWithoutGo(): string {
     .join(delimiter);
 }
 
-/** The processes this file started, stopped in afterAll if a test left one running. */
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
+/** The processes this file starts, each in a process group of its own; what a failed test left is stopped. */
+const groups = new ProcessGroups();
+afterAll(() => groups.stopAll());
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = PROJECT_DIR): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      children.delete(child);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+const run = (command: string, args: string[], env: NodeJS.ProcessEnv, cwd = PROJECT_DIR): Promise<Finished> => groups.run(command, args, { cwd, env });
 
 /**
  * A copy of the project to run a real command in: the command keeps its cdktf.out and its record of

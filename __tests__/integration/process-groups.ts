@@ -8,7 +8,12 @@ import { readFileSync, readdirSync } from "node:fs";
 export interface Finished {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** stdout and stderr together, in the order they arrived. */
   readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Wall time from the start to the end, in seconds. */
+  readonly seconds: number;
 }
 
 /** A command running in its own process group. */
@@ -67,23 +72,45 @@ export function killGroup(child: ChildProcess): void {
 export class ProcessGroups {
   private readonly children: ChildProcess[] = [];
 
-  /** Starts `command` in a process group of its own, collecting stdout and stderr together. */
+  /**
+   * Starts `command` in a process group of its own, collecting stdout and stderr (apart and together).
+   * Secrets go in `env`, never in `args`; nothing here prints what the command wrote.
+   */
   public start(command: string, args: readonly string[], options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Running {
+    const started = Date.now();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.children.push(child);
     let output = "";
+    let stdout = "";
+    let stderr = "";
     let ended = false;
-    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    const done = new Promise<Finished>((finish) =>
+    child.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      output += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      output += d.toString();
+    });
+    const done = new Promise<Finished>((finish, fail) => {
+      // A command that cannot be started (not found, not executable) ends the wait with the reason.
+      child.on("error", (error) => {
+        ended = true;
+        fail(error);
+      });
       child.on("close", (code, signal) => {
         ended = true;
         // Provider plugins outlive a killed engine: end whatever is left of the group.
         killGroup(child);
-        finish({ code, signal, output });
-      }),
-    );
+        finish({ code, signal, output, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      });
+    });
     return { child, done, ended: () => ended, output: () => output };
+  }
+
+  /** Runs `command` to its end in a process group of its own (see `start`) and says how it ended. */
+  public run(command: string, args: readonly string[], options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Promise<Finished> {
+    return this.start(command, args, options).done;
   }
 
   /** SIGKILLs every group started, then waits (bounded) until none of their processes is left. */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +23,7 @@ import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 import { Bundle, LoopCounts, readBundle, startLoginLoop } from "./login-clients";
 import { TestPostgres, startTestPostgres } from "./postgres";
+import { ProcessGroups } from "./process-groups";
 
 // Issue 23: during a rotation every door builds the same stack from what the state records, and a JSON
 // synthesized before `rotate start` is refused by the engine itself (lib/state-records.ts). One server and one
@@ -34,8 +34,12 @@ import { TestPostgres, startTestPostgres } from "./postgres";
 const POLICY = "crashplanpolicy";
 const PASSPHRASE = "state-records integration passphrase 0123456789";
 
+/** The cdktf and engine processes this file starts, each in a process group of its own; what a failed test left is stopped. */
+const groups = new ProcessGroups();
+afterAll(() => groups.stopAll());
+
 interface Door {
-  readonly code: number;
+  readonly code: number | null;
   readonly output: string;
   readonly seconds: number;
 }
@@ -86,34 +90,14 @@ function cdktf(c: Checkout, args: string[]): Promise<Door> {
     FORCE_COLOR: "0",
     CI: "1",
   };
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(PROJECT_DIR, "node_modules", ".bin", "cdktf"), [...args, "--no-color"], {
-      cwd: c.td.work,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, output, seconds: (Date.now() - started) / 1000 }));
-  });
+  return groups.run(join(PROJECT_DIR, "node_modules", ".bin", "cdktf"), [...args, "--no-color"], { cwd: c.td.work, env });
 }
 
 /** The engine typed by hand in cdktf.out/stacks/keystore, as a CI template runs it (no synth, no command). */
 function rawEngine(c: Checkout, args: string[]): Promise<Door> {
   const d = c.fresh();
   const env = { ...d.env, ...providerEnv(d.providers), ...statePassphraseEnv(d.env), TF_IN_AUTOMATION: "1", TF_INPUT: "0" };
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(d.engine.binary, args, { cwd: d.stackDir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (b: Buffer) => (output += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (output += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, output, seconds: (Date.now() - started) / 1000 }));
-  });
+  return groups.run(d.engine.binary, args, { cwd: d.stackDir, env });
 }
 
 const say = (line: string) => void process.stderr.write(`state-records: ${line}\n`);

@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -19,6 +18,7 @@ import { PROJECT_DIR } from "../../ops/common/paths";
 import { SYNTH_CACHE_DIR } from "../../ops/engine/synth-cache";
 import { isolatedEnv } from "../../ops/engine/scratch";
 import { TestServer, ok, startTestServer } from "./fixtures";
+import { Finished, ProcessGroups } from "./process-groups";
 
 /*
  * Issue 26: the synth cache through the real commands, on one real OpenBao with the real engine. The
@@ -28,32 +28,11 @@ import { TestServer, ok, startTestServer } from "./fixtures";
  * reach Vault (or the JSON), and the command after it must reuse that JSON again.
  */
 
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
+const groups = new ProcessGroups();
+afterAll(() => groups.stopAll());
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(checkout: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(checkout, "bin", "c42-keystore.js"), ...args], { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      children.delete(child);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+const run = (checkout: string, args: string[], env: NodeJS.ProcessEnv): Promise<Finished> =>
+  groups.run(process.execPath, [join(checkout, "bin", "c42-keystore.js"), ...args], { cwd: checkout, env });
 
 /**
  * A copy of the project. With `ownCdktf`, node_modules is a directory of links to the checkout's
@@ -101,7 +80,7 @@ describe("synth cache, through the commands", () => {
     return existsSync(cache) && statSync(cache).isDirectory() ? readdirSync(cache).sort() : [];
   };
   /** Runs a command in checkout `a` and says how many synths it did not reuse. */
-  const command = async (args: string[], extra: Record<string, string> = {}, checkout = a): Promise<Run & { synthesized: number }> => {
+  const command = async (args: string[], extra: Record<string, string> = {}, checkout = a): Promise<Finished & { synthesized: number }> => {
     const before = entries(checkout);
     const result = await run(checkout, args, { ...env, ...extra });
     if (result.code !== 0 && result.code !== 2) throw new Error(`${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
