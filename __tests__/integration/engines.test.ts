@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { bundleMain } from "../../ops/commands/bundle";
@@ -12,6 +12,7 @@ import { onPath, resolveEngine } from "../../ops/engine/engine";
 import { readToolchainEnv } from "../../ops/engine/toolchain";
 import { deploy } from "../../ops/lifecycle/deploy";
 import { capture } from "../helpers/io";
+import { projectCopy } from "../helpers/project-copy";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { Finished, ProcessGroups } from "./process-groups";
 
@@ -40,18 +41,6 @@ const groups = new ProcessGroups();
 afterAll(() => groups.stopAll());
 
 const run = (command: string, args: string[], env: NodeJS.ProcessEnv, cwd = PROJECT_DIR): Promise<Finished> => groups.run(command, args, { cwd, env });
-
-/**
- * A copy of the project to run a real command in: the command keeps its cdktf.out and its record of
- * the state location in the project directory, which must not be the developer's checkout.
- */
-function projectCopy(dir: string): string {
-  for (const entry of ["bin", "lib", "ops", "main.ts", "package.json", "tsconfig.json", "cdktf.json", "help"]) {
-    cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true });
-  }
-  symlinkSync(realpathSync(join(PROJECT_DIR, "node_modules")), join(dir, "node_modules"));
-  return dir;
-}
 
 /** The engine `choice` resolves to, as its own `version` banner reports it. */
 function banner(binary: string): string {

@@ -1,22 +1,9 @@
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_DIR } from "../../ops/common/paths";
 import { SYNTH_CACHE_DIR } from "../../ops/engine/synth-cache";
 import { isolatedEnv } from "../../ops/engine/scratch";
+import { editKeepingSizeAndTime, projectCopy } from "../helpers/project-copy";
 import { TestServer, ok, startTestServer } from "./fixtures";
 import { Finished, ProcessGroups } from "./process-groups";
 
@@ -33,42 +20,6 @@ afterAll(() => groups.stopAll());
 
 const run = (checkout: string, args: string[], env: NodeJS.ProcessEnv): Promise<Finished> =>
   groups.run(process.execPath, [join(checkout, "bin", "c42-keystore.js"), ...args], { cwd: checkout, env });
-
-/**
- * A copy of the project. With `ownCdktf`, node_modules is a directory of links to the checkout's
- * packages except cdktf, which is copied so that its installed version can be changed (node runs with
- * --preserve-symlinks, so the linked providers load that copy too).
- */
-function projectCopy(dir: string, ownCdktf: boolean): string {
-  mkdirSync(dir);
-  for (const entry of ["bin", "lib", "ops", "main.ts", "package.json", "package-lock.json", "tsconfig.json", "cdktf.json", "help"]) {
-    cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true });
-  }
-  const modules = realpathSync(join(PROJECT_DIR, "node_modules"));
-  if (!ownCdktf) {
-    symlinkSync(modules, join(dir, "node_modules"));
-    return dir;
-  }
-  mkdirSync(join(dir, "node_modules"));
-  for (const name of readdirSync(modules)) {
-    if (name === "cdktf") cpSync(join(modules, name), join(dir, "node_modules", name), { recursive: true });
-    else symlinkSync(join(modules, name), join(dir, "node_modules", name));
-  }
-  return dir;
-}
-
-/** Replaces `from` with `to` (same length) in `file`, keeping its size and modification time: only the content tells. */
-function editKeepingSizeAndTime(file: string, from: string, to: string): void {
-  expect(to.length).toBe(from.length);
-  const time = new Date(1_700_000_000_000);
-  utimesSync(file, time, time);
-  const before = statSync(file);
-  const text = readFileSync(file, "utf8");
-  expect(text).toContain(from);
-  writeFileSync(file, text.replace(from, to));
-  utimesSync(file, time, time);
-  expect([statSync(file).size, statSync(file).mtimeMs]).toEqual([before.size, before.mtimeMs]);
-}
 
 describe("synth cache, through the commands", () => {
   let server: TestServer;
@@ -92,7 +43,7 @@ describe("synth cache, through the commands", () => {
   beforeAll(async () => {
     server = await startTestServer();
     work = mkdtempSync(join(tmpdir(), "c42-synth-cache-"));
-    a = projectCopy(join(work, "a"), true);
+    a = projectCopy(join(work, "a"), { ownCdktf: true });
     writeFileSync(join(a, "keystore.config.json"), JSON.stringify({ certRole: { tokenTtl: "1h" } }));
     env = { ...isolatedEnv(work, server.env), NODE_OPTIONS: "--preserve-symlinks" };
     const deployed = await command(["deploy"]);
@@ -159,7 +110,7 @@ describe("synth cache, through the commands", () => {
   });
 
   test("a changed state record (a rotation started from another checkout sharing the state): synthesized for it, in sync, then reused", async () => {
-    const b = projectCopy(join(work, "b"), false);
+    const b = projectCopy(join(work, "b"));
     writeFileSync(join(b, "keystore.config.json"), readFileSync(join(a, "keystore.config.json")));
     cpSync(join(a, "lib", "policy.ts"), join(b, "lib", "policy.ts"));
     const started = await command(["rotate", "start"], {}, b);

@@ -12,6 +12,7 @@ import {
   synthCacheKey,
   synthesizeWithCache,
 } from "../../../ops/engine/synth-cache";
+import { editKeepingSizeAndTime } from "../../helpers/project-copy";
 
 // The cache on its own, with a stand-in synth that writes what cdktf writes (a manifest and the stack it names)
 // and counts its runs; deployment-synth-cache.test.ts runs the real synth through Deployment.
@@ -41,20 +42,6 @@ const inputs = (over: Partial<SynthCacheInputs> = {}): SynthCacheInputs => {
     sourceDir,
     ...over,
   };
-};
-/** Writes `content` over `file` keeping its size and its modification time: only the content tells the change. */
-const editKeepingSizeAndTime = (file: string, from: string, to: string) => {
-  expect(to.length).toBe(from.length);
-  // A whole second: file systems keep finer times than utimes sets back.
-  const time = new Date(1_700_000_000_000);
-  utimesSync(file, time, time);
-  const before = statSync(file);
-  const text = readFileSync(file, "utf8");
-  expect(text).toContain(from);
-  writeFileSync(file, text.replace(from, to));
-  utimesSync(file, time, time);
-  const after = statSync(file);
-  expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
 };
 
 /** Writes a source file as a checkout holds it: written before this process started (a newer one makes no key, below). */
