@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -19,6 +19,7 @@ import { endpointFromEnv } from "../../ops/vault/client";
 import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
+import { restoreAndReadBack, writeArchiveKeys } from "./restore-step";
 
 /*
  * Backups that are proven to restore, on real servers: a deployed keystore
@@ -72,18 +73,7 @@ describe("backup, verify-backup and restore on real servers", () => {
     const b = capture();
     expect(await bundleMain(["--out", bundleDir], () => td.deployment.outputs(), b.io)).toBe(0);
 
-    const started = Date.now();
-    const paths = Array.from({ length: KEYS }, () => `code42/archive-keys/${randomUUID()}`);
-    for (let i = 0; i < paths.length; i += 32) {
-      await Promise.all(
-        paths.slice(i, i + 32).map(async (path) => {
-          const value = { keyId: basename(path), algorithm: "AES-256", key: randomBytes(32).toString("base64") };
-          ok(await server.call({ method: "PUT", path: `secret/${path}`, body: value }));
-          archive.set(path, JSON.stringify(value));
-        }),
-      );
-    }
-    process.stderr.write(`backup test: wrote ${KEYS} archive keys in ${Date.now() - started} ms\n`);
+    await writeArchiveKeys(server, KEYS, archive, "backup test");
     for (const path of archive.keys()) original.set(path, JSON.stringify((await server.call({ path: `secret/${path}` })).json.data));
 
     // The test server's own unseal key, as an operator keeps it: a file only its owner reads.
@@ -391,36 +381,21 @@ describe("backup, verify-backup and restore on real servers", () => {
     test(`restore --force brings back all ${KEYS} keys byte for byte, the original crashplan.p12 logs in, drift exits 0 and a deploy changes nothing`, async () => {
       // The new server stands in for the project's local server: restore adopts it (unseal key, root token, vault.env).
       const s = { ...surroundings, env: { ...surroundings.env, ...fresh.env }, localServerDir: freshDir };
-      const started = Date.now();
-      const r = await run(restoreMain, [backup.snapshot, "--force", "--yes", "--unseal-keys", keysFile, "--bundle", bundleDir], s);
-      expect(r).toMatchObject({ code: 0 });
-      expect(r.stdout).toMatch(
-        new RegExp(`restored .* \\(snapshot-force\\) in [0-9.]+ s: ${KEYS} archive keys read back, CA and admin certificate [0-9a-f:]+ there, login ok`),
-      );
-      expect(r.stderr).toContain(`the local server in ${freshDir} now holds the restored cluster's unseal key and a new root token`);
-      process.stderr.write(`backup test: restore of ${KEYS} keys took ${Date.now() - started} ms\n`);
-
-      const restored = (call: Parameters<TestServer["call"]>[0]) => fresh.call({ token: restoredEnv.VAULT_TOKEN, ...call });
-      for (const [path, text] of archive) {
-        const answer = await restored({ path: `secret/${path}` });
-        expect(answer.status).toBe(200);
-        expect(JSON.stringify(answer.json.data)).toBe(original.get(path));
-        expect(answer.json.data).toEqual(JSON.parse(text));
-      }
-
-      const login = await fresh.call({
-        method: "POST",
-        path: "auth/cert/login",
-        token: undefined,
-        pfx: { pfx: readFileSync(join(bundleDir, "crashplan.p12")), passphrase: readFileSync(join(bundleDir, "crashplan.p12.password"), "utf8").trim() },
+      const { stderr, deployment: d } = await restoreAndReadBack({
+        server: fresh,
+        surroundings: s,
+        snapshot: backup.snapshot,
+        keysFile,
+        bundleDir,
+        token: restoredEnv.VAULT_TOKEN,
+        archive,
+        answeredBefore: original,
+        projectDir: td.work,
+        settings: { C42_PUBLIC_URL: PUBLIC_URL },
+        secrets,
+        label: "backup test",
       });
-      expect(login.status).toBe(200);
-      expect(login.json.auth.token_policies).toEqual(["crashplanpolicy", "default"]);
-
-      const d = isolatedDeployment(td.work, restoredEnv, { C42_PUBLIC_URL: PUBLIC_URL });
-      const drift = capture();
-      expect(await driftMain([], () => d, drift.io)).toBe(0);
-      expect(drift.out.stdout).toBe("in sync: Vault matches the configuration\n");
+      expect(stderr).toContain(`the local server in ${freshDir} now holds the restored cluster's unseal key and a new root token`);
       const applied = await deploy(d);
       expect(applied.repaired).toEqual([]);
       expect(applied.apply.stdout).toMatch(/0 added, 0 changed, 0 destroyed/);

@@ -1,13 +1,11 @@
-import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { BackupManifest } from "../../ops/backup/manifest";
 import { BackupSurroundings, backupMain } from "../../ops/commands/backup";
 import { bundleMain } from "../../ops/commands/bundle";
 import { driftMain } from "../../ops/commands/drift";
 import { healthMain } from "../../ops/commands/health";
-import { restoreMain } from "../../ops/commands/restore";
 import { isolatedDeployment } from "../../ops/engine/scratch";
 import { HealthReport } from "../../ops/health/report";
 import { deploy } from "../../ops/lifecycle/deploy";
@@ -27,6 +25,7 @@ import {
   startTestCluster,
   startTestServer,
 } from "./fixtures";
+import { restoreAndReadBack, writeArchiveKeys } from "./restore-step";
 
 /** Archive keys written before the backup; C42_BACKUP_TEST_KEYS overrides (1000 is what issue 25 asks for). */
 const KEYS = Number(process.env.C42_BACKUP_TEST_KEYS ?? 1000);
@@ -131,18 +130,7 @@ describe("HashiCorp Vault 1.21 raft cluster: deploy through a standby, backup ve
     expect(await bundleMain(["--out", bundleDir], () => isolatedDeployment(deployDir, cluster.env, settings).outputs(), b.io)).toBe(0);
     secrets.push(readFileSync(join(bundleDir, "crashplan.p12.password"), "utf8").trim());
 
-    const started = Date.now();
-    const paths = Array.from({ length: KEYS }, () => `code42/archive-keys/${randomUUID()}`);
-    for (let i = 0; i < paths.length; i += 32) {
-      await Promise.all(
-        paths.slice(i, i + 32).map(async (path) => {
-          const value = { keyId: basename(path), algorithm: "AES-256", key: randomBytes(32).toString("base64") };
-          ok(await cluster.call({ method: "PUT", path: `secret/${path}`, body: value }));
-          archive.set(path, JSON.stringify(value));
-        }),
-      );
-    }
-    process.stderr.write(`hashicorp-vault-cluster.test.ts: wrote ${KEYS} archive keys in ${Date.now() - started} ms\n`);
+    await writeArchiveKeys(cluster, KEYS, archive, "hashicorp-vault-cluster.test.ts");
     secrets.push(...[...archive.values()].slice(0, 20).map((v) => JSON.parse(v).key as string));
 
     // The cluster's unseal key, as an operator keeps it: a file only its owner reads.
@@ -196,34 +184,18 @@ describe("HashiCorp Vault 1.21 raft cluster: deploy through a standby, backup ve
     await stopCluster(cluster.dir);
     fresh = await startTestServer({ binary: vault });
     secrets.push(fresh.env.VAULT_TOKEN);
-    const started = Date.now();
-    const { out, io } = capture();
-    const code = await restoreMain([backup.snapshot, "--force", "--yes", "--unseal-keys", keysFile, "--bundle", bundleDir], io, () =>
-      surroundings({ ...fresh!.env }),
-    );
-    expect({ code, stderr: out.stderr }).toMatchObject({ code: 0 });
-    noSecrets(out.stdout + out.stderr);
-    expect(out.stdout).toMatch(
-      new RegExp(`restored .* \\(snapshot-force\\) in [0-9.]+ s: ${KEYS} archive keys read back, CA and admin certificate [0-9a-f:]+ there, login ok`),
-    );
-    process.stderr.write(`hashicorp-vault-cluster.test.ts: restore of ${KEYS} keys took ${Date.now() - started} ms\n`);
-
-    // The new server now holds the cluster's token store: the cluster's root token reads the keys.
-    const restoredEnv = { ...fresh.env, VAULT_TOKEN: originalToken };
-    for (const [path, text] of archive) {
-      const answer = await fresh.call({ path: `secret/${path}`, token: originalToken });
-      expect([path, answer.status]).toEqual([path, 200]);
-      expect(answer.json.data).toEqual(JSON.parse(text));
-    }
-    const login = await fresh.call({
-      method: "POST",
-      path: "auth/cert/login",
-      token: undefined,
-      pfx: { pfx: readFileSync(join(bundleDir, "crashplan.p12")), passphrase: readFileSync(join(bundleDir, "crashplan.p12.password"), "utf8").trim() },
+    await restoreAndReadBack({
+      server: fresh,
+      surroundings: surroundings({ ...fresh.env }),
+      snapshot: backup.snapshot,
+      keysFile,
+      bundleDir,
+      token: originalToken,
+      archive,
+      projectDir: deployDir,
+      settings,
+      secrets,
+      label: "hashicorp-vault-cluster.test.ts",
     });
-    expect([login.status, login.json.auth?.token_policies]).toEqual([200, ["crashplanpolicy", "default"]]);
-    const drift = capture();
-    expect(await driftMain([], () => isolatedDeployment(deployDir, restoredEnv, settings), drift.io)).toBe(0);
-    expect(drift.out.stdout).toBe("in sync: Vault matches the configuration\n");
   });
 });
