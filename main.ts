@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   try {
     const outdir = resolve(process.env.CDKTF_OUTDIR ?? "cdktf.out");
     // The checkout cdktf-door took the project lock for (re-entrant: the same directory).
-    records = await readSynthRecords(config, { env: process.env, projectDir: dirname(outdir), outdir });
+    // For a deploy, through the door's deployment: one engine init, not two.
+    records = await readSynthRecords(config, { env: process.env, projectDir: dirname(outdir), outdir, deployment: door.deployment });
   } catch (e) {
     process.stderr.write(
       `error: nothing was synthesized: the rotation phase and adoption record cannot be read from the state: ${oneLine((e as Error).message)}\n`,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ADOPTION_OUTPUT, KEYSTORE_STACK, KeystoreConfig, parseAdoptionRecord } from "../../lib";
 import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
 import { recordedRotationPhase } from "./rotation-record";
-import type { SynthRecords } from "./deployment";
+import type { Deployment, SynthRecords } from "./deployment";
 import { readPlainState } from "./state-files";
 
 /**
@@ -31,6 +31,11 @@ export interface SynthRecordsOptions {
   readonly projectDir: string;
   /** The cdktf output directory the engine is initialized in (the one cdktf then runs the engine in). */
   readonly outdir: string;
+  /**
+   * A deployment of this checkout already initialized (`cdktf deploy`'s door, ops/lifecycle/cdktf-door.ts): the
+   * records are read through it rather than through a second engine init. @default - a new Deployment
+   */
+  readonly deployment?: Pick<Deployment, "records">;
 }
 
 /**
@@ -46,6 +51,7 @@ export async function readSynthRecords(config: KeystoreConfig, options: SynthRec
     const plain = recordsInPlainFile(join(config.stateDir, `${KEYSTORE_STACK}.tfstate`));
     if (plain) return plain;
   }
+  if (options.deployment) return options.deployment.records();
   // Loaded only here: the plain local path never pays for the engine driver's modules.
   const { Deployment } = await import("./deployment");
   return new Deployment({ env: options.env, projectDir: options.projectDir, outdir: options.outdir }).records();

@@ -34,6 +34,8 @@ export interface CdktfDoor {
   readonly command?: CdktfCommand;
   /** One line per thing done before the CLI's apply that the user should know. */
   readonly notes: readonly string[];
+  /** For a deploy: the deployment the door initialized (cdktf's engine and provider source), to read the state's records through. */
+  readonly deployment?: Deployment;
 }
 
 /** A refusal of the app before anything is applied: one line, exit 1. */
@@ -66,7 +68,7 @@ export async function throughCdktfDoor(config: KeystoreConfig, env: NodeJS.Proce
   try {
     await holdProjectLock(checkout, parseDuration("lockTimeout", config.lockTimeout) * 1000, log, parent);
     if (!parent || !writesState(command)) return { command, notes: [] };
-    return { command, notes: await beforeCdktfCommand(command, config, env, { outdir, checkout }) };
+    return { command, ...(await beforeCdktfCommand(command, config, env, { outdir, checkout })) };
   } catch (e) {
     throw new CdktfDoorError(`${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -77,15 +79,15 @@ async function beforeCdktfCommand(
   config: KeystoreConfig,
   env: NodeJS.ProcessEnv,
   where: { readonly outdir: string; readonly checkout: string },
-): Promise<string[]> {
+): Promise<{ notes: string[]; deployment?: Deployment }> {
   const stateFile = join(config.stateDir, `${KEYSTORE_STACK}.tfstate`);
   if (command === "destroy") {
     if (config.backend.type === "local") {
       const restored = restoreLastGoodState(stateFile);
       keepLastGoodState(stateFile);
-      return restored ? [restored] : [];
+      return { notes: restored ? [restored] : [] };
     }
-    return [];
+    return { notes: [] };
   }
   return beforeCdktfApply(config, env, where);
 }
@@ -95,7 +97,7 @@ async function beforeCdktfApply(
   config: KeystoreConfig,
   env: NodeJS.ProcessEnv,
   where: { readonly outdir: string; readonly checkout: string },
-): Promise<string[]> {
+): Promise<{ notes: string[]; deployment: Deployment }> {
   const engine = cdktfEngine(env);
   if (!engine) {
     throw new CdktfDoorError(
@@ -134,5 +136,5 @@ async function beforeCdktfApply(
   } else {
     clearDeployJournal(journal);
   }
-  return notes;
+  return { notes, deployment };
 }

@@ -92,6 +92,27 @@ describe("readSynthRecords", () => {
     const config = loadConfig({ env, cwd: dir, file: undefined });
     await expect(readSynthRecords(config, { env, projectDir: dir, outdir: join(dir, "out-enc") })).rejects.toThrow(/no usable engine/);
   });
+
+  test("with a deployment already initialized (cdktf deploy's door), a state only the engine reads is read through it", async () => {
+    const env = { VAULT_ADDR, C42_STATE_DIR: join(dir, "door-state"), C42_STATE_PASSPHRASE: "unit-test passphrase 0123456789", PATH: "/nonexistent" };
+    const config = loadConfig({ env, cwd: dir, file: undefined });
+    const records = { phase: "started", adoption: undefined, stateExisted: true, cluster: undefined, where: "the door's state" } as const;
+    let reads = 0;
+    const deployment = { records: async () => (reads++, records) };
+    // No engine on PATH: a second init would fail with "no usable engine".
+    expect(await readSynthRecords(config, { env, projectDir: dir, outdir: join(dir, "out-door"), deployment })).toBe(records);
+    expect(reads).toBe(1);
+  });
+
+  test("a plain local state is still read from its file when a deployment is given", async () => {
+    const stateDir = join(dir, "plain-door-state");
+    const env = { VAULT_ADDR, C42_STATE_DIR: stateDir, PATH: "/nonexistent" };
+    const config = loadConfig({ env, cwd: dir, file: undefined });
+    const deployment = { records: async () => Promise.reject(new Error("not read through the engine")) };
+    expect((await readSynthRecords(config, { env, projectDir: dir, outdir: join(dir, "out-plain-door"), deployment })).where).toBe(
+      join(stateDir, "keystore.tfstate"),
+    );
+  });
 });
 
 describe("oneLine", () => {
