@@ -1,30 +1,11 @@
 import { Construct } from "constructs";
 import { Fn, Op, TerraformOutput } from "cdktf";
 import { DataVaultGenericSecret } from "@cdktf/provider-vault/lib/data-vault-generic-secret";
+import { CLUSTER_OUTPUT, ClusterIdentity } from "./cluster-identity-record";
 import { StateRecordCheck, StateRecords } from "./state-records";
-
-/** The state output that records which Vault cluster the state belongs to. */
-export const CLUSTER_OUTPUT = "c42_cluster";
 
 /** The live read of the cluster's token auth method: `data.vault_generic_secret.c42_cluster_token_auth`. */
 export const CLUSTER_DATA_SOURCE = "c42_cluster_token_auth";
-
-/**
- * Which Vault cluster a server belongs to. The token auth method's accessor is
- * what binds: every cluster makes its own at initialisation (it cannot be
- * disabled, and two clusters share one only when one holds a snapshot of the
- * other), a restored snapshot keeps it, and the Vault provider can read it at
- * plan time (`sys/mounts/auth/token`, which needs read and no sudo). The cluster id and name are what people know a cluster by (`bao
- * status`); the provider cannot read them, so they are given at synth.
- */
-export interface ClusterIdentity {
-  /** `auth_token_…`: the accessor of the cluster's token auth method. */
-  readonly tokenAccessor: string;
-  /** The cluster id (`sys/health`); empty when unknown. */
-  readonly clusterId: string;
-  /** The cluster name (`sys/health`); empty when unknown. */
-  readonly clusterName: string;
-}
 
 /** Properties of a {@link ClusterRecord}. */
 export interface ClusterRecordProps {
@@ -85,21 +66,4 @@ export class ClusterRecord extends Construct {
         "re-bind the state to it with npm run rebind. Nothing was changed.",
     };
   }
-}
-
-/** Reads the {@link CLUSTER_OUTPUT} output's value; `undefined` when the state records none. */
-export function parseClusterRecord(value: unknown): ClusterIdentity | undefined {
-  if (value === undefined || value === null) return undefined;
-  const record = value as Partial<Record<keyof ClusterIdentity, unknown>>;
-  if (typeof record !== "object" || typeof record.tokenAccessor !== "string" || record.tokenAccessor === "") {
-    throw new Error(`output ${CLUSTER_OUTPUT} is not a cluster record (was the state edited by hand?)`);
-  }
-  const text = (v: unknown) => (typeof v === "string" ? v : "");
-  return { tokenAccessor: record.tokenAccessor, clusterId: text(record.clusterId), clusterName: text(record.clusterName) };
-}
-
-/** How a message names a cluster: `vault-cluster-1a2b3c4d (id 5e6f…, token auth auth_token_9a8b7c6d)`. */
-export function describeCluster(c: ClusterIdentity): string {
-  if (c.clusterId === "") return `the cluster whose token auth is ${c.tokenAccessor}`;
-  return `${c.clusterName || "cluster"} (id ${c.clusterId}, token auth ${c.tokenAccessor})`;
 }

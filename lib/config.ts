@@ -1,9 +1,9 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { Token } from "cdktf";
 import { parseDuration } from "./duration";
 import { KeystoreValidationError } from "./errors";
 import { KeystoreSettings, SETTINGS, SettingSpec, nestValues } from "./settings";
+import { isUnresolvedText } from "./token-text";
 import { broadPolicyPathReach, checkBaseUrl, checkLength } from "./validation";
 
 /** Every setting of the keystore as one typed object, plus what the secret environment turns on. */
@@ -116,7 +116,7 @@ function checkRaw(s: SettingSpec, value: Value): Value {
   texts.forEach((t, i) => {
     const key = typeof value === "string" ? s.key : `${s.key}[${i}]`;
     checkLength(key, t, s.setting.maxLength);
-    if (Token.isUnresolved(t) || /[$#]\{(Tf)?Token\[/.test(t)) {
+    if (isUnresolvedText(t) || /[$#]\{(Tf)?Token\[/.test(t)) {
       throw new KeystoreValidationError(key, t, "contains cdktf's token marker; expected plain text (configuration values are data, never references)");
     }
     // OpenTofu evaluates these in every JSON string, backend settings included

@@ -1,4 +1,4 @@
-import { IConstruct } from "constructs";
+import type { IConstruct } from "constructs";
 
 /**
  * The one error type this project throws for bad input. It names the setting,

@@ -2,14 +2,19 @@ import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { join } from "node:path";
 import { AdminCertificate } from "./admin-certificate";
-import { AdoptedCertificate, AdoptionImports, AdoptionInput, addAdoptionRecord, importInto } from "./adoption";
+import { addAdoptionRecord, importInto } from "./adoption";
+import { AdoptedCertificate, AdoptionImports, AdoptionInput } from "./adoption-record";
 import { FileAuditDevice } from "./audit-device";
-import { RotationInput, RotationMode, addAdminCertificates } from "./admin-rotation";
-import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "./bundle-outputs";
+import { addAdminCertificates } from "./admin-rotation";
+import { RotationInput, RotationMode } from "./admin-rotation-phase";
+import { CrashplanBundleOutputs } from "./bundle-outputs";
+import { BUNDLE_OUTPUTS } from "./bundle-output-names";
 import { IIssuer, IRootCa, IntermediateCa, RootCa } from "./ca-chain";
 import { CertAuthBackend, CertLoginRole } from "./cert-auth";
-import { CiOidcAuth, CiProvider } from "./ci-oidc";
-import { ClusterIdentity, ClusterRecord } from "./cluster-identity";
+import { CiOidcAuth } from "./ci-oidc";
+import { CiProvider } from "./ci-claims";
+import { ClusterRecord } from "./cluster-identity";
+import { ClusterIdentity } from "./cluster-identity-record";
 import { KeystoreConfig } from "./config";
 import { DEFAULT_ENGINE_TARGET, EngineTarget, engineLabel } from "./engine-target";
 import { KeystoreValidationError } from "./errors";
@@ -22,9 +27,6 @@ import { addStateBackend } from "./state-backend";
 import { StateEncryption } from "./state-encryption";
 import { IssuerGuard } from "./issuer-guard";
 import { StateRecords } from "./state-records";
-
-/** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
-export const KEYSTORE_STACK = "keystore";
 
 /** Properties of a {@link KeystoreStack}. */
 export interface KeystoreStackProps {

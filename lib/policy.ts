@@ -3,10 +3,8 @@ import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { ICertAuthBackend, IGrantedPolicy } from "./cert-auth";
 import { settingName } from "./errors";
 import { IPkiMount } from "./pki-mount";
+import { renderPolicy } from "./policy-document";
 import { checkPolicyName, checkPolicyPath } from "./validation";
-
-/** The capabilities the recipe grants on every path of `crashplanPolicy`. */
-export const CRASHPLAN_CAPABILITIES = ["create", "read", "update", "delete", "list"] as const;
 
 /** Properties of a {@link CrashplanPolicy}. */
 export interface CrashplanPolicyProps {
@@ -59,10 +57,4 @@ export class CrashplanPolicy extends Construct implements IGrantedPolicy {
     this.policy = new Policy(this, "policy", { name, policy: this.document });
     this.policyName = this.policy.name;
   }
-}
-
-/** Renders one `path` stanza per path, all with {@link CRASHPLAN_CAPABILITIES}. */
-export function renderPolicy(paths: string[]): string {
-  const capabilities = CRASHPLAN_CAPABILITIES.map((c) => `"${c}"`).join(", ");
-  return paths.map((p) => `path "${p}" {\n  capabilities = [${capabilities}]\n}\n`).join("\n");
 }

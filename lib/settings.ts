@@ -1,5 +1,5 @@
-import { ROTATION_MODES } from "./admin-rotation";
-import { CI_PROVIDERS, checkCiText } from "./ci-oidc";
+import { ROTATION_MODES } from "./admin-rotation-phase";
+import { CI_PROVIDERS, checkCiText } from "./ci-claims";
 import { parseDuration } from "./duration";
 import { KeystoreValidationError } from "./errors";
 import {

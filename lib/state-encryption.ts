@@ -1,27 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformStack, TerraformVariable } from "cdktf";
+import { STATE_KEY_SLOTS, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "./state-encryption-keys";
 
-/** The input variable the passphrase reaches OpenTofu through: `TF_VAR_c42_state_passphrase`. */
-export const STATE_PASSPHRASE_VARIABLE = "c42_state_passphrase";
-
-/** The input variable of the passphrase being rotated away from: `TF_VAR_c42_state_passphrase_previous`. */
-export const STATE_PASSPHRASE_PREVIOUS_VARIABLE = "c42_state_passphrase_previous";
-
-/**
- * The two key slots. A pbkdf2 key provider records its salt in the state under
- * its own name, and OpenTofu refuses two providers with the same name, so a
- * new passphrase cannot be written under the name the old one is read from.
- * Rotation therefore writes the `rotated` slot, and the steady configuration
- * reads either slot (the second as fallback) and writes the `main` one.
- */
-const SLOT = { main: "c42_state", rotated: "c42_state_rotated" } as const;
-
-/**
- * How an encrypted state's envelope (`meta`) names the rotated key slot: a
- * state that names it alone was last written by a rotation, with the new
- * passphrase; every copy that does not name it predates that rotation.
- */
-export const ROTATED_STATE_KEY_META = `key_provider.pbkdf2.${SLOT.rotated}`;
 const PLAIN = "c42_plain";
 
 /** Properties of a {@link StateEncryption}. */
@@ -75,13 +55,13 @@ export class StateEncryption extends Construct {
     let encryption: Record<string, unknown>;
     if (props.migrateFromPlain) {
       encryption = {
-        key_provider: { pbkdf2: { [SLOT.main]: { passphrase: current } } },
-        method: { aes_gcm: { [SLOT.main]: key(SLOT.main) }, unencrypted: { [PLAIN]: {} } },
-        state: { method: method(SLOT.main), enforced: false, fallback: { method: `method.unencrypted.${PLAIN}` } },
-        plan: { method: method(SLOT.main), enforced: true },
+        key_provider: { pbkdf2: { [STATE_KEY_SLOTS.main]: { passphrase: current } } },
+        method: { aes_gcm: { [STATE_KEY_SLOTS.main]: key(STATE_KEY_SLOTS.main) }, unencrypted: { [PLAIN]: {} } },
+        state: { method: method(STATE_KEY_SLOTS.main), enforced: false, fallback: { method: `method.unencrypted.${PLAIN}` } },
+        plan: { method: method(STATE_KEY_SLOTS.main), enforced: true },
       };
     } else {
-      const [write, read] = props.rotating ? [SLOT.rotated, SLOT.main] : [SLOT.main, SLOT.rotated];
+      const [write, read] = props.rotating ? [STATE_KEY_SLOTS.rotated, STATE_KEY_SLOTS.main] : [STATE_KEY_SLOTS.main, STATE_KEY_SLOTS.rotated];
       const readPassphrase = props.rotating ? ref(STATE_PASSPHRASE_PREVIOUS_VARIABLE) : current;
       encryption = {
         key_provider: { pbkdf2: { [write]: { passphrase: current }, [read]: { passphrase: readPassphrase } } },

@@ -1,7 +1,7 @@
 import { isAbsolute } from "node:path";
 import { Construct } from "constructs";
 import { LocalBackend, TerraformBackend, TerraformRemoteState, TerraformStack, TerraformVariable } from "cdktf";
-import { ROTATION_OUTPUT, ROTATION_PHASES, RotationInput } from "./admin-rotation";
+import { ROTATION_OUTPUT, ROTATION_PHASES, RotationInput } from "./admin-rotation-phase";
 import { KeystoreValidationError } from "./errors";
 
 /** The data source's address in every synthesized stack: `data.terraform_remote_state.state_records`. */

@@ -1,6 +1,6 @@
-import { Token } from "cdktf";
 import { formatHours } from "./duration";
 import { KeystoreValidationError } from "./errors";
+import { isUnresolvedText } from "./token-text";
 
 const MOUNT_SEGMENT = /^[A-Za-z0-9_.-]+$/;
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -28,7 +28,7 @@ export const RESERVED_POLICY_NAMES: readonly string[] = ["root", "default", "res
 
 /** A Vault mount path: no leading or trailing slash, no empty, "." or ".." segment. */
 export function checkMountPath(setting: string, value: string, constructPath?: string): string {
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   checkLength(setting, value, MAX_NAME_LENGTH, constructPath);
   const segments = value.split("/");
   if (!segments.every((s) => MOUNT_SEGMENT.test(s) && s !== "." && s !== "..")) {
@@ -45,7 +45,7 @@ export function checkMountPath(setting: string, value: string, constructPath?: s
 /** A mount path that is not one of Vault's own (`reserved`, compared by first segment). */
 export function checkUnreservedMount(setting: string, value: string, reserved: readonly string[], constructPath?: string): string {
   checkMountPath(setting, value, constructPath);
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   const first = value.split("/")[0];
   if (reserved.includes(first)) {
     const where = value === first ? `is a path Vault reserves for itself` : `lies under "${first}/", which Vault reserves for itself`;
@@ -61,7 +61,7 @@ export function checkUnreservedMount(setting: string, value: string, reserved: r
 
 /** A Vault object name (role, policy, cert role): one path segment. */
 export function checkName(setting: string, value: string, constructPath?: string): string {
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   checkLength(setting, value, MAX_NAME_LENGTH, constructPath);
   if (!NAME.test(value) || value === "." || value === "..") {
     throw new KeystoreValidationError(setting, value, 'is not a name; expected letters, digits, "_", "-" or ".", e.g. "cpRole"', constructPath);
@@ -72,7 +72,7 @@ export function checkName(setting: string, value: string, constructPath?: string
 /** A policy name that is a name and not one of Vault's built-in policies. */
 export function checkPolicyName(setting: string, value: string, constructPath?: string): string {
   checkName(setting, value, constructPath);
-  if (!Token.isUnresolved(value) && RESERVED_POLICY_NAMES.includes(value.toLowerCase())) {
+  if (!isUnresolvedText(value) && RESERVED_POLICY_NAMES.includes(value.toLowerCase())) {
     throw new KeystoreValidationError(
       setting,
       value,
@@ -89,7 +89,7 @@ export function checkPolicyName(setting: string, value: string, constructPath?: 
  * would evaluate as an expression or a directive.
  */
 export function checkCommonName(setting: string, value: string, constructPath?: string): string {
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   if (value.trim() === "") {
     throw new KeystoreValidationError(setting, value, 'is empty; expected a common name such as "crashplan.example.com"', constructPath);
   }
@@ -112,7 +112,7 @@ export function checkCommonName(setting: string, value: string, constructPath?: 
  * could close the `path "…" {` stanza it is written into.
  */
 export function checkPolicyPath(setting: string, value: string, constructPath?: string): string {
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   checkLength(setting, value, 256, constructPath);
   const segments = value.replace(/\/?\*$/, "").split("/");
   if (!POLICY_PATH.test(value) || segments.some((s) => s === "." || s === "..")) {
@@ -145,7 +145,7 @@ export function broadPolicyPathReach(path: string): string | undefined {
 
 /** An http(s) URL with no query or fragment, used as a base for other URLs. */
 export function checkBaseUrl(setting: string, value: string, allowHttp: boolean, constructPath?: string): string {
-  if (Token.isUnresolved(value)) return value;
+  if (isUnresolvedText(value)) return value;
   const url = checkUrlText(setting, value, 'expected e.g. "https://vault.example.com:8200"', constructPath);
   const schemes = allowHttp ? ["https:", "http:"] : ["https:"];
   if (!schemes.includes(url.protocol)) {

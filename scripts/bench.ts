@@ -12,7 +12,7 @@ import { accessSync, constants, copyFileSync, mkdirSync, mkdtempSync, readdirSyn
 import { cpus, loadavg, tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BUNDLE_OUTPUTS } from "../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../lib/bundle-output-names";
 import { isolatedDeployment, isolatedEnv } from "../ops/engine/scratch";
 import { SYNTH_CACHE_DIR } from "../ops/engine/synth-cache";
 import { loadToolchain, readToolchainEnv } from "../ops/engine/toolchain";

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeystoreConfig } from "../lib/config";
 import { parseDuration } from "../lib/duration";
-import { renderPolicy } from "../lib/policy";
+import { renderPolicy } from "../lib/policy-document";
 
 /** The files the recipe leaves in its directory (all 0600). */
 export const RECIPE_FILES = {

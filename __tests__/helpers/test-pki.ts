@@ -7,7 +7,7 @@ import { X509Certificate, createPrivateKey, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { TofuOutputs } from "../../ops/bundle/bundle";
 
 export interface TestPki {

@@ -16,7 +16,7 @@ import { readServerEnv, startServer, stopServer } from "../../ops/server/server"
 import { deploy } from "../../ops/lifecycle/deploy";
 import { readClusterIdentity } from "../../ops/vault/cluster-identity";
 import { endpointFromEnv } from "../../ops/vault/client";
-import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
+import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity-record";
 import { capture } from "../helpers/io";
 import { TestDeployment, TestServer, ok, startTestServer, testDeployment } from "./fixtures";
 import { restoreAndReadBack, writeArchiveKeys } from "./restore-step";

@@ -1,7 +1,8 @@
 import { KeyObject, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CI_APPLY_ROLE, CI_PLAN_ROLE, GITHUB_ISSUER } from "../../lib/ci-oidc";
+import { GITHUB_ISSUER } from "../../lib/ci-oidc";
+import { CI_APPLY_ROLE, CI_PLAN_ROLE } from "../../lib/ci-policy-rules";
 import { applyPlanMain } from "../../ops/commands/apply-plan";
 import { driftMain } from "../../ops/commands/drift";
 import { planMain } from "../../ops/commands/plan";

@@ -3,7 +3,7 @@ import { createDecipheriv, pbkdf2, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { CLUSTER_OUTPUT, ClusterIdentity } from "../../lib/cluster-identity";
+import { CLUSTER_OUTPUT, ClusterIdentity } from "../../lib/cluster-identity-record";
 import { bundleMain } from "../../ops/commands/bundle";
 import { CommandIo } from "../../ops/commands/command";
 import { deployMain } from "../../ops/commands/deploy";

@@ -2,7 +2,7 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { listKvKeys } from "../../ops/backup/keystore";
 import { bundleMain } from "../../ops/commands/bundle";
 import { DestroySurroundings, destroyMain } from "../../ops/commands/destroy";

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { takeBackup } from "../../ops/backup/backup";
 import { keystorePaths } from "../../ops/backup/keystore";
 import { BackupManifest } from "../../ops/backup/manifest";

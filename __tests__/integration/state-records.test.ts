@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../lib";
-import { ClusterIdentity } from "../../lib/cluster-identity";
+import { ClusterIdentity } from "../../lib/cluster-identity-record";
 import { P12_FILE, PASSWORD_FILE } from "../../ops/bundle/bundle";
 import { adoptMain } from "../../ops/commands/adopt";
 import { bundleMain } from "../../ops/commands/bundle";

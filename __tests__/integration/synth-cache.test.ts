@@ -89,7 +89,7 @@ describe("synth cache, through the commands", () => {
 
   test("an edited source file of the same size and the same modification time: synthesized, applied, then reused", async () => {
     // Policy stanzas indented with a tab instead of two spaces: `\t` is two characters in the source.
-    editKeepingSizeAndTime(join(a, "lib", "policy.ts"), "{\\n  capabilities", "{\\n\\tcapabilities");
+    editKeepingSizeAndTime(join(a, "lib", "policy-document.ts"), "{\\n  capabilities", "{\\n\\tcapabilities");
     const deployed = await command(["deploy"]);
     expect(deployed.synthesized).toBeGreaterThan(0);
     const policy = ok(await server.call({ path: "sys/policies/acl/crashplanPolicy" })).json.data.policy as string;
@@ -112,7 +112,7 @@ describe("synth cache, through the commands", () => {
   test("a changed state record (a rotation started from another checkout sharing the state): synthesized for it, in sync, then reused", async () => {
     const b = projectCopy(join(work, "b"));
     writeFileSync(join(b, "keystore.config.json"), readFileSync(join(a, "keystore.config.json")));
-    cpSync(join(a, "lib", "policy.ts"), join(b, "lib", "policy.ts"));
+    cpSync(join(a, "lib", "policy-document.ts"), join(b, "lib", "policy-document.ts"));
     const started = await command(["rotate", "start"], {}, b);
     expect(started.code).toBe(0);
     // Checkout a never built this phase: a JSON for the old one would plan to remove crashplanUser-next (drift 2).

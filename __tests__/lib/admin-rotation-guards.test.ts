@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
-import { NEXT_SLOT_ADDRESSES, RotationInput } from "../../lib/admin-rotation";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { NEXT_SLOT_ADDRESSES } from "../../lib/admin-rotation";
+import { RotationInput } from "../../lib/admin-rotation-phase";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 type Condition = { condition: string; error_message: string };
 type Lifecycle = { ignore_changes?: string[]; postcondition?: Condition[] };

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
-import { RotationInput } from "../../lib/admin-rotation";
+import { RotationInput } from "../../lib/admin-rotation-phase";
 import { loadConfig } from "../../lib/config";
 import { KeystoreValidationError } from "../../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 const cwd = mkdtempSync(join(tmpdir(), "admin-rotation-errors-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));

@@ -1,11 +1,13 @@
 import { X509Certificate } from "node:crypto";
 import { Testing } from "cdktf";
-import { ADOPTION_OUTPUT, AdoptionImports, AdoptionInput, parseAdoptionRecord } from "../../lib/adoption";
-import { NEXT_SLOT_ADDRESSES, RotationInput } from "../../lib/admin-rotation";
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { ADOPTION_OUTPUT, AdoptionImports, AdoptionInput, parseAdoptionRecord } from "../../lib/adoption-record";
+import { NEXT_SLOT_ADDRESSES } from "../../lib/admin-rotation";
+import { RotationInput } from "../../lib/admin-rotation-phase";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { loadConfig } from "../../lib/config";
 import { KeystoreValidationError } from "../../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { ref, resourceIds } from "../helpers/synth";
 import { TestPki, testPkiForAllTests } from "../helpers/test-pki";
 

@@ -6,7 +6,8 @@ import { Audit } from "@cdktf/provider-vault/lib/audit";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { FileAuditDevice } from "../../lib/audit-device";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 const VAULT_ADDR = "https://vault.example.com:8200";
 const cwd = mkdtempSync(join(tmpdir(), "audit-device-"));

@@ -1,6 +1,7 @@
 import { Testing } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
-import { BUNDLE_OUTPUTS, CrashplanBundleOutputs } from "../../lib/bundle-outputs";
+import { CrashplanBundleOutputs } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { adminCertificateInScope } from "../helpers/scopes";
 import { ref, resourceIds } from "../helpers/synth";
 

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 const dir = mkdtempSync(join(tmpdir(), "ci-oidc-errors-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,9 +6,11 @@ import { Testing } from "cdktf";
 import { JwtAuthBackend } from "@cdktf/provider-vault/lib/jwt-auth-backend";
 import { JwtAuthBackendRole } from "@cdktf/provider-vault/lib/jwt-auth-backend-role";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
-import { CI_APPLY_ROLE, CI_PLAN_ROLE, CiPolicyTargets, GITHUB_ISSUER, ciPolicyRules, renderCiPolicy } from "../../lib/ci-oidc";
+import { GITHUB_ISSUER } from "../../lib/ci-oidc";
+import { CI_APPLY_ROLE, CI_PLAN_ROLE, CiPolicyTargets, ciPolicyRules, renderCiPolicy } from "../../lib/ci-policy-rules";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { Resources, ref, resourceIds } from "../helpers/synth";
 
 const dir = mkdtempSync(join(tmpdir(), "ci-oidc-"));

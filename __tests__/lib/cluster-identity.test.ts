@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
 import { Testing } from "cdktf";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { CLUSTER_OUTPUT, ClusterRecord, describeCluster, parseClusterRecord } from "../../lib/cluster-identity";
+import { ClusterRecord } from "../../lib/cluster-identity";
+import { CLUSTER_OUTPUT, describeCluster, parseClusterRecord } from "../../lib/cluster-identity-record";
 import { otherClusterRefusal } from "../../ops/vault/cluster-identity";
 
 const A = { tokenAccessor: "auth_token_aaaa1111", clusterId: "11111111-2222-3333-4444-555555555555", clusterName: "vault-cluster-a1" };

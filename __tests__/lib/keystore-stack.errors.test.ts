@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
 import { KeystoreValidationError } from "../../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 // Every rule, reached the way a user reaches it: a C42_* variable, then the stack.
 let cwd: string;

@@ -7,11 +7,12 @@ import { PkiSecretBackendIntermediateCertRequest } from "@cdktf/provider-vault/l
 import { PkiSecretBackendIntermediateSetSigned } from "@cdktf/provider-vault/lib/pki-secret-backend-intermediate-set-signed";
 import { PkiSecretBackendRole } from "@cdktf/provider-vault/lib/pki-secret-backend-role";
 import { Policy } from "@cdktf/provider-vault/lib/policy";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { EXTERNAL_SIGNING_OUTPUTS } from "../../lib/ca-chain";
-import { CLUSTER_OUTPUT } from "../../lib/cluster-identity";
+import { CLUSTER_OUTPUT } from "../../lib/cluster-identity-record";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { makeCsr, makeExternalRoot, privateTempDir } from "../helpers/external-root";
 import { ref, resourceIds } from "../helpers/synth";
 

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
-import { CLUSTER_OUTPUT } from "../../lib/cluster-identity";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { CLUSTER_OUTPUT } from "../../lib/cluster-identity-record";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 const FAKE_TOKEN = "hvs.UNITTEST-must-not-leak";
 

@@ -16,7 +16,8 @@ import { PkiSecretBackendRootSignIntermediate } from "@cdktf/provider-vault/lib/
 import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { Resources, ref, resourceIds } from "../helpers/synth";
 
 const VAULT_ADDR = "https://vault.example.com:8200";

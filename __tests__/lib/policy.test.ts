@@ -3,7 +3,8 @@ import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { CertAuthBackend } from "../../lib/cert-auth";
 import { TunedPkiMount } from "../../lib/pki-mount";
-import { CrashplanPolicy, CrashplanPolicyProps, renderPolicy } from "../../lib/policy";
+import { CrashplanPolicy, CrashplanPolicyProps } from "../../lib/policy";
+import { renderPolicy } from "../../lib/policy-document";
 import { resourceIds } from "../helpers/synth";
 
 const stanza = (path: string) => `path "${path}" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`;

@@ -2,7 +2,8 @@ import { Testing } from "cdktf";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { KvV1Mount } from "../../lib/kv-mount";
-import { KeystoreProviders, PROVIDER_VERSIONS } from "../../lib/providers";
+import { KeystoreProviders } from "../../lib/providers";
+import { PROVIDER_VERSIONS } from "../../lib/provider-versions";
 
 const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
 

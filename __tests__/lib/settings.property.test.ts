@@ -10,7 +10,8 @@ import fc from "fast-check";
 import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
 import { KeystoreValidationError } from "../../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { SETTINGS, SettingSpec } from "../../lib/settings";
 
 const SEED = Number(process.env.C42_PROPERTY_SEED ?? 20261127);

@@ -5,7 +5,8 @@ import { Testing } from "cdktf";
 import { loadConfig } from "../../lib/config";
 import { EngineTarget } from "../../lib/engine-target";
 import { KeystoreValidationError } from "../../lib/errors";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 
 let cwd: string;
 beforeAll(() => {

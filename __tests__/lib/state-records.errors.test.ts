@@ -1,5 +1,5 @@
 import { LocalBackend, TerraformStack, Testing } from "cdktf";
-import { RotationPhase } from "../../lib/admin-rotation";
+import { RotationPhase } from "../../lib/admin-rotation-phase";
 import { KeystoreValidationError } from "../../lib/errors";
 import { StateRecords } from "../../lib/state-records";
 

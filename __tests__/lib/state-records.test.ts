@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend, PgBackend, PgBackendConfig, TerraformStack, Testing } from "cdktf";
-import { RotationInput } from "../../lib/admin-rotation";
+import { RotationInput } from "../../lib/admin-rotation-phase";
 import { loadConfig } from "../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../lib/keystore-stack";
+import { KeystoreStack } from "../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { STATE_RECORDS_DATA_SOURCE, StateRecords } from "../../lib/state-records";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

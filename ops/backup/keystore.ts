@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { Agent } from "node:https";
-import { KeystoreConfig } from "../../lib";
+import { KeystoreConfig } from "../../lib/config";
 import { colonHex } from "../common/serial";
 import { sleep } from "../server/process";
 import { readCertificatePem, readKvPresent, readList, readSealDetails, SealDetails } from "../vault/backup-readers";

@@ -1,4 +1,4 @@
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { TofuOutputs } from "./bundle";
 
 /** The bundle Code42 should be given, and which certificate it holds. */

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { lstat, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { errorMessage } from "../common/errors";
 import { assertOwnTarget, ensureDir, fileSystemError, isFileSystemError } from "../common/private-files";
 import { colonHex } from "../common/serial";

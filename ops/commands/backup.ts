@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { loadConfig } from "../../lib";
+import { loadConfig } from "../../lib/config";
 import { applyRetention, recordVerification, recordVerificationFailure, takeBackup } from "../backup/backup";
 import { BACKUP_EXIT, BackupCheckError } from "../backup/errors";
 import { keystorePaths } from "../backup/keystore";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ADOPTION_OUTPUT, parseAdoptionRecord } from "../../lib/adoption";
+import { ADOPTION_OUTPUT, parseAdoptionRecord } from "../../lib/adoption-record";
 import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../bundle/bundle";
 import { bundleToGive } from "../bundle/bundle-choice";
 import { DEFAULT_BUNDLE_DIR } from "../common/paths";

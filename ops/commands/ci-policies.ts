@@ -1,4 +1,5 @@
-import { CI_APPLY_ROLE, CI_PLAN_ROLE, CiPolicyTargets, KeystoreConfig, ciPolicyRules, renderCiPolicy } from "../../lib";
+import { CI_APPLY_ROLE, CI_PLAN_ROLE, CiPolicyTargets, ciPolicyRules, renderCiPolicy } from "../../lib/ci-policy-rules";
+import { KeystoreConfig } from "../../lib/config";
 import { CommandIo, CommandSpec, EXIT, runCommand } from "./command";
 
 export const CI_POLICIES: CommandSpec<Record<string, never>> = {

@@ -1,5 +1,5 @@
 import { ParseArgsConfig, parseArgs } from "node:util";
-import { KeystoreValidationError } from "../../lib";
+import { KeystoreValidationError } from "../../lib/errors";
 import { errorMessage } from "../common/errors";
 import { shown } from "../common/secret-values";
 import { releaseProjectLocks, setLockCommandName } from "../lock/held-locks";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { KeystoreValidationError } from "../../lib";
+import { KeystoreValidationError } from "../../lib/errors";
 import { parseDuration } from "../../lib/duration";
 import { P12_FILE, PASSWORD_FILE } from "../bundle/bundle";
 import { errorMessage } from "../common/errors";

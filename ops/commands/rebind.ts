@@ -1,4 +1,4 @@
-import { describeCluster } from "../../lib/cluster-identity";
+import { describeCluster } from "../../lib/cluster-identity-record";
 import { Deployment } from "../engine/deployment";
 import { rebind } from "../lifecycle/rebind";
 import { readClusterIdentity } from "../vault/cluster-identity";

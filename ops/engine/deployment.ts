@@ -1,27 +1,17 @@
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { App, TerraformVariable } from "cdktf";
-import {
-  ADOPTION_OUTPUT,
-  AdoptionImports,
-  AdoptionInput,
-  CLUSTER_OUTPUT,
-  ClusterIdentity,
-  KEYSTORE_STACK,
-  KeystoreConfig,
-  KeystoreStack,
-  RotationPhase,
-  loadConfig,
-  parseAdoptionRecord,
-  parseClusterRecord,
-  parseDuration,
-} from "../../lib";
+import { RotationPhase } from "../../lib/admin-rotation-phase";
+import { ADOPTION_OUTPUT, AdoptionImports, AdoptionInput, parseAdoptionRecord } from "../../lib/adoption-record";
+import { CLUSTER_OUTPUT, ClusterIdentity, parseClusterRecord } from "../../lib/cluster-identity-record";
+import { KeystoreConfig, loadConfig } from "../../lib/config";
+import { parseDuration } from "../../lib/duration";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { parseEnvFile } from "../common/env-file";
 import { PROJECT_DIR } from "../common/paths";
 import { holdProjectLock } from "../lock/held-locks";
 import { ensureDir } from "../common/private-files";
-import { PlanJson, diagnosticsText, readUiMessages, reportsDrift } from "./plan-json";
+import { PLAN_NOTES_VARIABLE, PlanJson, diagnosticsText, readUiMessages, reportsDrift } from "./plan-json";
 import { recordedRotationPhase } from "./rotation-record";
 import { assertStateLocationUnchanged, configuredLocation, describeLocation, locationRecordFile, recordLocation } from "./state-location";
 import { forgetInit, initIsCurrent, recordInit } from "./init-fingerprint";
@@ -47,13 +37,6 @@ import { ProviderSource, chooseProviderSource, describeProviderSource, providerE
 import { SynthOutcome, synthesizeWithCache } from "./synth-cache";
 import { EngineError, EngineOutput, PLANNING_FAILED, StateMovedError, TofuResult, engineFailure, withStateLockTimeout, writesState } from "./engine-run";
 import { StateResource, stateResources } from "./state-resources";
-
-/**
- * A root-module variable that no resource reads: a saved plan records its
- * value, so a command can leave a note in a plan that only that plan carries
- * (addresses and attribute names; never secrets).
- */
-export const PLAN_NOTES_VARIABLE = "c42_plan_notes";
 
 const NO_VAULT_ADDR =
   "VAULT_ADDR is not set and no local server is recorded in .local/vault.env; run `npm run server:start`, or set VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT";
@@ -219,25 +202,9 @@ export class Deployment {
     const engine = this.engineIfFound();
     const cacheInputs = { builder: "deployment", config: this.config, env: this.env, cwd: this.projectDir, engine, records: inputs, outdir: this.outdir };
     this.lastSynth = synthesizeWithCache(cacheInputs, () => {
-      const app = new App({ outdir: this.outdir });
-      const stack = new KeystoreStack(app, KEYSTORE_STACK, {
-        releaseArchiveKeys,
-        config: this.config,
-        engine,
-        rotation,
-        adoption,
-        imports,
-        cluster,
-        rebinding,
-        stateExisted,
-      });
-      const notes = new TerraformVariable(stack, PLAN_NOTES_VARIABLE, {
-        type: "string",
-        default: "",
-        description: "Notes a saved plan carries for c42-keystore; read by no resource",
-      });
-      notes.overrideLogicalId(PLAN_NOTES_VARIABLE);
-      app.synth();
+      // Loaded on a miss only: a command whose synthesized JSON is reused loads neither cdktf nor the stack.
+      const { synthesizeStack } = require("./stack-synth") as typeof import("./stack-synth");
+      synthesizeStack(this.outdir, { releaseArchiveKeys, config: this.config, engine, rotation, adoption, imports, cluster, rebinding, stateExisted });
     });
     this.synthesized = JSON.stringify(inputs);
     return join(this.stackDir, "cdk.tf.json");

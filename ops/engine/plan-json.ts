@@ -6,6 +6,13 @@ export interface PlanJson {
   readonly variables?: Record<string, { readonly value?: unknown }>;
 }
 
+/**
+ * A root-module variable that no resource reads: a saved plan records its
+ * value, so a command can leave a note in a plan that only that plan carries
+ * (addresses and attribute names; never secrets).
+ */
+export const PLAN_NOTES_VARIABLE = "c42_plan_notes";
+
 /** One entry of a plan's `resource_changes` or `resource_drift`. */
 export interface ResourceChange {
   readonly address: string;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { EngineKind } from "../../lib/engine-target";
-import { PROVIDER_VERSIONS } from "../../lib/providers";
+import { PROVIDER_VERSIONS } from "../../lib/provider-versions";
 import { readToolchainEnv } from "./toolchain";
 
 /**

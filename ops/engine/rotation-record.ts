@@ -1,5 +1,5 @@
-import { ROTATION_OUTPUT, ROTATION_PHASES, RotationPhase } from "../../lib/admin-rotation";
-import { BUNDLE_OUTPUTS, BundleOutputNames, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { ROTATION_OUTPUT, ROTATION_PHASES, RotationPhase } from "../../lib/admin-rotation-phase";
+import { BUNDLE_OUTPUTS, BundleOutputNames, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 
 /**
  * The rotation phase recorded in a stack's outputs (`tofu output -json`): the

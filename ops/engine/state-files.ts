@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROTATED_STATE_KEY_META, SECRET_ENV, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib";
+import { SECRET_ENV } from "../../lib/config";
+import { ROTATED_STATE_KEY_META, STATE_PASSPHRASE_PREVIOUS_VARIABLE, STATE_PASSPHRASE_VARIABLE } from "../../lib/state-encryption-keys";
 
 /**
  * The warning for a state file that users other than its owner can read (or

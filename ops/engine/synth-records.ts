@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ADOPTION_OUTPUT, KEYSTORE_STACK, KeystoreConfig, parseAdoptionRecord } from "../../lib";
-import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity";
+import { ADOPTION_OUTPUT, parseAdoptionRecord } from "../../lib/adoption-record";
+import { KeystoreConfig } from "../../lib/config";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
+import { CLUSTER_OUTPUT, parseClusterRecord } from "../../lib/cluster-identity-record";
 import { recordedRotationPhase } from "./rotation-record";
 import type { Deployment, SynthRecords } from "./deployment";
 import { readPlainState } from "./state-files";

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { KeystoreConfig } from "../../lib/config";
-import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation";
+import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation-phase";
 import { parseDuration } from "../../lib/duration";
 import { BundleError } from "../bundle/bundle-error";
 import { readPkcs12 } from "../bundle/pkcs12";

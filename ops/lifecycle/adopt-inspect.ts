@@ -1,8 +1,8 @@
 import { X509Certificate } from "node:crypto";
-import { AdoptionImports, AdoptionInput } from "../../lib/adoption";
+import { AdoptionImports, AdoptionInput } from "../../lib/adoption-record";
 import { KeystoreConfig } from "../../lib/config";
 import { formatHours, parseDuration } from "../../lib/duration";
-import { renderPolicy } from "../../lib/policy";
+import { renderPolicy } from "../../lib/policy-document";
 import { colonHex } from "../common/serial";
 import { Deployment } from "../engine/deployment";
 import {

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AdoptionImports, AdoptionInput } from "../../lib/adoption";
+import { AdoptionImports, AdoptionInput } from "../../lib/adoption-record";
 import { BlindSpotDrift, probeBlindSpots, repairBlindSpots } from "../blind-spots";
 import { colonHex } from "../common/serial";
 import { Deployment } from "../engine/deployment";

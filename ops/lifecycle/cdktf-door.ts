@@ -1,5 +1,7 @@
 import { dirname, join, resolve } from "node:path";
-import { KEYSTORE_STACK, KeystoreConfig, parseDuration } from "../../lib";
+import { KeystoreConfig } from "../../lib/config";
+import { parseDuration } from "../../lib/duration";
+import { KEYSTORE_STACK } from "../../lib/stack-name";
 import { Deployment } from "../engine/deployment";
 import { clearDeployJournal, deployJournalFile, writeDeployJournal } from "../engine/deploy-journal";
 import { cdktfEngine } from "../engine/engine";

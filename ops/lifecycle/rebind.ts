@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity";
+import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity-record";
 import { Deployment } from "../engine/deployment";
 
 /** What {@link rebind} did. */

@@ -1,4 +1,4 @@
-import { AdoptionInput } from "../../lib/adoption";
+import { AdoptionInput } from "../../lib/adoption-record";
 import { Deployment } from "../engine/deployment";
 import { EngineError } from "../engine/engine-run";
 import { StateResource } from "../engine/state-resources";

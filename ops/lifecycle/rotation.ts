@@ -1,4 +1,4 @@
-import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation";
+import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation-phase";
 import { Deployment } from "../engine/deployment";
 import { RotationView, rotationView } from "../engine/rotation-record";
 import { revokeAdoptedCertificate } from "./adopt";

@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
-import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation";
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { NEXT_ROLE_SUFFIX } from "../../lib/admin-rotation-phase";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { KeystoreConfig } from "../../lib/config";
 import { colonHex } from "../common/serial";
 import { CertRoleShadow } from "../engine/drift-report";

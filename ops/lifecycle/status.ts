@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../lib/bundle-output-names";
 import { colonHex } from "../common/serial";
 import { Deployment } from "../engine/deployment";
 import { CertRoleShadow, formatShadowing } from "../engine/drift-report";

@@ -1,4 +1,4 @@
-import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity";
+import { ClusterIdentity, describeCluster } from "../../lib/cluster-identity-record";
 import { VaultEndpoint, endpointFromEnv, vaultCall, vaultToken } from "./client";
 import { answerBody, answerData } from "./json";
 import { requireSuccess } from "./readers";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { KeystoreConfig } from "../../lib";
+import { KeystoreConfig } from "../../lib/config";
 import { VaultConnectionError, endpointFromEnv, isUnreachable, isUntrusted, vaultCall, vaultToken } from "./client";
 import { readCapabilities } from "./backup-readers";
 import { readErrors } from "./readers";

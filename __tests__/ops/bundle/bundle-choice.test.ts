@@ -1,4 +1,4 @@
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../../lib";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../../lib/bundle-output-names";
 import { bundleToGive } from "../../../ops/bundle/bundle-choice";
 
 const outputs = (names: Record<keyof typeof BUNDLE_OUTPUTS, string>, tag: string) =>

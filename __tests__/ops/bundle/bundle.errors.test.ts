@@ -5,7 +5,7 @@ import fsPromises = require("node:fs/promises");
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../../lib/bundle-output-names";
 import { BundleError, CODE42_UPLOAD_LIMIT_BYTES, P12_FILE, PASSWORD_FILE, TofuOutputs, WriteBundleOptions, writeBundle } from "../../../ops/bundle/bundle";
 import { bundleMain } from "../../../ops/commands/bundle";
 import { restoreEnvAfterEach } from "../../helpers/env";

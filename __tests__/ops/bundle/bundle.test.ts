@@ -5,7 +5,7 @@ import childProcess = require("node:child_process");
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../../lib/bundle-output-names";
 import { P12_FILE, PASSWORD_FILE, TofuOutputs, writeBundle } from "../../../ops/bundle/bundle";
 import { readPkcs12 } from "../../../ops/bundle/pkcs12";
 import { bundleMain } from "../../../ops/commands/bundle";

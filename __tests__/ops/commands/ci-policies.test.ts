@@ -1,7 +1,8 @@
 import { Testing } from "cdktf";
-import { CI_APPLY_ROLE, CI_PLAN_ROLE } from "../../../lib/ci-oidc";
+import { CI_APPLY_ROLE, CI_PLAN_ROLE } from "../../../lib/ci-policy-rules";
 import { loadConfig } from "../../../lib/config";
-import { KEYSTORE_STACK, KeystoreStack } from "../../../lib/keystore-stack";
+import { KeystoreStack } from "../../../lib/keystore-stack";
+import { KEYSTORE_STACK } from "../../../lib/stack-name";
 import { ciPoliciesMain } from "../../../ops/commands/ci-policies";
 import { capture } from "../../helpers/io";
 import { Resources } from "../../helpers/synth";

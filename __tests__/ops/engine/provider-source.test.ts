@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROVIDER_VERSIONS } from "../../../lib/providers";
+import { PROVIDER_VERSIONS } from "../../../lib/provider-versions";
 import { REGISTRY_HOST, chooseProviderSource, describeProviderSource, providerEnv } from "../../../ops/engine/provider-source";
 
 let work: string;

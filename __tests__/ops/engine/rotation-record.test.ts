@@ -1,4 +1,5 @@
-import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS, ROTATION_OUTPUT } from "../../../lib";
+import { ROTATION_OUTPUT } from "../../../lib/admin-rotation-phase";
+import { BUNDLE_OUTPUTS, NEXT_BUNDLE_OUTPUTS } from "../../../lib/bundle-output-names";
 import { recordedRotationPhase, rotationView } from "../../../ops/engine/rotation-record";
 
 const current = { [BUNDLE_OUTPUTS.serialNumber]: { value: "0a:01" }, [BUNDLE_OUTPUTS.expiration]: { value: 1_800_000_000 } };

@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../../lib";
+import { loadConfig } from "../../../lib/config";
 import { oneLine, readSynthRecords, recordsInPlainFile } from "../../../ops/engine/synth-records";
 
 // main.ts (cdktf synth/diff/deploy) builds the stack from what the state records: a plain local state file is

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUNDLE_OUTPUTS } from "../../../lib/bundle-outputs";
+import { BUNDLE_OUTPUTS } from "../../../lib/bundle-output-names";
 import { loadConfig } from "../../../lib/config";
 import { formatDriftReport, withShadowing } from "../../../ops/engine/drift-report";
 import { isStackRole, loginCertificates, shadowAdvice, stackRoles, whyAccepts } from "../../../ops/lifecycle/shadowing";

@@ -1,0 +1,2 @@
+/** The name of the synthesized stack: `cdktf.out/stacks/keystore`. */
+export const KEYSTORE_STACK = "keystore";
