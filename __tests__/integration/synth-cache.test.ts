@@ -136,4 +136,36 @@ describe("synth cache, through the commands", () => {
     const refilled = await command(["drift"]);
     expect([refilled.code, refilled.synthesized > 0]).toEqual([0, true]);
   });
+
+  test("a reused JSON loads neither cdktf nor the stack (drift, no-op deploy); a config edit loads them, synthesizes and applies", async () => {
+    // What each command loaded, recorded at its exit by a preload (__tests__/helpers/module-probe.js) into a new 0600 file.
+    const probed = async (args: string[], name: string) => {
+      const file = join(work, `${name}.modules.json`);
+      const result = await command(args, {
+        NODE_OPTIONS: `--preserve-symlinks -r ${join(__dirname, "..", "helpers", "module-probe.js")}`,
+        MODULE_PROBE_FILE: file,
+      });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const modules = (JSON.parse(readFileSync(file, "utf8")) as { modules: string[] }).modules;
+      // The probe saw the command itself run.
+      expect(modules).toContain(join(a, "ops", "engine", "deployment.ts"));
+      const cdktf = modules.filter((m) => /[\\/]node_modules[\\/](cdktf|constructs|@cdktf)[\\/]/.test(m));
+      return { ...result, cdktf, stack: modules.filter((m) => m.endsWith(join("lib", "keystore-stack.ts"))) };
+    };
+    expect((await command(["drift"])).code).toBe(0);
+    const drift = await probed(["drift"], "drift");
+    expect([drift.code, drift.synthesized, drift.cdktf, drift.stack]).toEqual([0, 0, [], []]);
+    expect(drift.stdout).toContain("in sync");
+    const noop = await probed(["deploy"], "noop-deploy");
+    expect([noop.code, noop.synthesized, noop.cdktf, noop.stack]).toEqual([0, 0, [], []]);
+
+    editKeepingSizeAndTime(join(a, "keystore.config.json"), '"2h"', '"4h"');
+    const edited = await probed(["deploy"], "edited-deploy");
+    expect([edited.code, edited.synthesized > 0, edited.stack.length]).toEqual([0, true, 1]);
+    expect(edited.cdktf).toEqual(
+      expect.arrayContaining([join(a, "node_modules", "cdktf", "lib", "index.js"), join(a, "node_modules", "constructs", "lib", "index.js")]),
+    );
+    expect(edited.cdktf.some((m) => m.includes(join("node_modules", "@cdktf", "provider-vault")))).toBe(true);
+    expect(await tokenTtl()).toBe(14400);
+  });
 });
