@@ -1,5 +1,4 @@
-import { ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,6 +11,7 @@ import { deploy } from "../../ops/lifecycle/deploy";
 import { IssuerGuardError, caStepsToCreate, guardIssuers } from "../../ops/lifecycle/issuer-guard";
 import { capture } from "../helpers/io";
 import { TestServer, ok, startTestServer } from "./fixtures";
+import { Finished, ProcessGroups, Running, processesInGroup, until } from "./process-groups";
 
 /*
  * Issue 16: a cold `deploy` whose engine is killed with SIGKILL at five points
@@ -36,49 +36,6 @@ const pick = (re) => Object.fromEntries(Object.entries(process.env).filter(([k])
 const make = () => isolatedDeployment(process.env.RECOVER_TEST_WORK, pick(/^VAULT_/), pick(/^C42_(?!CACHE)/), { echo: true });
 deployMain([], make, processIo).then((code) => process.exit(code));
 `;
-
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly output: string;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly done: Promise<Finished>;
-  /** Whether the process has ended. */
-  ended(): boolean;
-}
-
-/** Waits, bounded, until `check` holds; fails when `stop` holds first (the process it waits on ended). */
-async function until(what: string, check: () => Promise<boolean>, stop: () => boolean, timeoutMs = 120_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (stop()) return false;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Process ids in process group `group` whose argv satisfies `match` (read from /proc). */
-function processesInGroup(group: number, match: (argv: string[]) => boolean): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // Fields after the command name (which may hold spaces): state, ppid, pgrp, ...
-      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-      if (pgrp !== group) continue;
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (match(argv)) found.push(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return found;
-}
 
 /** The engine's apply of a deploy (not its init, state pull or the refresh after a failure). */
 const isEngineApply = (argv: string[]) => /\/(tofu|terraform)$/.test(argv[0]) && argv[1] === "apply" && !argv.includes("-refresh-only");
@@ -133,22 +90,13 @@ const POINTS: readonly Point[] = [
 const ATTEMPTS = 3;
 
 describe("a deploy whose engine is killed with SIGKILL converges with one more deploy", () => {
-  const children: ChildProcess[] = [];
+  const groups = new ProcessGroups();
   const cleanups: (() => Promise<void> | void)[] = [];
 
-  const killGroup = (child: ChildProcess) => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // the group is gone
-    }
-  };
-
   /** Starts `deploy` in a process group of its own. */
-  const startDeploy = (server: TestServer, work: string): Running => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register", "-e", DRIVER], {
+  const startDeploy = (server: TestServer, work: string): Running =>
+    groups.start(process.execPath, ["-r", "ts-node/register", "-e", DRIVER], {
       cwd: PROJECT,
-      detached: true,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -158,41 +106,12 @@ describe("a deploy whose engine is killed with SIGKILL converges with one more d
         RECOVER_TEST_WORK: work,
         ...server.env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    children.push(child);
-    let output = "";
-    let ended = false;
-    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    const done = new Promise<Finished>((finish) =>
-      child.on("close", (code, signal) => {
-        ended = true;
-        // Provider plugins outlive a killed engine: end whatever is left of the group.
-        killGroup(child);
-        finish({ code, signal, output });
-      }),
-    );
-    return { child, done, ended: () => ended };
-  };
 
   afterEach(async () => {
-    const groups = children.splice(0).map((c) => c.pid!);
-    for (const group of groups) {
-      try {
-        process.kill(-group, "SIGKILL");
-      } catch {
-        // the group is gone
-      }
-    }
+    // Nothing a deploy started (engine, provider plugins) outlives the test: killed, and waited for.
+    await groups.stopAll();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    // Nothing a deploy started (engine, provider plugins) outlives the test.
-    await until(
-      "the deploys' process groups to end",
-      async () => groups.every((g) => processesInGroup(g, () => true).length === 0),
-      () => false,
-      10_000,
-    );
   });
 
   /**
