@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BUNDLE_OUTPUTS } from "../../lib";
+import { isolatedDeployment } from "../../ops/engine/scratch";
 import { checkDrift } from "../../ops/lifecycle/drift";
 import { TestDeployment, TestServer, startTestServer, testDeployment } from "./fixtures";
 
@@ -23,6 +24,12 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
     others.push(run);
     return run.deployment;
   };
+  /**
+   * This checkout with other settings, as docs/security.md rotates the passphrase: it synthesizes in place and reuses
+   * the last init while the synthesized terraform block (which names the passphrase variables, not their values) is
+   * the same, where another checkout synthesizes and inits from scratch (a PBKDF2 derivation takes seconds).
+   */
+  const sameCheckout = (settings: Record<string, string>) => isolatedDeployment(td.work, server.env, settings);
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -111,7 +118,7 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
 
   test("a wrong passphrase fails with our message and the engine's, and leaves the state byte-for-byte unchanged", async () => {
     const before = readFileSync(stateFile);
-    const attempt = sameState({ C42_STATE_PASSPHRASE: randomBytes(18).toString("base64") }).apply();
+    const attempt = sameCheckout({ C42_STATE_PASSPHRASE: randomBytes(18).toString("base64") }).apply();
     await expect(attempt).rejects.toThrow(/^the state cannot be decrypted with C42_STATE_PASSPHRASE .*wrong passphrase\? The state was not changed\./);
     await expect(attempt).rejects.toThrow(/decryption failed for all provided methods/);
     expect(readFileSync(stateFile).equals(before)).toBe(true);
@@ -126,16 +133,16 @@ describe("encrypted state and plans (C42_STATE_PASSPHRASE)", () => {
 
   test("rotation: one deploy with the old passphrase in C42_STATE_PASSPHRASE_PREVIOUS; then only the new one opens the state", async () => {
     const next = randomBytes(18).toString("base64");
-    await sameState({ C42_STATE_PASSPHRASE: next, C42_STATE_PASSPHRASE_PREVIOUS: passphrase }).apply();
+    await sameCheckout({ C42_STATE_PASSPHRASE: next, C42_STATE_PASSPHRASE_PREVIOUS: passphrase }).apply();
     expect(Object.keys(readState(stateFile).meta)).toEqual(["key_provider.pbkdf2.c42_state_rotated"]);
 
-    const steady = sameState({ C42_STATE_PASSPHRASE: next });
+    const steady = sameCheckout({ C42_STATE_PASSPHRASE: next });
     expect((await steady.plan()).code).toBe(0);
     await steady.apply();
     expect(Object.keys(readState(stateFile).meta)).toEqual(["key_provider.pbkdf2.c42_state"]);
 
     const before = readFileSync(stateFile);
-    await expect(sameState({ C42_STATE_PASSPHRASE: passphrase }).plan()).rejects.toThrow(/^the state cannot be decrypted with C42_STATE_PASSPHRASE/);
+    await expect(sameCheckout({ C42_STATE_PASSPHRASE: passphrase }).plan()).rejects.toThrow(/^the state cannot be decrypted with C42_STATE_PASSPHRASE/);
     expect(readFileSync(stateFile).equals(before)).toBe(true);
   });
 });
