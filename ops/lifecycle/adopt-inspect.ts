@@ -541,7 +541,7 @@ function describeCa(
   cert: X509Certificate,
   differ: (setting: string, inVault: string, configured: string, changesBehaviour: boolean, effect: string) => void,
 ): void {
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? "";
+  const cn = commonNameOf(cert);
   if (cn !== commonName) differ(`${part}.commonName`, cn, commonName, false, "kept: the adopted CA is used as it is; the setting is not used");
   const validity = Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 1000);
   if (Math.abs(validity - parseDuration(`${part}.ttl`, ttl)) > 3600) {
